@@ -26,6 +26,9 @@ class CardInput(BaseModel):
     height: int = Field(ge=8, le=4096, description="Input height in pixels.")
     colour_order: Literal["RGB", "BGR"] = Field("RGB", description="Channel order the model expects.")
     dtype: Literal["uint8", "int8"] = Field(description="Input tensor type (full-integer models only).")
+    value_range: tuple[float, float] = Field(
+        (0.0, 255.0), description="Real input value of pixel 0 and of pixel 255 (e.g. [-1, 1] for MobileNet); "
+                                  "quantized with the tensor's own scale and zero point.")
 
 
 class CardOutputs(BaseModel):
@@ -35,6 +38,7 @@ class CardOutputs(BaseModel):
     labels: list[str] | None = Field(None, description="Species key of each output index, in order.")
     map: dict[int, str] | None = Field(None, description="Output index -> species key (many to one).")
     unmapped: str = Field("blank", description="Species key for output indices not in `map`.")
+    softmax: bool = Field(True, description="Outputs are probabilities already (false: logits, apply softmax).")
 
     @model_validator(mode="after")
     def _one_way(self) -> CardOutputs:

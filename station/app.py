@@ -1,0 +1,170 @@
+"""The station: builds every part from the config, wires the stages, starts and stops them in order.
+
+    trigger source ─Trigger─▶ capture ─Frame─▶ classify ─SequenceRecord─▶ store writer ─▶ outbox ─▶ MQTT
+
+``start()`` and ``stop()`` read top to bottom. Stop runs the pipeline dry in flow order (no new triggers,
+the open sequence closes, the classifier finishes what was queued, the writer commits it), so a SIGTERM
+persists everything in flight.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import time
+from typing import Callable
+
+from station.config import StationConfig
+from station.hardware import factory
+from station.hardware.timelapse import TimelapseTrigger
+from station.hardware.ports import Camera, Illuminator, TriggerSource
+from station.pipeline.capture import CaptureWorker
+from station.pipeline.classify import ClassifyWorker
+from station.pipeline.compose import Composer, SequenceRecord
+from station.pipeline.stats import Stats
+from station.pipeline.writer import StoreWriter
+from station.runstate import clear_run_state, write_run_state
+from station.store.media import MediaStore
+from station.store.recovery import RecoveryReport, recover
+from station.store.repo import StationStore
+from station.types import Trigger
+from station.uplink.messages import ModelRef
+from station.uplink.mqtt import MqttUplink
+from station.vision.classifier import Classifier
+
+log = logging.getLogger(__name__)
+
+DB_NAME = "station.db"
+MEDIA_DIR = "media"
+
+
+class StationApp:
+    def __init__(self, config: StationConfig, *, on_sequence: Callable[[SequenceRecord], None] | None = None) -> None:
+        self.config = config
+        self.stats = Stats()
+        self.db_path = config.data_dir / DB_NAME
+        self.media = MediaStore(config.data_dir / MEDIA_DIR)
+        self._on_sequence = on_sequence
+        self.triggers: queue.Queue = queue.Queue(maxsize=config.queues.triggers)
+        self.frames: queue.Queue = queue.Queue(maxsize=config.queues.frames)
+        self.camera: Camera | None = None
+        self.trigger_source: TriggerSource | None = None
+        self.timelapse: TimelapseTrigger | None = None
+        self.illuminator: Illuminator | None = None
+        self.classifier: Classifier | None = None
+        self.writer: StoreWriter | None = None
+        self.capture: CaptureWorker | None = None
+        self.classify: ClassifyWorker | None = None
+        self.uplink: MqttUplink | None = None
+        self.recovery: RecoveryReport | None = None
+        self.started_at = time.monotonic()
+
+    def start(self) -> None:
+        """Start every stage; any part that cannot start raises a StationError that says why."""
+        config = self.config
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        self.classifier = Classifier.from_card_file(config.card_path, threads=config.model.threads)
+        self.recovery = self._recover()
+        self.camera = factory.build_camera(config)
+        self.illuminator = factory.build_illuminator(config)
+        self.trigger_source = factory.build_trigger(config)
+        if config.capture.timelapse_s > 0:
+            self.timelapse = TimelapseTrigger(interval_s=config.capture.timelapse_s)
+        self.uplink = self._build_uplink()
+        self.writer = StoreWriter(db_path=self.db_path, stats=self.stats, on_outbox=self._outbox_changed)
+        self.writer.start()
+        if self.uplink is not None:
+            self.uplink.start()
+        self.classify = self._build_classify_worker()
+        self.classify.start()
+        for closed in self.recovery.sequences_to_finish:
+            self.frames.put(closed)
+        self.camera.start()
+        self.capture = self._build_capture_worker()
+        self.capture.start()
+        self.trigger_source.start(self.on_trigger)
+        if self.timelapse is not None:
+            self.timelapse.start(self.on_trigger)
+        write_run_state(config.data_dir)
+        log.info("station %s started (model %s %s)", config.station.id, self.classifier.card.name,
+                 self.classifier.card.version)
+
+    def stop(self) -> None:
+        """Stop in flow order so that everything captured is classified and committed."""
+        if self.timelapse is not None:
+            self.timelapse.stop()
+        if self.trigger_source is not None:
+            self.trigger_source.stop()
+        if self.capture is not None:
+            self.capture.stop()
+        if self.camera is not None:
+            self.camera.stop()
+        if self.classify is not None:
+            self.classify.stop()
+        if self.writer is not None:
+            self.writer.stop()
+        if self.uplink is not None:
+            self.uplink.stop()
+        clear_run_state(self.config.data_dir)
+        log.info("station %s stopped", self.config.station.id)
+
+    def on_trigger(self, trigger: Trigger) -> None:
+        """Called by the trigger source's thread; never blocks (a full queue is counted and logged)."""
+        self.stats.add("triggers")
+        try:
+            self.triggers.put_nowait(trigger)
+        except queue.Full:
+            self.stats.add("triggers_dropped")
+            log.warning("trigger queue full: trigger from %s at %s dropped", trigger.source, trigger.at)
+
+    def healthy(self) -> bool:
+        workers = [w for w in (self.writer, self.capture, self.classify, self.uplink) if w is not None]
+        return all(w.alive() for w in workers)
+
+    def wait_idle(self, timeout: float = 30.0) -> bool:
+        """True once nothing is in flight: every opened or recovered sequence closed, classified and
+        committed. Used by tools that must report a result (demo, replay, tests); it polls briefly, the
+        station itself never does."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            opened = self.stats.get("sequences_opened") + len(self.recovery.sequences_to_finish)
+            if (self.triggers.empty() and self.frames.empty()
+                    and self.stats.get("sequences_finished") >= opened
+                    and self.stats.get("sequences_closed") == self.stats.get("sequences_opened")
+                    and self.writer is not None and self.writer.pending() == 0):
+                return True
+            time.sleep(0.02)
+        return False
+
+    # -- construction helpers ----------------------------------------------------------------------------------
+    def _recover(self) -> RecoveryReport:
+        store = StationStore(self.db_path)
+        try:
+            return recover(store, self.media, station_id=self.config.station.id)
+        finally:
+            store.close()
+
+    def _build_uplink(self) -> MqttUplink | None:
+        if not self.config.mqtt.enabled:
+            return None
+        card = self.classifier.card
+        return MqttUplink(settings=self.config.mqtt, station_id=self.config.station.id, db_path=self.db_path,
+                          stats=self.stats, model=ModelRef(name=card.name, version=card.version))
+
+    def _outbox_changed(self) -> None:
+        if self.uplink is not None:
+            self.uplink.notify()
+
+    def _build_classify_worker(self) -> ClassifyWorker:
+        composer = Composer(station_id=self.config.station.id, deployment_id=self.config.station.deployment_id,
+                            card=self.classifier.card, thumbnail_max_bytes=self.config.mqtt.thumbnail_max_bytes)
+        return ClassifyWorker(classifier=self.classifier, frames_in=self.frames, writer=self.writer,
+                              media=self.media, composer=composer, stats=self.stats,
+                              on_sequence=self._on_sequence)
+
+    def _build_capture_worker(self) -> CaptureWorker:
+        return CaptureWorker(camera=self.camera, illuminator=self.illuminator, settings=self.config.capture,
+                             triggers=self.triggers, frames_out=self.frames, writer=self.writer, media=self.media,
+                             prepare=self.classifier.prepare, jpeg_quality=self.config.camera.jpeg_quality,
+                             station_id=self.config.station.id,
+                             deployment_id=self.config.station.deployment_id or None, stats=self.stats)

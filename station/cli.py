@@ -1,0 +1,171 @@
+"""`trapd`: the command line. The only layer that prints or chooses exit codes.
+
+Exit codes: 0 ok, 1 a check or the station failed, 2 a usage or configuration mistake.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import signal
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+import click
+
+from station import __version__
+from station.errors import ConfigError, StationError
+
+DEFAULT_CONFIG = "station.toml"
+config_option = click.option("-c", "--config", "config_path", type=click.Path(path_type=Path),
+                             default=DEFAULT_CONFIG, envvar="TRAPD_CONFIG", show_default=True,
+                             help="Station configuration file (env TRAPD_CONFIG).")
+
+
+class StationGroup(click.Group):
+    """Turns the station's own errors into one clear line and an exit code, never a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except ConfigError as exc:
+            click.echo(f"config error: {exc}", err=True)
+            sys.exit(2)
+        except StationError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=StationGroup)
+@click.version_option(__version__, prog_name="trapd")
+@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info",
+              show_default=True, help="How much the daemon logs (to stderr, i.e. the journal under systemd).")
+def main(log_level: str) -> None:
+    """trapd: camera-trap station daemon and tools (PIR → burst → classifier → SQLite → MQTT/LoRa)."""
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@main.command()
+@click.argument("path", type=click.Path(path_type=Path), default=DEFAULT_CONFIG)
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+def init(path: Path, force: bool) -> None:
+    """Write a commented default station.toml to PATH."""
+    from station.config_file import default_config_text
+    from station.fsutil import write_atomic
+
+    if path.exists() and not force:
+        raise click.UsageError(f"{path} exists; use --force to overwrite it")
+    write_atomic(path, default_config_text().encode("utf-8"))
+    click.echo(f"wrote {path}; edit [station] id and [mqtt], then `trapd selftest -c {path}`")
+
+
+@main.command()
+@config_option
+def run(config_path: Path) -> None:
+    """Run the station daemon until SIGTERM or Ctrl-C (persists what is in flight, then exits)."""
+    from station.app import StationApp
+    from station.config import load_config
+
+    app = StationApp(load_config(config_path))
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    app.start()
+    click.echo(f"trapd {__version__}: station {app.config.station.id} running; Ctrl-C to stop", err=True)
+    stop.wait()
+    click.echo("stopping: finishing the sequence in flight…", err=True)
+    app.stop()
+
+
+@main.command()
+@click.option("--broker", metavar="HOST:PORT", help="Use this broker instead of a private Mosquitto.")
+@click.option("--keep", type=click.Path(path_type=Path), help="Keep the demo station in this folder.")
+def demo(broker: str | None, keep: Path | None) -> None:
+    """Run a simulated station end to end in a temporary folder and show what it did."""
+    from station.demo import run_demo
+    from station.cli_format import print_demo
+
+    def progress(line: str) -> None:
+        click.echo(f"  · {line}")
+
+    click.echo("trapd demo: a simulated station (camera, PIR, IR lamp) with the bundled pipeline model")
+    if keep:
+        keep.mkdir(parents=True, exist_ok=True)
+        result = run_demo(keep, broker=broker, progress=progress)
+    else:
+        with tempfile.TemporaryDirectory(prefix="trapd-demo-") as tmp:
+            result = run_demo(Path(tmp), broker=broker, progress=progress)
+    print_demo(result, echo=click.echo)
+
+
+@main.command()
+@config_option
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def status(config_path: Path, as_json: bool) -> None:
+    """Last sequences, detections per species, outbox depth, disk use and uptime."""
+    from station.config import load_config
+    from station.cli_format import print_status
+    from station.runstate import read_run_state
+    from station.store.queries import status_summary
+
+    config = load_config(config_path)
+    summary = status_summary(config.data_dir / "station.db", config.data_dir / "media")
+    summary["daemon"] = read_run_state(config.data_dir)
+    if as_json:
+        click.echo(json.dumps(summary, indent=2, default=str))
+    else:
+        print_status(summary, echo=click.echo)
+
+
+@main.command()
+@config_option
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True,
+              help="Output format (csv and json are for export).")
+@click.option("--limit", type=click.IntRange(min=1), help="Only the newest N detections.")
+@click.option("--species", help="Only this species key (e.g. amur_leopard).")
+@click.option("-o", "--output", type=click.File("w"), default="-", help="Write to a file instead of stdout.")
+def detections(config_path: Path, fmt: str, limit: int | None, species: str | None, output) -> None:
+    """List detections, or export them as CSV or JSON."""
+    from station.config import load_config
+    from station.cli_format import print_detections
+    from station.store.queries import list_detections
+
+    config = load_config(config_path)
+    rows = list_detections(config.data_dir / "station.db", limit=limit, species=species)
+    if fmt == "json":
+        json.dump(rows, output, indent=2, ensure_ascii=False)
+        output.write("\n")
+    elif fmt == "csv":
+        writer = csv.DictWriter(output, fieldnames=list(rows[0]) if rows else ["observation_id"])
+        writer.writeheader()
+        writer.writerows(rows)
+    else:
+        print_detections(rows, echo=lambda line: output.write(line + "\n"))
+
+
+@main.command()
+@config_option
+def selftest(config_path: Path) -> None:
+    """Check config, model, camera, store and link; one pass/fail line each with a hint."""
+    from station.selftest import run_selftest
+
+    failures = 0
+    for check in run_selftest(config_path):
+        mark = click.style("PASS", fg="green") if check.ok else click.style("FAIL", fg="red")
+        click.echo(f"{mark}  {check.name:<8} {check.detail}")
+        failures += not check.ok
+    sys.exit(1 if failures else 0)
+
+
+@main.command()
+@click.option("--out", type=click.Path(path_type=Path), default=Path("docs/schema"), show_default=True,
+              help="Folder for the JSON Schema files.")
+def schema(out: Path) -> None:
+    """Write the JSON Schema of every wire message (generated from the message models)."""
+    from station.uplink.schema import write_schemas
+
+    for path in write_schemas(out):
+        click.echo(f"wrote {path}")

@@ -1,0 +1,169 @@
+"""station.toml as pydantic models: unknown keys rejected, every field bounded and described.
+
+The descriptions are not decoration: `trapd init` turns them into the comments of the default file
+(`station.config_file`), and `trapd schema` publishes them. A mistake in the file becomes one
+``ConfigError`` naming the file, the key path and the problem.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from station.errors import ConfigError
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class StationSection(Section):
+    """Who this station is. The id appears in every topic and message: keep it stable for the unit's life."""
+
+    id: str = Field("demo-station", pattern=r"^[a-z0-9][a-z0-9_-]{1,62}$",
+                    description="Station id: lowercase letters, digits, '-' and '_' (e.g. llnp-0412).")
+    park: str = Field("LLNP", min_length=1, max_length=32, description="Park code, e.g. LLNP or TLNP.")
+    country: Literal["RU", "CN", "XX"] = Field("RU", description="ISO country of the site: RU or CN (XX: test).")
+    data_dir: Path = Field(Path("data"), description="Folder for the database and media, relative to this file.")
+    deployment_id: str = Field("", max_length=64,
+                               description="Current deployment id (Camtrap DP deploymentID); empty = none yet.")
+
+
+class HardwareSection(Section):
+    """Which adapter drives each piece of hardware. Fakes are chosen here, explicitly, never as a fallback."""
+
+    camera: Literal["simulated", "replay", "picamera2"] = Field(
+        "simulated", description="simulated (rendered scenes), replay (a folder of JPEGs) or picamera2 (Pi camera).")
+    trigger: Literal["simulated", "gpio", "bridge"] = Field(
+        "simulated", description="simulated (fired by demo/tests), gpio (PIR on a pin) or bridge (companion MCU).")
+    illuminator: Literal["none", "simulated", "gpio", "bridge"] = Field(
+        "simulated", description="IR lamp: none, simulated, gpio or bridge.")
+
+
+class CameraSection(Section):
+    """Frame size and encoding of stored images."""
+
+    width: int = Field(1280, ge=64, le=9152, description="Stored image width in pixels.")
+    height: int = Field(720, ge=64, le=6944, description="Stored image height in pixels.")
+    jpeg_quality: int = Field(85, ge=10, le=100, description="JPEG quality of stored images.")
+    replay_dir: Path | None = Field(None, description="camera = replay: folder of JPEGs, read in name order.")
+    replay_loop: bool = Field(True, description="camera = replay: start again after the last file.")
+
+
+class CaptureSection(Section):
+    """How a trigger becomes a burst, and bursts a sequence (a Camtrap DP event)."""
+
+    burst_frames: int = Field(3, ge=1, le=30, description="Frames captured per trigger.")
+    burst_interval_s: float = Field(0.5, ge=0.0, le=10.0, description="Seconds between frames of a burst.")
+    quiet_period_s: float = Field(10.0, ge=0.0, le=600.0,
+                                  description="A trigger within this many seconds of the last burst extends "
+                                              "the same sequence.")
+    timelapse_s: float = Field(0.0, ge=0.0, le=86_400.0,
+                               description="Also capture a burst every this many seconds (0: off); "
+                                           "Camtrap DP captureMethod timeLapse.")
+    max_sequence_s: float = Field(300.0, ge=1.0, le=3600.0,
+                                  description="A sequence is closed after this long even if triggers go on.")
+
+
+class ModelSection(Section):
+    """The classifier. The card beside the .tflite says everything else (input, labels, thresholds)."""
+
+    card: Path | None = Field(None, description="Model card (TOML) beside its .tflite, relative to this file; "
+                                                "unset: the bundled pipeline model (simulated scenes only).")
+    threads: int = Field(2, ge=1, le=8, description="Interpreter threads.")
+
+
+class StorageSection(Section):
+    """Retention under disk pressure: media of forwarded or empty sequences go first; records never."""
+
+    min_free_mb: int = Field(200, ge=0, le=1_000_000, description="Free space to keep on the data disk (MB).")
+
+
+class MqttSection(Section):
+    """The MQTT uplink (QoS 1; a message is sent only when the broker acknowledged it)."""
+
+    enabled: bool = Field(True, description="Forward over MQTT.")
+    host: str = Field("127.0.0.1", min_length=1, description="Broker host name or address.")
+    port: int = Field(1883, ge=1, le=65535, description="Broker port (8883 for TLS).")
+    topic_root: str = Field("camtrap/v1", pattern=r"^[^#+]+$", description="Topics are <root>/<station id>/...")
+    keepalive_s: int = Field(60, ge=5, le=3600, description="MQTT keepalive in seconds.")
+    username: str = Field("", description="User name (empty: none).")
+    password: str = Field("", description="Password (empty: none).")
+    inflight: int = Field(32, ge=1, le=1000, description="Messages awaiting PUBACK at once.")
+    thumbnail_max_bytes: int = Field(12_000, ge=0, le=1_000_000,
+                                     description="Byte budget of a detection's thumbnail (0: send none).")
+    reconnect_max_s: float = Field(300.0, ge=1.0, le=3600.0, description="Longest wait between reconnects.")
+
+
+class QueuesSection(Section):
+    """Bounded queues between pipeline stages. A full queue never blocks the trigger: it is counted."""
+
+    triggers: int = Field(16, ge=1, le=10_000, description="Triggers waiting for the camera.")
+    frames: int = Field(64, ge=1, le=10_000, description="Frames waiting for the classifier.")
+
+
+class StationConfig(Section):
+    """The whole of station.toml."""
+
+    station: StationSection = Field(default_factory=StationSection)
+    hardware: HardwareSection = Field(default_factory=HardwareSection)
+    camera: CameraSection = Field(default_factory=CameraSection)
+    capture: CaptureSection = Field(default_factory=CaptureSection)
+    model: ModelSection = Field(default_factory=ModelSection)
+    storage: StorageSection = Field(default_factory=StorageSection)
+    mqtt: MqttSection = Field(default_factory=MqttSection)
+    queues: QueuesSection = Field(default_factory=QueuesSection)
+
+    #: Folder of the file the config came from; relative paths in it are resolved against this.
+    base_dir: Path = Field(Path("."), exclude=True)
+
+    def resolve(self, path: Path) -> Path:
+        return path if path.is_absolute() else (self.base_dir / path).resolve()
+
+    @property
+    def card_path(self) -> Path:
+        if self.model.card is None:
+            from station.vision.bundled import bundled_card
+
+            return bundled_card()
+        return self.resolve(self.model.card)
+
+    @property
+    def data_dir(self) -> Path:
+        return self.resolve(self.station.data_dir)
+
+
+def load_config(path: Path) -> StationConfig:
+    """Read and validate ``path``; any problem is one ConfigError that names file, key path and problem."""
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file; create one with `trapd init {path}`") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    if "base_dir" in raw:
+        raise ConfigError(f"{path}: base_dir: not a setting (paths are relative to the file)")
+    return validate_config(raw, source=str(path), base_dir=path.resolve().parent)
+
+
+def validate_config(raw: dict, *, source: str, base_dir: Path) -> StationConfig:
+    try:
+        config = StationConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(source, exc)) from None
+    config.base_dir = base_dir
+    return config
+
+
+def format_validation_error(source: str, exc: ValidationError) -> str:
+    lines = []
+    for error in exc.errors():
+        where = ".".join(str(part) for part in error["loc"]) or "(top level)"
+        problem = "unknown key" if error["type"] == "extra_forbidden" else error["msg"]
+        lines.append(f"{source}: {where}: {problem}")
+    return "\n".join(lines)

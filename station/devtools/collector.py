@@ -1,0 +1,52 @@
+"""An MQTT subscriber that stands in for the central server in the demo and the tests."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import paho.mqtt.client as mqtt
+
+from station.errors import UplinkError
+
+
+class TopicCollector:
+    """Subscribes to ``topic`` (QoS 1) and keeps every message received, in order."""
+
+    def __init__(self, host: str, port: int, topic: str, *, timeout: float = 5.0) -> None:
+        self.messages: list[tuple[str, bytes]] = []
+        self._lock = threading.Condition()
+        subscribed = threading.Event()
+        self._client = mqtt.Client(callback_api_version=mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+        self._client.on_connect = lambda c, u, f, rc, p: c.subscribe(topic, qos=1)
+        self._client.on_subscribe = lambda c, u, mid, rcs, p: subscribed.set()
+        self._client.on_message = self._on_message
+        self._client.connect(host, port)
+        self._client.loop_start()
+        if not subscribed.wait(timeout):
+            self.close()
+            raise UplinkError(f"could not subscribe to {topic} on {host}:{port}")
+
+    def _on_message(self, client, userdata, message: mqtt.MQTTMessage) -> None:
+        with self._lock:
+            self.messages.append((message.topic, message.payload))
+            self._lock.notify_all()
+
+    def matching(self, suffix: str) -> list[tuple[str, bytes]]:
+        with self._lock:
+            return [(t, p) for t, p in self.messages if t.endswith(suffix)]
+
+    def wait_for(self, suffix: str, count: int, timeout: float = 10.0) -> list[tuple[str, bytes]]:
+        """Messages whose topic ends with ``suffix``, once there are at least ``count`` (or at the timeout)."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while len([1 for t, _ in self.messages if t.endswith(suffix)]) < count:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._lock.wait(remaining)
+        return self.matching(suffix)
+
+    def close(self) -> None:
+        self._client.disconnect()
+        self._client.loop_stop()

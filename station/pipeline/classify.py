@@ -1,0 +1,109 @@
+"""The classify worker: labels frames as they come, and folds a closed sequence into detections.
+
+The interpreter is loaded once and owned by this thread. Frames the capture worker could not hand over
+(queue full) or that a crash left unclassified are read back from disk when their sequence closes, so a
+slow classifier delays results but never loses them.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import queue
+import threading
+import time
+from typing import Callable
+
+import numpy as np
+from PIL import Image
+
+from station.ids import uuid7
+from station.pipeline.compose import Composer, SequenceRecord
+from station.pipeline.stats import Stats
+from station.pipeline.writer import StoreWriter
+from station.store.media import MediaStore
+from station.types import Frame, FrameResult, SequenceClosed
+from station.vision.aggregate import aggregate, top_species
+from station.vision.classifier import Classifier
+
+log = logging.getLogger(__name__)
+
+STOP = object()
+
+
+class ClassifyWorker:
+    def __init__(self, *, classifier: Classifier, frames_in: queue.Queue, writer: StoreWriter,
+                 media: MediaStore, composer: Composer, stats: Stats,
+                 on_sequence: Callable[[SequenceRecord], None] | None = None) -> None:
+        self._classifier = classifier
+        self._frames_in, self._writer, self._media = frames_in, writer, media
+        self._composer, self._stats = composer, stats
+        self._on_sequence = on_sequence
+        self._results: dict[str, dict[str, FrameResult]] = {}
+        self._thread = threading.Thread(target=self._run, name="classify", daemon=True)
+        self.heartbeat = time.monotonic()
+        self.busy_since: float | None = None
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Finish everything queued before the stop, then end the thread."""
+        self._frames_in.put(STOP)
+        self._thread.join()
+
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def _run(self) -> None:
+        while (item := self._frames_in.get()) is not STOP:
+            self.heartbeat = self.busy_since = time.monotonic()
+            try:
+                if isinstance(item, SequenceClosed):
+                    self._finish(item)
+                else:
+                    self._classify_frame(item)
+            except Exception:  # one bad frame or sequence must not stop the station
+                log.exception("classify worker: failed on %r", item)
+                self._stats.add("classify_errors")
+            self.busy_since = None
+
+    def _classify_frame(self, frame: Frame) -> FrameResult | None:
+        pixels = frame.pixels if frame.pixels is not None else self._read_pixels(frame)
+        if pixels is None:
+            return None
+        scores = self._classifier.classify(pixels)
+        species, score = top_species(scores)
+        result = FrameResult(media_id=frame.media_id, sequence_id=frame.sequence_id, scores=scores,
+                             top_species=species, top_score=score)
+        self._results.setdefault(frame.sequence_id, {})[frame.media_id] = result
+        self._writer.submit(lambda store: store.add_frame_result(result))
+        self._stats.add("frames_classified")
+        return result
+
+    def _read_pixels(self, frame: Frame) -> np.ndarray | None:
+        try:
+            with Image.open(io.BytesIO(self._media.read(frame.path))) as image:
+                return self._classifier.prepare(np.asarray(image.convert("RGB")))
+        except OSError as exc:
+            log.error("cannot read %s to classify it: %s", frame.path, exc)
+            self._stats.add("media_unreadable")
+            return None
+
+    def _finish(self, closed: SequenceClosed) -> None:
+        done = self._results.pop(closed.sequence_id, {})
+        results = []
+        for frame in closed.frames:
+            result = done.get(frame.media_id) or self._classify_frame(frame)
+            if result is not None:
+                results.append(result)
+        self._results.pop(closed.sequence_id, None)
+        card = self._classifier.card
+        detections = aggregate(results, empty_species=card.empty_species, threshold=card.threshold, new_id=uuid7)
+        record = self._composer.record(closed, detections, self._media.read)
+        self._writer.submit(lambda store: store.close_sequence(record.closed, record.observations,
+                                                               record.messages, record.model), outbox=True)
+        self._stats.add("detections", len(detections))
+        self._stats.add("sequences_finished")
+        if self._on_sequence is not None:
+            self._on_sequence(record)

@@ -1,0 +1,107 @@
+"""Turns a classified sequence into what the store keeps and what the uplinks will send."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import logging
+
+from PIL import Image
+
+from station.ids import iso, uuid7
+from station.store.repo import OutboxMessage, observation_rows
+from station.types import Detection, SequenceClosed
+from station.uplink.messages import DetectionMessage, ModelRef, WireDetection, encode_json
+from station.vision.card import ModelCard
+
+log = logging.getLogger(__name__)
+
+BLANK_PRIORITY = 2
+
+
+@dataclasses.dataclass(frozen=True)
+class SequenceRecord:
+    """Everything one closed sequence commits in a single transaction."""
+
+    closed: SequenceClosed
+    observations: list[dict]
+    messages: list[OutboxMessage]
+    model: str
+
+
+class Composer:
+    def __init__(self, *, station_id: str, deployment_id: str | None, card: ModelCard,
+                 thumbnail_max_bytes: int, thumbnail_width: int = 320) -> None:
+        self._station_id = station_id
+        self._deployment_id = deployment_id or None
+        self._card = card
+        self._species = card.species_by_key()
+        self._thumb_bytes = thumbnail_max_bytes
+        self._thumb_width = thumbnail_width
+
+    def record(self, closed: SequenceClosed, detections: list[Detection],
+               read_media: callable) -> SequenceRecord:
+        model = f"{self._card.name} {self._card.version}"
+        observations = observation_rows(detections, event_id=closed.sequence_id,
+                                        deployment_id=self._deployment_id, species=self._species,
+                                        classified_by=model, new_id=uuid7)
+        messages = [self._detection_message(closed, detections)]
+        if detections and self._thumb_bytes > 0:
+            thumb = self._thumbnail(read_media, detections[0].best_media_id, closed, messages[0].priority)
+            if thumb is not None:
+                messages.append(thumb)
+        return SequenceRecord(closed=closed, observations=observations, messages=messages, model=model)
+
+    def priority(self, detections: list[Detection]) -> int:
+        levels = [self._species[d.species].priority for d in detections if d.species in self._species]
+        return min(levels, default=BLANK_PRIORITY)
+
+    def _detection_message(self, closed: SequenceClosed, detections: list[Detection]) -> OutboxMessage:
+        message = DetectionMessage(
+            id=uuid7(), station_id=self._station_id, deployment_id=self._deployment_id,
+            sequence_id=closed.sequence_id, start=iso(closed.started_at), end=iso(closed.ended_at),
+            trigger=closed.trigger_source, frames=len(closed.frames), empty=not detections,
+            detections=[self._wire_detection(d) for d in detections],
+            model=ModelRef(name=self._card.name, version=self._card.version))
+        return OutboxMessage(message_id=message.id, kind="detection", priority=self.priority(detections),
+                             topic="detections", payload=encode_json(message),
+                             content_type="application/json", event_id=closed.sequence_id)
+
+    def _wire_detection(self, detection: Detection) -> WireDetection:
+        entry = self._species[detection.species]
+        kind = entry.kind if entry.kind in ("animal", "human", "vehicle") else "unknown"
+        return WireDetection(observation_id=detection.observation_id, species=entry.key,
+                             species_code=entry.code, scientific_name=entry.latin or None,
+                             observation_type=kind, confidence=detection.confidence, count=detection.count,
+                             frames_seen=detection.frames_seen, best_media_id=detection.best_media_id)
+
+    def _thumbnail(self, read_media: callable, media_id: str, closed: SequenceClosed,
+                   priority: int) -> OutboxMessage | None:
+        frame = next((f for f in closed.frames if f.media_id == media_id), None)
+        if frame is None:
+            return None
+        try:
+            data = make_thumbnail(read_media(frame.path), self._thumb_width, self._thumb_bytes)
+        except OSError as exc:
+            log.warning("no thumbnail for %s: %s", media_id, exc)
+            return None
+        return OutboxMessage(message_id=uuid7(), kind="media", priority=priority,
+                             topic=f"media/{media_id}", payload=data, content_type="image/jpeg",
+                             event_id=closed.sequence_id)
+
+
+def make_thumbnail(jpeg: bytes, width: int, max_bytes: int) -> bytes:
+    """A JPEG no wider than ``width`` and no bigger than ``max_bytes`` (quality, then size, step down)."""
+    with Image.open(io.BytesIO(jpeg)) as image:
+        image = image.convert("RGB")
+        scale = min(1.0, width / image.width)
+        while True:
+            small = image.resize((max(16, int(image.width * scale)), max(16, int(image.height * scale))))
+            for quality in (70, 55, 40, 30, 20):
+                out = io.BytesIO()
+                small.save(out, "JPEG", quality=quality, optimize=True)
+                if out.tell() <= max_bytes:
+                    return out.getvalue()
+            if small.width <= 64:
+                return out.getvalue()
+            scale *= 0.7

@@ -1,0 +1,91 @@
+"""The one thread that writes the pipeline's records to SQLite, in the order they were submitted.
+
+Stages submit small operations (callables taking the store). FIFO order keeps the promises of
+``station.store.repo``: an event row before its media rows, a media row only after its file is durable.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Callable
+
+from station.pipeline.stats import Stats
+from station.store.repo import StationStore
+
+log = logging.getLogger(__name__)
+
+StoreOp = Callable[[StationStore], None]
+_STOP = object()
+
+
+class StoreWriter:
+    def __init__(self, *, db_path: Path, stats: Stats, on_outbox: Callable[[], None],
+                 maxsize: int = 1000) -> None:
+        self._db_path = db_path
+        self._stats = stats
+        self._on_outbox = on_outbox
+        self._ops: queue.Queue = queue.Queue(maxsize=maxsize)
+        self._thread = threading.Thread(target=self._run, name="store-writer", daemon=True)
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self._pending = 0
+        self._pending_lock = threading.Lock()
+
+    def start(self) -> None:
+        self._thread.start()
+        self._ready.wait()
+        if self._error is not None:
+            raise self._error
+
+    def submit(self, op: StoreOp, *, outbox: bool = False) -> None:
+        """Queue a write (blocks only if the writer is far behind: these are promises, never dropped)."""
+        with self._pending_lock:
+            self._pending += 1
+        self._ops.put((op, outbox))
+
+    def stop(self) -> None:
+        self._ops.put(_STOP)
+        self._thread.join()
+
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def pending(self) -> int:
+        """Operations submitted and not yet applied (including the one being applied)."""
+        with self._pending_lock:
+            return self._pending
+
+    def _run(self) -> None:
+        try:
+            store = StationStore(self._db_path)
+        except BaseException as exc:  # reported to start(), which raises it on the caller's thread
+            self._error = exc
+            self._ready.set()
+            return
+        self._ready.set()
+        try:
+            while (item := self._ops.get()) is not _STOP:
+                self._apply(store, *item)
+                with self._pending_lock:
+                    self._pending -= 1
+        finally:
+            store.close()
+
+    def _apply(self, store: StationStore, op: StoreOp, outbox: bool) -> None:
+        for attempt in range(1, 6):
+            try:
+                op(store)
+                break
+            except sqlite3.OperationalError as exc:  # busy, or disk full: wait and retry, then report
+                log.error("store write failed (attempt %d): %s", attempt, exc)
+                self._stats.add("store_errors")
+                threading.Event().wait(0.2 * attempt)
+        else:
+            self._stats.add("store_ops_failed")
+            return
+        if outbox:
+            self._on_outbox()

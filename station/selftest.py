@@ -1,0 +1,109 @@
+"""`trapd selftest`: checks each part a station needs and says what to do about what fails."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import threading
+from pathlib import Path
+from typing import Callable, Iterator
+
+import paho.mqtt.client as mqtt
+
+from station.config import StationConfig, load_config
+from station.errors import StationError
+from station.hardware import factory
+from station.hardware.scenes import Scene, render
+from station.store.db import open_store_db
+from station.types import Trigger
+from station.ids import utc_now
+from station.vision.aggregate import top_species
+from station.vision.classifier import Classifier
+
+
+@dataclasses.dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+def run_selftest(config_path: Path) -> Iterator[Check]:
+    try:
+        config = load_config(config_path)
+    except StationError as exc:
+        yield Check("config", False, f"{exc}")
+        return
+    yield Check("config", True, f"{config_path} is valid (station {config.station.id})")
+    for name, probe in (("model", _model), ("camera", _camera), ("store", _store), ("link", _link)):
+        yield _run(name, probe, config)
+
+
+def _run(name: str, probe: Callable[[StationConfig], str], config: StationConfig) -> Check:
+    try:
+        return Check(name, True, probe(config))
+    except StationError as exc:
+        return Check(name, False, str(exc))
+    except OSError as exc:
+        return Check(name, False, f"{exc}")
+
+
+def _model(config: StationConfig) -> str:
+    classifier = Classifier.from_card_file(config.card_path, threads=config.model.threads)
+    species, score = top_species(classifier.classify(render(Scene("blank", seed=1), (320, 240))))
+    card = classifier.card
+    return f"{card.name} {card.version}: {card.outputs.count} outputs, sha256 ok, test frame → {species} {score:.2f}"
+
+
+def _camera(config: StationConfig) -> str:
+    camera = factory.build_camera(config)
+    camera.start()
+    try:
+        shot = camera.capture(Trigger(source="manual", at=utc_now()), 0)
+    finally:
+        camera.stop()
+    height, width = shot.pixels.shape[:2]
+    return f"{config.hardware.camera}: captured a {width}x{height} frame"
+
+
+def _store(config: StationConfig) -> str:
+    db_path = config.data_dir / "station.db"
+    db = open_store_db(db_path)
+    db.conn.close()
+    free_mb = shutil.disk_usage(config.data_dir).free // 1_000_000
+    if free_mb < config.storage.min_free_mb:
+        raise StationError(f"only {free_mb} MB free under {config.data_dir} (want {config.storage.min_free_mb}); "
+                           "swap the card or lower storage.min_free_mb")
+    return f"{db_path}: integrity ok, schema current, {free_mb} MB free"
+
+
+def _link(config: StationConfig) -> str:
+    if not config.mqtt.enabled:
+        return "MQTT disabled in config"
+    result: dict[str, object] = {}
+    done = threading.Event()
+
+    def on_connect(client, userdata, flags, reason_code, properties) -> None:
+        result["rc"] = reason_code
+        done.set()
+
+    client = mqtt.Client(callback_api_version=mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5,
+                         client_id=f"trapd-selftest-{config.station.id}")
+    if config.mqtt.username:
+        client.username_pw_set(config.mqtt.username, config.mqtt.password or None)
+    client.on_connect = on_connect
+    try:
+        client.connect(config.mqtt.host, config.mqtt.port, keepalive=10)
+    except OSError as exc:
+        raise StationError(f"MQTT {config.mqtt.host}:{config.mqtt.port} unreachable ({exc}); "
+                           "detections stay queued until it is") from None
+    client.loop_start()
+    try:
+        if not done.wait(5):
+            raise StationError(f"MQTT {config.mqtt.host}:{config.mqtt.port}: no CONNACK within 5 s")
+    finally:
+        client.disconnect()
+        client.loop_stop()
+    if result["rc"].is_failure:
+        raise StationError(f"MQTT broker refused the station: {result['rc']}; check username/password")
+    return f"MQTT {config.mqtt.host}:{config.mqtt.port} accepted the station"

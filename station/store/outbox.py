@@ -1,0 +1,57 @@
+"""The outbox as an uplink sees it: pending messages in priority order, marked sent only on acknowledgement."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from station.ids import iso, utc_now
+from station.store.db import connect
+
+
+@dataclasses.dataclass(frozen=True)
+class PendingMessage:
+    message_id: str
+    kind: str
+    priority: int
+    topic: str
+    payload: bytes
+    content_type: str
+
+
+class OutboxReader:
+    """One uplink's connection to the outbox. Use from the uplink's own thread."""
+
+    def __init__(self, db_path: Path) -> None:
+        self._db = connect(db_path)
+
+    def close(self) -> None:
+        self._db.conn.close()
+
+    def pending(self, limit: int, *, exclude: set[str] = frozenset()) -> list[PendingMessage]:
+        """Up to ``limit`` unsent messages, people and big cats first, oldest first within a priority."""
+        rows = self._db.execute(
+            "SELECT message_id, kind, priority, topic, payload, content_type FROM outbox "
+            "WHERE sent_at IS NULL AND dropped_reason IS NULL ORDER BY priority, message_id LIMIT ?",
+            [limit + len(exclude)]).fetchall()
+        found = [PendingMessage(*row) for row in rows if row[0] not in exclude]
+        return found[:limit]
+
+    def mark_sent(self, message_ids: list[str]) -> None:
+        """Record broker acknowledgements (one durable transaction for the whole batch)."""
+        if not message_ids:
+            return
+        now = iso(utc_now())
+        with self._db.atomic():
+            self._db.conn.executemany("UPDATE outbox SET sent_at = ? WHERE message_id = ? AND sent_at IS NULL",
+                                      [(now, mid) for mid in message_ids])
+
+    def count_attempt(self, message_ids: list[str]) -> None:
+        if message_ids:
+            with self._db.atomic():
+                self._db.conn.executemany("UPDATE outbox SET attempts = attempts + 1 WHERE message_id = ?",
+                                          [(mid,) for mid in message_ids])
+
+    def depth(self) -> int:
+        return self._db.execute(
+            "SELECT count(*) FROM outbox WHERE sent_at IS NULL AND dropped_reason IS NULL").fetchone()[0]

@@ -1,0 +1,95 @@
+"""Ordered schema migrations of the station database. Append only: never edit a released step.
+
+Tables follow Camtrap DP 1.0 (deployments, media, observations, with events as sequences) so that export
+is a projection, plus the outbox of messages waiting for an uplink.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: list[str] = [
+    # 1: the first schema
+    """
+    CREATE TABLE deployments (
+        deployment_id TEXT PRIMARY KEY,
+        station_id TEXT NOT NULL,
+        location_name TEXT,
+        latitude REAL,
+        longitude REAL,
+        camera_height_m REAL,
+        camera_heading_deg REAL,
+        camera_tilt_deg REAL,
+        habitat TEXT,
+        feature_type TEXT,
+        setup_by TEXT,
+        start TEXT NOT NULL,
+        end TEXT,
+        comments TEXT
+    );
+    CREATE TABLE events (
+        event_id TEXT PRIMARY KEY,
+        station_id TEXT NOT NULL,
+        deployment_id TEXT,
+        trigger_source TEXT NOT NULL,
+        start TEXT NOT NULL,
+        end TEXT,
+        state TEXT NOT NULL CHECK (state IN ('open', 'closed')),
+        bursts INTEGER NOT NULL DEFAULT 1,
+        model TEXT
+    );
+    CREATE TABLE media (
+        media_id TEXT PRIMARY KEY,
+        event_id TEXT NOT NULL REFERENCES events(event_id),
+        timestamp TEXT NOT NULL,
+        file_path TEXT NOT NULL,
+        file_mediatype TEXT NOT NULL DEFAULT 'image/jpeg',
+        burst_index INTEGER NOT NULL,
+        frame_index INTEGER NOT NULL,
+        width INTEGER NOT NULL,
+        height INTEGER NOT NULL,
+        bytes INTEGER NOT NULL,
+        top_species TEXT,
+        top_score REAL,
+        scores TEXT,
+        file_deleted_at TEXT
+    );
+    CREATE INDEX media_event ON media(event_id);
+    CREATE TABLE observations (
+        observation_id TEXT PRIMARY KEY,
+        event_id TEXT NOT NULL REFERENCES events(event_id),
+        deployment_id TEXT,
+        observation_level TEXT NOT NULL DEFAULT 'event',
+        observation_type TEXT NOT NULL,
+        species_key TEXT,
+        species_code INTEGER,
+        scientific_name TEXT,
+        count INTEGER,
+        classification_probability REAL,
+        classification_method TEXT NOT NULL DEFAULT 'machine',
+        classified_by TEXT,
+        classification_timestamp TEXT,
+        best_media_id TEXT REFERENCES media(media_id),
+        frames_seen INTEGER
+    );
+    CREATE INDEX observations_event ON observations(event_id);
+    CREATE TABLE outbox (
+        message_id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        priority INTEGER NOT NULL,
+        topic TEXT NOT NULL,
+        payload BLOB NOT NULL,
+        content_type TEXT NOT NULL,
+        event_id TEXT,
+        created_at TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        sent_at TEXT,
+        dropped_reason TEXT
+    );
+    CREATE INDEX outbox_pending ON outbox(priority, message_id) WHERE sent_at IS NULL AND dropped_reason IS NULL;
+    CREATE TABLE station_log (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        detail TEXT NOT NULL
+    );
+    """,
+]

@@ -1,0 +1,76 @@
+"""The wire contract's message models (version 1). JSON Schema is generated from these (`trapd schema`).
+
+Every message carries ``id``, a UUIDv7: delivery is at-least-once, so the receiver drops duplicates by id,
+and ids sort in creation order. Fields are only ever added in a minor version; a breaking change makes a
+new ``schema`` string and a new topic root (``camtrap/v2``).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = "1.0"
+
+
+class WireModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ModelRef(WireModel):
+    name: str
+    version: str
+
+
+class WireDetection(WireModel):
+    observation_id: str = Field(description="UUIDv7 of the observation (Camtrap DP observationID).")
+    species: str = Field(description="Species key from the catalogue, e.g. amur_tiger.")
+    species_code: int = Field(ge=0, le=255, description="Stable one-byte species code (same as on LoRa).")
+    scientific_name: str | None = Field(None, description="Latin name; null for blank/vehicle.")
+    observation_type: Literal["animal", "human", "vehicle", "unknown"]
+    confidence: float = Field(ge=0.0, le=1.0, description="Best frame's probability for this species.")
+    count: int | None = Field(None, ge=0, description="Individuals counted; null when unknown (classifier).")
+    frames_seen: int = Field(ge=1, description="Frames of the sequence where the species passed its threshold.")
+    best_media_id: str = Field(description="Media id of the frame to look at first; its thumbnail follows.")
+
+
+class DetectionMessage(WireModel):
+    """One closed sequence (Camtrap DP event) and what was seen in it. Topic ``<root>/<station>/detections``."""
+
+    schema_: Literal["detection/1.0"] = Field("detection/1.0", alias="schema")
+    id: str = Field(description="UUIDv7 message id; drop duplicates by it.")
+    station_id: str
+    deployment_id: str | None = None
+    sequence_id: str = Field(description="UUIDv7 of the sequence (Camtrap DP eventID).")
+    start: str = Field(description="RFC 3339 UTC time of the first frame.")
+    end: str = Field(description="RFC 3339 UTC time of the last frame.")
+    trigger: str = Field(description="What started it: pir, schedule, command, manual.")
+    frames: int = Field(ge=0)
+    empty: bool = Field(description="True when nothing passed its threshold (a blank sequence).")
+    detections: list[WireDetection]
+    model: ModelRef
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class StatusMessage(WireModel):
+    """Retained on ``<root>/<station>/status``; the broker publishes the Last Will (``offline``) for us."""
+
+    schema_: Literal["status/1.0"] = Field("status/1.0", alias="schema")
+    id: str
+    station_id: str
+    state: Literal["online", "offline"]
+    at: str
+    software: str = Field(description="trapd version.")
+    model: ModelRef | None = None
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+WIRE_MODELS: dict[str, type[WireModel]] = {"detection": DetectionMessage, "status": StatusMessage}
+
+
+def encode_json(message: WireModel) -> bytes:
+    """Compact UTF-8 JSON, keys in model order, no nulls dropped (receivers see every field)."""
+    return message.model_dump_json(by_alias=True).encode("utf-8")

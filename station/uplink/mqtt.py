@@ -1,0 +1,171 @@
+"""MQTT uplink: drains the outbox to a broker with QoS 1; a row is marked sent only on PUBACK.
+
+paho-mqtt's network thread does the socket work and reconnects with backoff; this worker thread owns the
+outbox connection, keeps at most ``inflight`` messages awaiting acknowledgement, and wakes only when there
+is something to do (new outbox rows, an acknowledgement, a reconnect): an idle station does not poll.
+While the broker is away, rows simply stay unsent in SQLite; paho re-sends its in-flight messages after a
+reconnect (with the DUP flag) and anything not yet handed to paho is read again from the outbox.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import threading
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from station import __version__
+from station.config import MqttSection
+from station.ids import iso, utc_now, uuid7
+from station.pipeline.stats import Stats
+from station.store.outbox import OutboxReader
+from station.uplink.messages import ModelRef, StatusMessage, encode_json
+
+log = logging.getLogger(__name__)
+
+
+class MqttUplink:
+    def __init__(self, *, settings: MqttSection, station_id: str, db_path: Path, stats: Stats,
+                 model: ModelRef | None = None) -> None:
+        self._settings = settings
+        self._station_id = station_id
+        self._db_path = db_path
+        self._stats = stats
+        self._model = model
+        self.prefix = f"{settings.topic_root.rstrip('/')}/{station_id}/"
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._connected = threading.Event()
+        self._acked: collections.deque[tuple[int, bool]] = collections.deque()
+        self._inflight: dict[int, str] = {}  # paho mid -> message id
+        self._refused: set[str] = set()
+        self._client = self._make_client()
+        self._thread = threading.Thread(target=self._run, name="uplink-mqtt", daemon=True)
+        self.delivered = 0
+
+    # -- life cycle -------------------------------------------------------------------------------------------
+    def start(self) -> None:
+        self._client.connect_async(self._settings.host, self._settings.port, keepalive=self._settings.keepalive_s)
+        self._client.loop_start()
+        self._thread.start()
+
+    def stop(self, *, drain_timeout: float = 2.0) -> None:
+        """Stop after a short grace for in-flight acknowledgements; unsent rows stay in the outbox."""
+        if self._connected.is_set() and self._inflight:
+            deadline = threading.Event()
+            for _ in range(int(drain_timeout / 0.05)):
+                if not self._inflight or deadline.wait(0.05):
+                    break
+        self._stopping.set()
+        self._wake.set()
+        self._thread.join()
+        if self._connected.is_set():
+            info = self._client.publish(self.prefix + "status", self._status_payload("offline"), qos=1, retain=True)
+            info.wait_for_publish(timeout=2.0)
+        self._client.disconnect()
+        self._client.loop_stop()
+
+    def notify(self) -> None:
+        """New rows are in the outbox (called by the store writer after its commit)."""
+        self._wake.set()
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    # -- paho callbacks (paho's network thread) ----------------------------------------------------------------
+    def _make_client(self) -> mqtt.Client:
+        client = mqtt.Client(callback_api_version=mqtt.CallbackAPIVersion.VERSION2,
+                             client_id=f"trapd-{self._station_id}", protocol=mqtt.MQTTv5)
+        if self._settings.username:
+            client.username_pw_set(self._settings.username, self._settings.password or None)
+        client.will_set(self.prefix + "status", self._status_payload("offline"), qos=1, retain=True)
+        client.reconnect_delay_set(min_delay=1, max_delay=int(self._settings.reconnect_max_s))
+        client.max_inflight_messages_set(self._settings.inflight)
+        client.max_queued_messages_set(0)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_publish = self._on_publish
+        return client
+
+    def _on_connect(self, client: mqtt.Client, userdata, flags, reason_code, properties) -> None:
+        if reason_code.is_failure:
+            log.error("MQTT broker %s:%s refused the connection: %s", self._settings.host, self._settings.port,
+                      reason_code)
+            self._stats.add("mqtt_refused")
+            return
+        log.info("MQTT connected to %s:%s", self._settings.host, self._settings.port)
+        client.publish(self.prefix + "status", self._status_payload("online"), qos=1, retain=True)
+        self._stats.add("mqtt_connects")
+        self._connected.set()
+        self._wake.set()
+
+    def _on_disconnect(self, client: mqtt.Client, userdata, flags, reason_code, properties) -> None:
+        if self._connected.is_set():
+            log.warning("MQTT disconnected: %s (messages stay in the outbox)", reason_code)
+        self._connected.clear()
+
+    def _on_publish(self, client: mqtt.Client, userdata, mid: int, reason_code, properties) -> None:
+        self._acked.append((mid, not reason_code.is_failure))
+        self._wake.set()
+
+    # -- the worker ---------------------------------------------------------------------------------------------
+    def _run(self) -> None:
+        outbox = OutboxReader(self._db_path)
+        try:
+            while not self._stopping.is_set():
+                self._wake.wait()
+                self._wake.clear()
+                self._settle_acks(outbox)
+                if self._connected.is_set() and not self._stopping.is_set():
+                    self._publish_pending(outbox)
+            self._settle_acks(outbox)
+        finally:
+            outbox.close()
+
+    def _settle_acks(self, outbox: OutboxReader) -> None:
+        # Every mid this thread handed to paho is registered before this runs (same thread), so an
+        # unknown mid is not an outbox message (e.g. the retained status) and is ignored.
+        sent = []
+        while self._acked:
+            mid, ok = self._acked.popleft()
+            message_id = self._inflight.pop(mid, None)
+            if message_id is None:
+                continue
+            if ok:
+                sent.append(message_id)
+            else:
+                log.error("broker refused message %s (check the ACL for this station)", message_id)
+                self._refused.add(message_id)
+                self._stats.add("mqtt_messages_refused")
+        outbox.mark_sent(sent)
+        self.delivered += len(sent)
+        self._stats.add("mqtt_delivered", len(sent))
+
+    def _publish_pending(self, outbox: OutboxReader) -> None:
+        room = self._settings.inflight - len(self._inflight)
+        if room <= 0:
+            return
+        busy = set(self._inflight.values()) | self._refused
+        for message in outbox.pending(room, exclude=busy):
+            props = Properties(PacketTypes.PUBLISH)
+            props.ContentType = message.content_type
+            info = self._client.publish(self.prefix + message.topic, message.payload, qos=1, properties=props)
+            if info.rc != mqtt.MQTT_ERR_SUCCESS and info.rc != mqtt.MQTT_ERR_NO_CONN:
+                log.warning("publish of %s failed: %s", message.message_id, mqtt.error_string(info.rc))
+                break
+            self._inflight[info.mid] = message.message_id
+            if info.rc == mqtt.MQTT_ERR_NO_CONN:
+                break
+
+    def _status_payload(self, state: str) -> bytes:
+        message = StatusMessage(id=uuid7(), station_id=self._station_id, state=state, at=iso(utc_now()),
+                                software=__version__, model=self._model)
+        return encode_json(message)

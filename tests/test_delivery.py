@@ -1,0 +1,36 @@
+"""Nothing is lost while the broker is away; everything is delivered, once per id, when it returns."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from station.uplink.messages import DetectionMessage
+from tests.conftest import make_config, running_station
+
+
+def test_broker_down_then_up_delivers_every_detection_once_per_id(tmp_path, broker, collector_for):
+    broker.stop()
+    config = make_config(tmp_path / "data", broker=broker, capture={"quiet_period_s": 0.05})
+    subjects = ["amur_tiger", "human", "sika_deer", "wild_boar", "amur_leopard", "blank"]
+    with running_station(config) as app:
+        for subject in subjects:
+            app.trigger_source.fire(subject)
+            assert app.wait_idle(30)
+        with sqlite3.connect(app.db_path) as conn:
+            queued = [r[0] for r in conn.execute("SELECT message_id FROM outbox WHERE kind = 'detection'")]
+            assert conn.execute("SELECT count(*) FROM outbox WHERE sent_at IS NOT NULL").fetchone()[0] == 0
+        assert len(queued) == len(subjects)
+        broker.start()
+        collector = collector_for(broker, "camtrap/v1/test-station/detections")
+        received = collector.wait_for("/detections", len(subjects), timeout=30)
+    ids = [DetectionMessage.model_validate_json(p).id for _, p in received]
+    assert sorted(set(ids)) == sorted(queued)  # each one arrived; duplicates (same id) are allowed
+    # priority order: people and big cats before other animals before blanks
+    first_seen = list(dict.fromkeys(ids))
+    priorities = [DetectionMessage.model_validate_json(p) for _, p in received]
+    by_id = {m.id: m for m in priorities}
+    species = [by_id[i].detections[0].species if by_id[i].detections else "blank" for i in first_seen]
+    assert set(species[:3]) == {"amur_tiger", "human", "amur_leopard"}
+    assert species[-1] == "blank"
+    with sqlite3.connect(app.db_path) as conn:
+        assert conn.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL").fetchone()[0] == 0
