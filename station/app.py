@@ -14,9 +14,12 @@ import queue
 import time
 from typing import Callable
 
+from pathlib import Path
+
+from station.commands import CommandWorker
 from station.config import StationConfig
 from station.hardware import factory
-from station.hardware.timelapse import TimelapseTrigger
+from station.hardware.timelapse import Ticker, TimelapseTrigger
 from station.hardware.ports import Camera, Illuminator, TriggerSource
 from station.pipeline.capture import CaptureWorker
 from station.pipeline.classify import ClassifyWorker
@@ -27,6 +30,7 @@ from station.runstate import clear_run_state, write_run_state
 from station.store.media import MediaStore
 from station.store.recovery import RecoveryReport, recover
 from station.store.repo import StationStore
+from station.telemetry import full_media_message, telemetry_message
 from station.types import Trigger
 from station.uplink.messages import ModelRef
 from station.uplink.mqtt import MqttUplink
@@ -56,11 +60,21 @@ class StationApp:
         self.capture: CaptureWorker | None = None
         self.classify: ClassifyWorker | None = None
         self.uplink: MqttUplink | None = None
+        self.commands: CommandWorker | None = None
+        self.telemetry_ticker: Ticker | None = None
+        self.board: dict = {}  # latest readings from the companion board (battery, temperature, lux...)
         self.recovery: RecoveryReport | None = None
         self.started_at = time.monotonic()
 
     def start(self) -> None:
         """Start every stage; any part that cannot start raises a StationError that says why."""
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> None:
         config = self.config
         config.data_dir.mkdir(parents=True, exist_ok=True)
         self.classifier = Classifier.from_card_file(config.card_path, threads=config.model.threads)
@@ -70,16 +84,21 @@ class StationApp:
         self.trigger_source = factory.build_trigger(config)
         if config.capture.timelapse_s > 0:
             self.timelapse = TimelapseTrigger(interval_s=config.capture.timelapse_s)
-        self.uplink = self._build_uplink()
-        self.writer = StoreWriter(db_path=self.db_path, stats=self.stats, on_outbox=self._outbox_changed)
+        self.camera.start()
+        self.writer = StoreWriter(db_path=self.db_path, stats=self.stats, on_outbox=self.notify_outbox)
         self.writer.start()
+        self.commands = CommandWorker(self)
+        self.commands.start()
+        self.uplink = self._build_uplink()
         if self.uplink is not None:
             self.uplink.start()
+            if config.mqtt.telemetry_interval_s:
+                self.telemetry_ticker = Ticker(config.mqtt.telemetry_interval_s, self.enqueue_telemetry)
+                self.telemetry_ticker.start()
         self.classify = self._build_classify_worker()
         self.classify.start()
         for closed in self.recovery.sequences_to_finish:
             self.frames.put(closed)
-        self.camera.start()
         self.capture = self._build_capture_worker()
         self.capture.start()
         self.trigger_source.start(self.on_trigger)
@@ -91,6 +110,8 @@ class StationApp:
 
     def stop(self) -> None:
         """Stop in flow order so that everything captured is classified and committed."""
+        if self.telemetry_ticker is not None:
+            self.telemetry_ticker.stop()
         if self.timelapse is not None:
             self.timelapse.stop()
         if self.trigger_source is not None:
@@ -101,6 +122,8 @@ class StationApp:
             self.camera.stop()
         if self.classify is not None:
             self.classify.stop()
+        if self.commands is not None:
+            self.commands.stop()
         if self.writer is not None:
             self.writer.stop()
         if self.uplink is not None:
@@ -118,7 +141,8 @@ class StationApp:
             log.warning("trigger queue full: trigger from %s at %s dropped", trigger.source, trigger.at)
 
     def healthy(self) -> bool:
-        workers = [w for w in (self.writer, self.capture, self.classify, self.uplink) if w is not None]
+        workers = [w for w in (self.writer, self.capture, self.classify, self.uplink, self.commands)
+                   if w is not None]
         return all(w.alive() for w in workers)
 
     def wait_idle(self, timeout: float = 30.0) -> bool:
@@ -149,17 +173,53 @@ class StationApp:
             return None
         card = self.classifier.card
         return MqttUplink(settings=self.config.mqtt, station_id=self.config.station.id, db_path=self.db_path,
-                          stats=self.stats, model=ModelRef(name=card.name, version=card.version))
+                          stats=self.stats, model=ModelRef(name=card.name, version=card.version),
+                          resolve=self.config.resolve, on_command=self.commands.submit)
 
-    def _outbox_changed(self) -> None:
+    def notify_outbox(self) -> None:
+        """Something was committed to the outbox: wake the uplink."""
         if self.uplink is not None:
             self.uplink.notify()
 
+    # -- services for commands and timers ----------------------------------------------------------------------
+    def publish_status(self) -> None:
+        if self.uplink is not None:
+            self.uplink.publish_status()
+
+    def enqueue_telemetry(self) -> None:
+        message = telemetry_message(station_id=self.config.station.id, data_dir=self.config.data_dir,
+                                    db_path=self.db_path, started_mono=self.started_at,
+                                    queue_depths={"triggers": self.triggers.qsize(), "frames": self.frames.qsize(),
+                                                  "store": self.writer.pending() if self.writer else 0},
+                                    counters=self.stats.snapshot(), board=dict(self.board))
+        self.writer.submit(lambda store: store.enqueue(message), outbox=True)
+
+    def enqueue_full_media(self, media_id: str) -> int:
+        message = full_media_message(db_path=self.db_path, media=self.media, media_id=media_id)
+        self.writer.submit(lambda store: store.enqueue(message), outbox=True)
+        return len(message.payload)
+
+    def apply_live(self, key_path: str, updated: StationConfig) -> None:
+        section_name, key = key_path.split(".")
+        setattr(getattr(self.config, section_name), key, getattr(getattr(updated, section_name), key))
+
+    def reload_model(self, card: Path | None = None) -> str:
+        """Load and check a new model; only then swap it in. A bad model raises and the old one keeps running."""
+        card_path = self.config.resolve(card) if card is not None else self.config.card_path
+        classifier = Classifier.from_card_file(card_path, threads=self.config.model.threads)
+        self.classify.replace_model(classifier, self._composer(classifier))
+        self.capture.set_prepare(classifier.prepare)
+        self.classifier = classifier
+        log.info("model reloaded: %s %s", classifier.card.name, classifier.card.version)
+        return f"{classifier.card.name} {classifier.card.version}"
+
+    def _composer(self, classifier: Classifier) -> Composer:
+        return Composer(station_id=self.config.station.id, deployment_id=self.config.station.deployment_id,
+                        card=classifier.card, thumbnail_max_bytes=self.config.mqtt.thumbnail_max_bytes)
+
     def _build_classify_worker(self) -> ClassifyWorker:
-        composer = Composer(station_id=self.config.station.id, deployment_id=self.config.station.deployment_id,
-                            card=self.classifier.card, thumbnail_max_bytes=self.config.mqtt.thumbnail_max_bytes)
         return ClassifyWorker(classifier=self.classifier, frames_in=self.frames, writer=self.writer,
-                              media=self.media, composer=composer, stats=self.stats,
+                              media=self.media, composer=self._composer(self.classifier), stats=self.stats,
                               on_sequence=self._on_sequence)
 
     def _build_capture_worker(self) -> CaptureWorker:

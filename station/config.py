@@ -92,6 +92,11 @@ class MqttSection(Section):
     keepalive_s: int = Field(60, ge=5, le=3600, description="MQTT keepalive in seconds.")
     username: str = Field("", description="User name (empty: none).")
     password: str = Field("", description="Password (empty: none).")
+    ca_file: Path | None = Field(None, description="CA certificate (PEM) of the broker; set to use TLS.")
+    cert_file: Path | None = Field(None, description="This station's client certificate (PEM), with key_file.")
+    key_file: Path | None = Field(None, description="Private key of cert_file (PEM).")
+    telemetry_interval_s: float = Field(900.0, ge=0.0, le=86_400.0,
+                                        description="Publish telemetry every this many seconds (0: only on request).")
     inflight: int = Field(32, ge=1, le=1000, description="Messages awaiting PUBACK at once.")
     thumbnail_max_bytes: int = Field(12_000, ge=0, le=1_000_000,
                                      description="Byte budget of a detection's thumbnail (0: send none).")
@@ -119,6 +124,8 @@ class StationConfig(Section):
 
     #: Folder of the file the config came from; relative paths in it are resolved against this.
     base_dir: Path = Field(Path("."), exclude=True)
+    #: The file itself (None when built in code), so remote config_set can persist a change.
+    source_path: Path | None = Field(None, exclude=True)
 
     def resolve(self, path: Path) -> Path:
         return path if path.is_absolute() else (self.base_dir / path).resolve()
@@ -146,9 +153,12 @@ def load_config(path: Path) -> StationConfig:
         raise ConfigError(f"{path}: cannot read: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    if "base_dir" in raw:
-        raise ConfigError(f"{path}: base_dir: not a setting (paths are relative to the file)")
-    return validate_config(raw, source=str(path), base_dir=path.resolve().parent)
+    for internal in ("base_dir", "source_path"):
+        if internal in raw:
+            raise ConfigError(f"{path}: {internal}: unknown key")
+    config = validate_config(raw, source=str(path), base_dir=path.resolve().parent)
+    config.source_path = path.resolve()
+    return config
 
 
 def validate_config(raw: dict, *, source: str, base_dir: Path) -> StationConfig:
@@ -157,7 +167,25 @@ def validate_config(raw: dict, *, source: str, base_dir: Path) -> StationConfig:
     except ValidationError as exc:
         raise ConfigError(format_validation_error(source, exc)) from None
     config.base_dir = base_dir
+    problems = cross_field_problems(config)
+    if problems:
+        raise ConfigError("\n".join(f"{source}: {problem}" for problem in problems))
     return config
+
+
+def cross_field_problems(config: StationConfig) -> list[str]:
+    """Rules that involve more than one key (reported with the key that must change)."""
+    problems = []
+    if config.hardware.camera == "replay" and config.camera.replay_dir is None:
+        problems.append('camera.replay_dir: required when hardware.camera = "replay"')
+    mqtt = config.mqtt
+    if mqtt.telemetry_interval_s and mqtt.telemetry_interval_s < 10:
+        problems.append("mqtt.telemetry_interval_s: 0 (off) or at least 10 seconds")
+    if (mqtt.cert_file is None) != (mqtt.key_file is None):
+        problems.append("mqtt.key_file: cert_file and key_file go together (set both or neither)")
+    if mqtt.cert_file is not None and mqtt.ca_file is None:
+        problems.append("mqtt.ca_file: a client certificate needs TLS; set ca_file to the broker's CA")
+    return problems
 
 
 def format_validation_error(source: str, exc: ValidationError) -> str:

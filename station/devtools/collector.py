@@ -13,7 +13,9 @@ from station.errors import UplinkError
 class TopicCollector:
     """Subscribes to ``topic`` (QoS 1) and keeps every message received, in order."""
 
-    def __init__(self, host: str, port: int, topic: str, *, timeout: float = 5.0) -> None:
+    def __init__(self, host: str, port: int, topic: str, *, timeout: float = 5.0,
+                 tls: dict[str, str] | None = None) -> None:
+        """``tls``: keyword arguments of paho's ``tls_set`` (ca_certs, certfile, keyfile) for a TLS broker."""
         self.messages: list[tuple[str, bytes]] = []
         self._lock = threading.Condition()
         subscribed = threading.Event()
@@ -21,6 +23,8 @@ class TopicCollector:
         self._client.on_connect = lambda c, u, f, rc, p: c.subscribe(topic, qos=1)
         self._client.on_subscribe = lambda c, u, mid, rcs, p: subscribed.set()
         self._client.on_message = self._on_message
+        if tls:
+            self._client.tls_set(**tls)
         self._client.connect(host, port)
         self._client.loop_start()
         if not subscribed.wait(timeout):

@@ -6,6 +6,7 @@ persistence folder, its own process, stopped and restarted on demand (fault test
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -27,7 +28,10 @@ def mosquitto_binary() -> str | None:
 
 
 class PrivateBroker:
-    def __init__(self, *, port: int | None = None, extra_config: str = "", workdir: Path | None = None) -> None:
+    def __init__(self, *, port: int | None = None, extra_config: str = "", workdir: Path | None = None,
+                 listener: str | None = None) -> None:
+        """``listener`` replaces the default anonymous plain listener (``{port}`` and ``{host}`` are filled in),
+        e.g. a TLS listener with its cafile/certfile/keyfile and an ACL."""
         binary = mosquitto_binary()
         if binary is None:
             raise UplinkError("mosquitto is not installed (Debian package `mosquitto`; `make test` installs it)")
@@ -38,11 +42,14 @@ class PrivateBroker:
         self.workdir = workdir or Path(tempfile.mkdtemp(prefix="trapd-broker-"))
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.extra_config = extra_config
+        self.listener = listener
         self._process: subprocess.Popen | None = None
 
     def config_text(self) -> str:
-        return (f"listener {self.port} {self.host}\n"
-                "allow_anonymous true\n"
+        listener = self.listener or "listener {port} {host}\nallow_anonymous true\n"
+        # As root, mosquitto drops to user "mosquitto", which cannot read a test's private temp folder.
+        keep_user = "user root\n" if os.geteuid() == 0 else ""
+        return (listener.format(port=self.port, host=self.host) + "\n" + keep_user +
                 "persistence false\n"
                 "log_dest stderr\n"
                 "log_type error\nlog_type warning\nlog_type notice\n"

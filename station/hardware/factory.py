@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from station.config import StationConfig
-from station.errors import ConfigError, HardwareError
+from station.errors import HardwareError
 from station.hardware.ports import Camera, Illuminator, TriggerSource
 
 
@@ -16,8 +16,7 @@ def build_camera(config: StationConfig) -> Camera:
     if kind == "replay":
         from station.hardware.replay import ReplayCamera
 
-        if config.camera.replay_dir is None:
-            raise ConfigError("camera.replay_dir: required when hardware.camera = \"replay\"")
+        assert config.camera.replay_dir is not None  # guaranteed by config.cross_field_problems
         return ReplayCamera(folder=config.resolve(config.camera.replay_dir), loop=config.camera.replay_loop)
     from station.hardware.picamera import Picamera2Camera
 

@@ -61,8 +61,14 @@ class CaptureWorker:
     def start(self) -> None:
         self._thread.start()
 
+    def set_prepare(self, prepare: Callable) -> None:
+        """A new model may want another input size (frames in flight are resized again if needed)."""
+        self._prepare = prepare
+
     def stop(self) -> None:
         """Finish the burst in progress, close the open sequence, and end the thread."""
+        if not self._thread.is_alive():
+            return
         self._stopping.set()
         self._triggers.put(STOP)
         self._thread.join()

@@ -40,6 +40,7 @@ class ClassifyWorker:
         self._composer, self._stats = composer, stats
         self._on_sequence = on_sequence
         self._results: dict[str, dict[str, FrameResult]] = {}
+        self._model_lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="classify", daemon=True)
         self.heartbeat = time.monotonic()
         self.busy_since: float | None = None
@@ -49,20 +50,28 @@ class ClassifyWorker:
 
     def stop(self) -> None:
         """Finish everything queued before the stop, then end the thread."""
+        if not self._thread.is_alive():
+            return
         self._frames_in.put(STOP)
         self._thread.join()
 
     def alive(self) -> bool:
         return self._thread.is_alive()
 
+    def replace_model(self, classifier: Classifier, composer: Composer) -> None:
+        """Swap the model between two items of work (the new one was checked by loading it)."""
+        with self._model_lock:
+            self._classifier, self._composer = classifier, composer
+
     def _run(self) -> None:
         while (item := self._frames_in.get()) is not STOP:
             self.heartbeat = self.busy_since = time.monotonic()
             try:
-                if isinstance(item, SequenceClosed):
-                    self._finish(item)
-                else:
-                    self._classify_frame(item)
+                with self._model_lock:
+                    if isinstance(item, SequenceClosed):
+                        self._finish(item)
+                    else:
+                        self._classify_frame(item)
             except Exception:  # one bad frame or sequence must not stop the station
                 log.exception("classify worker: failed on %r", item)
                 self._stats.add("classify_errors")

@@ -48,6 +48,8 @@ class StoreWriter:
         self._ops.put((op, outbox))
 
     def stop(self) -> None:
+        if not self._thread.is_alive():
+            return
         self._ops.put(_STOP)
         self._thread.join()
 

@@ -92,4 +92,15 @@ MIGRATIONS: list[str] = [
         detail TEXT NOT NULL
     );
     """,
+    # 2: remote commands, remembered by request id so a repeated command is answered, not re-run
+    """
+    CREATE TABLE commands (
+        request_id TEXT PRIMARY KEY,
+        command TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        ok INTEGER NOT NULL,
+        reply_message_id TEXT NOT NULL,
+        reply BLOB NOT NULL
+    );
+    """,
 ]

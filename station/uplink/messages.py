@@ -68,7 +68,51 @@ class StatusMessage(WireModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
-WIRE_MODELS: dict[str, type[WireModel]] = {"detection": DetectionMessage, "status": StatusMessage}
+class TelemetryMessage(WireModel):
+    """Health of the station, on ``<root>/<station>/telemetry`` (QoS 1), periodically and on request."""
+
+    schema_: Literal["telemetry/1.0"] = Field("telemetry/1.0", alias="schema")
+    id: str
+    station_id: str
+    at: str
+    uptime_s: float = Field(ge=0)
+    battery_mv: int | None = Field(None, description="From the companion board; null when unknown.")
+    solar_mv: int | None = None
+    temperature_c: float | None = None
+    disk_free_mb: int = Field(ge=0)
+    disk_total_mb: int = Field(ge=0)
+    outbox_pending: int = Field(ge=0)
+    queue_depths: dict[str, int] = Field(description="Triggers and frames waiting in the pipeline.")
+    counters: dict[str, int] = Field(description="Pipeline counters since start (frames, drops, errors...).")
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class CommandRequest(WireModel):
+    """Published by the central side on ``<root>/<station>/cmd/<name>``; ``request_id`` makes it idempotent."""
+
+    request_id: str = Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+    args: dict[str, object] = Field(default_factory=dict)
+
+
+class CommandResult(WireModel):
+    """The station's reply on ``<root>/<station>/cmd_result/<request_id>`` (QoS 1, also for errors)."""
+
+    schema_: Literal["cmd_result/1.0"] = Field("cmd_result/1.0", alias="schema")
+    id: str
+    station_id: str
+    request_id: str
+    command: str
+    ok: bool
+    result: dict[str, object] = Field(default_factory=dict)
+    error: str | None = None
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+WIRE_MODELS: dict[str, type[WireModel]] = {"detection": DetectionMessage, "status": StatusMessage,
+                                           "telemetry": TelemetryMessage, "command": CommandRequest,
+                                           "cmd_result": CommandResult}
 
 
 def encode_json(message: WireModel) -> bytes:

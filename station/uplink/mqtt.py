@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import collections
 import logging
+import ssl
+import sys
 import threading
 from pathlib import Path
+from typing import Callable
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
@@ -20,6 +23,7 @@ from paho.mqtt.properties import Properties
 
 from station import __version__
 from station.config import MqttSection
+from station.errors import UplinkError
 from station.ids import iso, utc_now, uuid7
 from station.pipeline.stats import Stats
 from station.store.outbox import OutboxReader
@@ -30,12 +34,16 @@ log = logging.getLogger(__name__)
 
 class MqttUplink:
     def __init__(self, *, settings: MqttSection, station_id: str, db_path: Path, stats: Stats,
-                 model: ModelRef | None = None) -> None:
+                 model: ModelRef | None = None, resolve: Callable[[Path], Path] = lambda p: p,
+                 on_command: Callable[[str, bytes], None] | None = None) -> None:
         self._settings = settings
         self._station_id = station_id
         self._db_path = db_path
         self._stats = stats
         self._model = model
+        self._resolve = resolve
+        self._on_command = on_command
+        self._last_failure = ""
         self.prefix = f"{settings.topic_root.rstrip('/')}/{station_id}/"
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -55,6 +63,8 @@ class MqttUplink:
 
     def stop(self, *, drain_timeout: float = 2.0) -> None:
         """Stop after a short grace for in-flight acknowledgements; unsent rows stay in the outbox."""
+        if not self._thread.is_alive():
+            return
         if self._connected.is_set() and self._inflight:
             deadline = threading.Event()
             for _ in range(int(drain_timeout / 0.05)):
@@ -86,6 +96,8 @@ class MqttUplink:
                              client_id=f"trapd-{self._station_id}", protocol=mqtt.MQTTv5)
         if self._settings.username:
             client.username_pw_set(self._settings.username, self._settings.password or None)
+        if self._settings.ca_file is not None:
+            self._set_tls(client)
         client.will_set(self.prefix + "status", self._status_payload("offline"), qos=1, retain=True)
         client.reconnect_delay_set(min_delay=1, max_delay=int(self._settings.reconnect_max_s))
         client.max_inflight_messages_set(self._settings.inflight)
@@ -93,7 +105,35 @@ class MqttUplink:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_publish = self._on_publish
+        client.on_connect_fail = self._on_connect_fail
+        client.on_message = self._on_message
         return client
+
+    def _set_tls(self, client: mqtt.Client) -> None:
+        files = [self._settings.ca_file, self._settings.cert_file, self._settings.key_file]
+        ca, cert, key = (self._resolve(f) if f is not None else None for f in files)
+        for path in (ca, cert, key):
+            if path is not None and not path.is_file():
+                raise UplinkError(f"mqtt: TLS file {path} not found; check mqtt.ca_file/cert_file/key_file")
+        try:
+            client.tls_set(ca_certs=str(ca), certfile=str(cert) if cert else None,
+                           keyfile=str(key) if key else None, tls_version=ssl.PROTOCOL_TLS_CLIENT)
+        except (ssl.SSLError, ValueError) as exc:
+            raise UplinkError(f"mqtt: cannot load TLS files ({exc}); check they are PEM and match") from None
+
+    def _on_connect_fail(self, client: mqtt.Client, userdata) -> None:
+        """paho calls this inside its ``except OSError`` block, so the cause is the exception in flight."""
+        exc = sys.exc_info()[1]
+        reason = f"{type(exc).__name__}: {exc}" if exc else "unknown reason"
+        if isinstance(exc, ssl.SSLError):
+            reason = f"TLS handshake failed ({exc}); check the CA and this station's certificate"
+        self._report_failure(reason)
+
+    def _report_failure(self, reason: str) -> None:
+        if reason != self._last_failure:  # one line per distinct cause, not one per retry
+            log.error("MQTT connection to %s:%s failed: %s", self._settings.host, self._settings.port, reason)
+            self._last_failure = reason
+        self._stats.add("mqtt_connect_failures")
 
     def _on_connect(self, client: mqtt.Client, userdata, flags, reason_code, properties) -> None:
         if reason_code.is_failure:
@@ -102,7 +142,10 @@ class MqttUplink:
             self._stats.add("mqtt_refused")
             return
         log.info("MQTT connected to %s:%s", self._settings.host, self._settings.port)
+        self._last_failure = ""
         client.publish(self.prefix + "status", self._status_payload("online"), qos=1, retain=True)
+        if self._on_command is not None:
+            client.subscribe(self.prefix + "cmd/+", qos=1)
         self._stats.add("mqtt_connects")
         self._connected.set()
         self._wake.set()
@@ -110,7 +153,21 @@ class MqttUplink:
     def _on_disconnect(self, client: mqtt.Client, userdata, flags, reason_code, properties) -> None:
         if self._connected.is_set():
             log.warning("MQTT disconnected: %s (messages stay in the outbox)", reason_code)
+        elif not self._stopping.is_set():
+            hint = ("; the broker probably rejected this station's certificate (check mqtt.cert_file and that "
+                    "it is signed by the broker's CA)" if self._settings.ca_file is not None else "")
+            self._report_failure(f"closed by the broker before it accepted the station ({reason_code}){hint}")
         self._connected.clear()
+
+    def _on_message(self, client: mqtt.Client, userdata, message: mqtt.MQTTMessage) -> None:
+        name = message.topic[len(self.prefix) + len("cmd/"):]
+        if self._on_command is not None and message.topic.startswith(self.prefix + "cmd/") and name:
+            self._on_command(name, message.payload)
+
+    def publish_status(self) -> None:
+        """Publish the retained ``online`` status now (the ``status`` command)."""
+        if self._connected.is_set():
+            self._client.publish(self.prefix + "status", self._status_payload("online"), qos=1, retain=True)
 
     def _on_publish(self, client: mqtt.Client, userdata, mid: int, reason_code, properties) -> None:
         self._acked.append((mid, not reason_code.is_failure))

@@ -87,12 +87,16 @@ class Classifier:
             return pixels
         return np.asarray(Image.fromarray(pixels).resize((width, height), Image.BILINEAR))
 
-    def classify(self, pixels: np.ndarray) -> dict[str, float]:
-        """Probability per species key for one RGB frame (any size; resized if needed)."""
+    def quantize(self, pixels: np.ndarray) -> np.ndarray:
+        """The model's input tensor for one RGB frame (any size; resized if needed)."""
         small = self.prepare(pixels)
         if self.card.input.colour_order == "BGR":
             small = small[..., ::-1]
-        self._interpreter.set_tensor(self._input["index"], self._lut[small][None, ...])
+        return self._lut[small][None, ...]
+
+    def classify(self, pixels: np.ndarray) -> dict[str, float]:
+        """Probability per species key for one RGB frame (any size; resized if needed)."""
+        self._interpreter.set_tensor(self._input["index"], self.quantize(pixels))
         self._interpreter.invoke()
         raw = self._interpreter.get_tensor(self._output["index"]).reshape(-1)
         probs = (raw.astype(np.float32) - self._out_zero) * self._out_scale

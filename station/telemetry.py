@@ -1,0 +1,46 @@
+"""Telemetry and on-demand media messages: what the station says about itself and sends when asked."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import time
+from pathlib import Path
+
+from station.errors import StoreError
+from station.ids import iso, utc_now, uuid7
+from station.store.media import MediaStore
+from station.store.repo import OutboxMessage
+from station.uplink.messages import TelemetryMessage, encode_json
+
+TELEMETRY_PRIORITY = 3
+FULL_MEDIA_PRIORITY = 1
+
+
+def telemetry_message(*, station_id: str, data_dir: Path, db_path: Path, started_mono: float,
+                      queue_depths: dict[str, int], counters: dict[str, int], board: dict) -> OutboxMessage:
+    usage = shutil.disk_usage(data_dir)
+    with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=10) as conn:
+        pending = conn.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL AND dropped_reason IS NULL"
+                               ).fetchone()[0]
+    message = TelemetryMessage(id=uuid7(), station_id=station_id, at=iso(utc_now()),
+                               uptime_s=round(time.monotonic() - started_mono, 1),
+                               battery_mv=board.get("battery_mv"), solar_mv=board.get("solar_mv"),
+                               temperature_c=board.get("temperature_c"),
+                               disk_free_mb=usage.free // 1_000_000, disk_total_mb=usage.total // 1_000_000,
+                               outbox_pending=pending, queue_depths=queue_depths, counters=counters)
+    return OutboxMessage(message_id=message.id, kind="telemetry", priority=TELEMETRY_PRIORITY, topic="telemetry",
+                         payload=encode_json(message), content_type="application/json")
+
+
+def full_media_message(*, db_path: Path, media: MediaStore, media_id: str) -> OutboxMessage:
+    with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=10) as conn:
+        row = conn.execute("SELECT file_path, event_id, file_deleted_at FROM media WHERE media_id = ?",
+                           [media_id]).fetchone()
+    if row is None:
+        raise StoreError(f"no media {media_id} on this station")
+    if row[2] is not None:
+        raise StoreError(f"media {media_id} was deleted at {row[2]} to free space; only its record remains")
+    data = media.read(row[0])
+    return OutboxMessage(message_id=uuid7(), kind="media_full", priority=FULL_MEDIA_PRIORITY,
+                         topic=f"media/{media_id}/full", payload=data, content_type="image/jpeg", event_id=row[1])
