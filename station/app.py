@@ -27,6 +27,7 @@ from station.pipeline.compose import Composer, SequenceRecord
 from station.pipeline.stats import Stats
 from station.pipeline.writer import StoreWriter
 from station.runstate import clear_run_state, write_run_state
+from station.store import retention
 from station.store.media import MediaStore
 from station.store.recovery import RecoveryReport, recover
 from station.store.repo import StationStore
@@ -85,7 +86,8 @@ class StationApp:
         if config.capture.timelapse_s > 0:
             self.timelapse = TimelapseTrigger(interval_s=config.capture.timelapse_s)
         self.camera.start()
-        self.writer = StoreWriter(db_path=self.db_path, stats=self.stats, on_outbox=self.notify_outbox)
+        self.writer = StoreWriter(db_path=self.db_path, stats=self.stats, on_outbox=self.notify_outbox,
+                                  maintenance=self._retention)
         self.writer.start()
         self.commands = CommandWorker(self)
         self.commands.start()
@@ -175,6 +177,12 @@ class StationApp:
         return MqttUplink(settings=self.config.mqtt, station_id=self.config.station.id, db_path=self.db_path,
                           stats=self.stats, model=ModelRef(name=card.name, version=card.version),
                           resolve=self.config.resolve, on_command=self.commands.submit)
+
+    def _retention(self, store: StationStore) -> None:
+        report = retention.enforce(store, self.media, min_free_bytes=self.config.storage.min_free_mb * 1_000_000)
+        if report.files_deleted or report.thumbnails_dropped:
+            self.stats.add("retention_files_deleted", report.files_deleted)
+            self.stats.add("retention_thumbnails_dropped", report.thumbnails_dropped)
 
     def notify_outbox(self) -> None:
         """Something was committed to the outbox: wake the uplink."""

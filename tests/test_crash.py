@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import random
+import sqlite3
+import subprocess
+import sys
 import time
 
 import pytest
 
+from tests.test_outage import PersistentCentral
 from tests.crash_tools import (kill_hard, media_rows, start_daemon, stop_daemon, store_problems, wait_settled,
                                write_station_config)
 
@@ -43,3 +47,50 @@ def test_kill_9_mid_burst_loses_nothing(tmp_path):
 @pytest.mark.slow
 def test_kill_9_a_hundred_times(tmp_path):
     crash_and_recover(tmp_path, kills=100, seed=2)
+
+
+def wait_for_log(log, text: str, timeout: float = 30.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if log.exists() and text in log.read_text(errors="replace"):
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def test_kill_9_mid_publish_then_restart_delivers_everything(tmp_path, broker):
+    central = PersistentCentral(broker)
+    broker.stop()  # an outage while the station captures: a backlog builds up
+    mqtt = {"enabled": True, "port": broker.port, "reconnect_max_s": 1.0}
+    config = write_station_config(tmp_path, capture={"timelapse_s": 0.3, "quiet_period_s": 0.05, "burst_frames": 2},
+                                  mqtt=mqtt)
+    db = tmp_path / "data" / "station.db"
+    process = start_daemon(config, tmp_path / "capture.log")
+    time.sleep(3.0)
+    assert stop_daemon(process) == 0
+    broker.start()
+    write_station_config(tmp_path, capture={"timelapse_s": 0.0}, mqtt=mqtt)
+    rng = random.Random(5)
+    for attempt in range(3):  # killed right after connecting, i.e. in the middle of draining the backlog
+        log = tmp_path / f"drain-{attempt}.log"
+        process = subprocess_with_info_log(config, log)
+        assert wait_for_log(log, "MQTT connected"), log.read_text()
+        time.sleep(rng.uniform(0.0, 0.05))
+        kill_hard(process)
+    final_log = tmp_path / "final.log"
+    process = subprocess_with_info_log(config, final_log)
+    try:
+        assert wait_for_log(final_log, "started"), final_log.read_text()
+        with sqlite3.connect(db) as conn:
+            queued = {r[0] for r in conn.execute("SELECT message_id FROM outbox WHERE kind = 'detection'")}
+        central.wait_for_ids(queued, timeout=60)
+    finally:
+        assert stop_daemon(process) == 0
+    central.close()
+    assert len(queued) >= 5
+    assert queued <= central.ids, f"{len(queued - central.ids)} of {len(queued)} detections never arrived"
+
+
+def subprocess_with_info_log(config, log):
+    return subprocess.Popen([sys.executable, "-m", "station", "--log-level", "info", "run", "-c", str(config)],
+                            stdout=log.open("ab"), stderr=subprocess.STDOUT)

@@ -7,11 +7,12 @@ dialect (``rui3``). Commands are serialised by a lock, so ``join``/``send`` may 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol
 
 from station.lora.errors import LoRaConfigError, ModemCommandError, ModemError, ModemTimeoutError
@@ -67,7 +68,11 @@ def split_lines(buffer: bytearray) -> tuple[list[str], bytearray]:
 
 
 class AtModem:
-    """``LoRaModem`` over a pyserial-like port (read, write, in_waiting, cancel_read, close)."""
+    """``LoRaModem`` over a pyserial-like port (read, write, in_waiting, cancel_read, close).
+
+    ``on_downlink`` is called on the reader thread for every downlink (also late and class C ones); it
+    must return quickly and must not call the modem (that would wait on the thread it runs on).
+    """
 
     def __init__(self, serial_port: Any, *, dialect: AtDialect | None = None,
                  on_downlink: DownlinkHandler | None = None, command_timeout_s: float = 3.0,
@@ -142,6 +147,15 @@ class AtModem:
 
     # --- commands ------------------------------------------------------------------------------------
 
+    @contextlib.contextmanager
+    def _session(self) -> Iterator[None]:
+        """Hold the command lock; refused on the reader thread, where waiting would deadlock."""
+        if threading.current_thread() is self._reader:
+            raise ModemError("on_downlink runs on the modem's reader thread and must not call the modem; "
+                             "hand the downlink to a queue and act on it from another thread")
+        with self._lock:
+            yield
+
     def _usable(self) -> None:
         if self._failure is not None or not self._reader.is_alive():
             raise ModemError(f"the LoRa modem port is closed or failed ({self._failure or 'closed'})")
@@ -206,7 +220,7 @@ class AtModem:
 
     def join(self, dev_eui: str, app_eui: str, app_key: str, *, timeout: float = 60.0) -> bool:
         setup = self._dialect.join_setup(dev_eui, app_eui, app_key)
-        with self._lock:
+        with self._session():
             for command in setup:
                 self._expect_ok(command)
             self._drain(self._events)
@@ -228,7 +242,7 @@ class AtModem:
             raise LoRaConfigError(f"LoRaWAN application port {port} outside 1-223")
         if not 1 <= len(payload) <= 242:
             raise LoRaConfigError(f"uplink payload of {len(payload)} bytes outside 1-242")
-        with self._lock:
+        with self._session():
             refused = self._set_confirmed(confirmed)
             if refused is not None:
                 return SendResult(refused)
@@ -278,7 +292,7 @@ class AtModem:
         return self._query_int("NJS") == 1
 
     def _query_int(self, key: str) -> int:
-        with self._lock:
+        with self._session():
             values = self._expect_ok(self._dialect.query(key))
         text = self._dialect.parse_value(key, values)
         try:
@@ -288,16 +302,16 @@ class AtModem:
 
     def set_data_rate(self, data_rate: int) -> None:
         """Fix the data rate (turn ADR off first with ``set_adr(False)``, or the network will change it)."""
-        with self._lock:
+        with self._session():
             self._expect_ok(self._dialect.set_command("DR", data_rate))
 
     def set_adr(self, enabled: bool) -> None:
-        with self._lock:
+        with self._session():
             self._expect_ok(self._dialect.set_command("ADR", int(enabled)))
 
     def set_region(self, region: Region) -> None:
         """Select the region's band (RUI3 ``AT+BAND``); the module variant must support it."""
-        with self._lock:
+        with self._session():
             self._expect_ok(self._dialect.set_command("BAND", region.rui3_band))
 
     def close(self) -> None:

@@ -24,10 +24,12 @@ _STOP = object()
 
 class StoreWriter:
     def __init__(self, *, db_path: Path, stats: Stats, on_outbox: Callable[[], None],
-                 maxsize: int = 1000) -> None:
+                 maintenance: StoreOp | None = None, maxsize: int = 1000) -> None:
+        """``maintenance`` runs on this thread after each write that added outbox rows (retention)."""
         self._db_path = db_path
         self._stats = stats
         self._on_outbox = on_outbox
+        self._maintenance = maintenance
         self._ops: queue.Queue = queue.Queue(maxsize=maxsize)
         self._thread = threading.Thread(target=self._run, name="store-writer", daemon=True)
         self._ready = threading.Event()
@@ -91,3 +93,8 @@ class StoreWriter:
             return
         if outbox:
             self._on_outbox()
+            if self._maintenance is not None:
+                try:
+                    self._maintenance(store)
+                except (sqlite3.Error, OSError) as exc:
+                    log.error("store maintenance failed: %s", exc)

@@ -10,6 +10,7 @@ reconnect (with the DUP flag) and anything not yet handed to paho is read again 
 from __future__ import annotations
 
 import collections
+import random
 import logging
 import ssl
 import sys
@@ -99,7 +100,9 @@ class MqttUplink:
         if self._settings.ca_file is not None:
             self._set_tls(client)
         client.will_set(self.prefix + "status", self._status_payload("offline"), qos=1, retain=True)
-        client.reconnect_delay_set(min_delay=1, max_delay=int(self._settings.reconnect_max_s))
+        # paho doubles the delay from min_delay up to max_delay. A random first delay per station is the
+        # jitter: after a broker restart a park's stations come back spread out, not all at once.
+        client.reconnect_delay_set(min_delay=1 + random.random(), max_delay=int(self._settings.reconnect_max_s))
         client.max_inflight_messages_set(self._settings.inflight)
         client.max_queued_messages_set(0)
         client.on_connect = self._on_connect
@@ -151,7 +154,9 @@ class MqttUplink:
         self._wake.set()
 
     def _on_disconnect(self, client: mqtt.Client, userdata, flags, reason_code, properties) -> None:
-        if self._connected.is_set():
+        if self._stopping.is_set():
+            log.debug("MQTT disconnected at stop")
+        elif self._connected.is_set():
             log.warning("MQTT disconnected: %s (messages stay in the outbox)", reason_code)
         elif not self._stopping.is_set():
             hint = ("; the broker probably rejected this station's certificate (check mqtt.cert_file and that "

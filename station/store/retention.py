@@ -1,0 +1,83 @@
+"""Retention under disk pressure: free space by deleting image files, never records.
+
+Order of sacrifice, oldest first within each step, until ``min_free_bytes`` is free again:
+
+1. images of blank sequences whose summary has been delivered;
+2. images of sequences whose detection message has been delivered (the record and the thumbnail the
+   server already has stay; the files go);
+3. unsent thumbnails in the outbox (marked ``dropped_reason``; the detection itself is still sent).
+
+A detection, an observation or an unsent detection message is never deleted, and the images of a sequence
+whose detection has not been delivered are kept. Every deletion is recorded (``media.file_deleted_at``,
+``outbox.dropped_reason``, and a line in ``station_log``), so the server can tell "deleted for space" from
+"lost".
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from typing import Callable
+
+from station.ids import iso, utc_now
+from station.store.media import MediaStore
+from station.store.repo import StationStore
+
+log = logging.getLogger(__name__)
+
+_DELIVERED_EVENTS = """
+    SELECT m.media_id, m.file_path FROM media m JOIN events e ON e.event_id = m.event_id
+    WHERE m.file_deleted_at IS NULL AND e.state = 'closed'
+      AND EXISTS (SELECT 1 FROM outbox b WHERE b.event_id = e.event_id AND b.kind = 'detection'
+                  AND b.sent_at IS NOT NULL)
+      AND {blank} EXISTS (SELECT 1 FROM observations o WHERE o.event_id = e.event_id
+                          AND o.observation_type != 'blank')
+    ORDER BY m.timestamp LIMIT 200"""
+
+
+@dataclasses.dataclass
+class RetentionReport:
+    files_deleted: int = 0
+    bytes_freed: int = 0
+    thumbnails_dropped: int = 0
+
+
+def enforce(store: StationStore, media: MediaStore, *, min_free_bytes: int,
+            free_bytes: Callable[[], int] | None = None) -> RetentionReport:
+    """Free space until ``min_free_bytes`` are free or nothing more may be deleted."""
+    free = free_bytes or media.free_bytes
+    report = RetentionReport()
+    if free() >= min_free_bytes:
+        return report
+    for blank_first in ("NOT", ""):
+        while free() < min_free_bytes:
+            batch = list(store.db.query(_DELIVERED_EVENTS.format(blank=blank_first)))
+            if not batch:
+                break
+            _delete_files(store, media, batch, report)
+    if free() < min_free_bytes:
+        _drop_unsent_thumbnails(store, report)
+    if report.files_deleted or report.thumbnails_dropped:
+        detail = (f"disk pressure: deleted {report.files_deleted} image files ({report.bytes_freed} bytes), "
+                  f"dropped {report.thumbnails_dropped} unsent thumbnails; records kept")
+        log.warning(detail)
+        store.log("retention", detail)
+    return report
+
+
+def _delete_files(store: StationStore, media: MediaStore, batch: list[dict], report: RetentionReport) -> None:
+    now = iso(utc_now())
+    for row in batch:
+        report.bytes_freed += media.delete(row["file_path"])
+        report.files_deleted += 1
+    with store.db.atomic():
+        store.db.conn.executemany("UPDATE media SET file_deleted_at = ? WHERE media_id = ?",
+                                  [(now, row["media_id"]) for row in batch])
+
+
+def _drop_unsent_thumbnails(store: StationStore, report: RetentionReport) -> None:
+    with store.db.atomic():
+        cursor = store.db.conn.execute(
+            "UPDATE outbox SET dropped_reason = 'disk pressure: thumbnail dropped, detection kept', payload = X'' "
+            "WHERE kind = 'media' AND sent_at IS NULL AND dropped_reason IS NULL")
+        report.thumbnails_dropped += cursor.rowcount
