@@ -98,8 +98,9 @@ class SimulatedModem:
         with self._lock:
             self._script.duty_cycle += times
 
-    def hang_next_send(self, times: int = 1) -> None:
-        """The next send(s) answer OK and then nothing: no end-of-transmission event ever comes."""
+    def hang_next(self, times: int = 1) -> None:
+        """The next join or send command(s) answer OK and then nothing: no join result, no end of
+        transmission (a module that reset or locked up mid-operation)."""
         with self._lock:
             self._script.hangs += times
 
@@ -245,6 +246,9 @@ class SimulatedModem:
         if self._script.busy:
             self._script.busy -= 1
             return ["AT_BUSY_ERROR"]
+        if self._script.hangs:
+            self._script.hangs -= 1
+            return ["OK"]
         if self._script.fail_joins:
             self._script.fail_joins -= 1
             self.joined = False
