@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import shutil
 import time
 from typing import Callable
 
@@ -27,6 +28,7 @@ from station.pipeline.compose import Composer, SequenceRecord
 from station.pipeline.stats import Stats
 from station.pipeline.writer import StoreWriter
 from station.runstate import clear_run_state, write_run_state
+from station.lora.codec import StatusFrame
 from station.store import retention
 from station.store.media import MediaStore
 from station.store.recovery import RecoveryReport, recover
@@ -34,6 +36,7 @@ from station.store.repo import StationStore
 from station.telemetry import full_media_message, telemetry_message
 from station.types import Trigger
 from station.uplink.messages import ModelRef
+from station.uplink.lora_link import LoraLink
 from station.uplink.mqtt import MqttUplink
 from station.vision.classifier import Classifier
 
@@ -62,6 +65,7 @@ class StationApp:
         self.classify: ClassifyWorker | None = None
         self.uplink: MqttUplink | None = None
         self.commands: CommandWorker | None = None
+        self.lora: LoraLink | None = None
         self.telemetry_ticker: Ticker | None = None
         self.board: dict = {}  # latest readings from the companion board (battery, temperature, lux...)
         self.recovery: RecoveryReport | None = None
@@ -92,6 +96,9 @@ class StationApp:
         self.commands = CommandWorker(self)
         self.commands.start()
         self.uplink = self._build_uplink()
+        if config.lora.enabled:
+            self.lora = self._build_lora()
+            self.lora.start()
         if self.uplink is not None:
             self.uplink.start()
             if config.mqtt.telemetry_interval_s:
@@ -130,6 +137,8 @@ class StationApp:
             self.writer.stop()
         if self.uplink is not None:
             self.uplink.stop()
+        if self.lora is not None:
+            self.lora.stop()
         clear_run_state(self.config.data_dir)
         log.info("station %s stopped", self.config.station.id)
 
@@ -143,7 +152,7 @@ class StationApp:
             log.warning("trigger queue full: trigger from %s at %s dropped", trigger.source, trigger.at)
 
     def healthy(self) -> bool:
-        workers = [w for w in (self.writer, self.capture, self.classify, self.uplink, self.commands)
+        workers = [w for w in (self.writer, self.capture, self.classify, self.uplink, self.commands, self.lora)
                    if w is not None]
         return all(w.alive() for w in workers)
 
@@ -176,7 +185,8 @@ class StationApp:
         card = self.classifier.card
         return MqttUplink(settings=self.config.mqtt, station_id=self.config.station.id, db_path=self.db_path,
                           stats=self.stats, model=ModelRef(name=card.name, version=card.version),
-                          resolve=self.config.resolve, on_command=self.commands.submit)
+                          resolve=self.config.resolve, on_command=self.commands.submit,
+                          on_link_change=self.notify_outbox)
 
     def _retention(self, store: StationStore) -> None:
         report = retention.enforce(store, self.media, min_free_bytes=self.config.storage.min_free_mb * 1_000_000)
@@ -188,6 +198,8 @@ class StationApp:
         """Something was committed to the outbox: wake the uplink."""
         if self.uplink is not None:
             self.uplink.notify()
+        if self.lora is not None:
+            self.lora.notify()
 
     # -- services for commands and timers ----------------------------------------------------------------------
     def publish_status(self) -> None:
@@ -220,6 +232,20 @@ class StationApp:
         self.classifier = classifier
         log.info("model reloaded: %s %s", classifier.card.name, classifier.card.version)
         return f"{classifier.card.name} {classifier.card.version}"
+
+    def _build_lora(self) -> LoraLink:
+        return LoraLink(settings=self.config.lora, db_path=self.db_path, stats=self.stats,
+                        modem_factory=lambda on_downlink: factory.build_lora_modem(self.config, on_downlink),
+                        mqtt_up=lambda: self.uplink is not None and self.uplink.connected,
+                        status_frame=self._lora_status)
+
+    def _lora_status(self, sequence: int) -> StatusFrame:
+        usage = shutil.disk_usage(self.config.data_dir)
+        return StatusFrame.measured(sequence=sequence, time=int(time.time()),
+                                    battery_mv=self.board.get("battery_mv", 0),
+                                    storage_used_pct=100 * (usage.total - usage.free) / usage.total,
+                                    temperature_c=self.board.get("temperature_c"),
+                                    queue_depth=self.frames.qsize(), reset_cause=0)
 
     def _composer(self, classifier: Classifier) -> Composer:
         return Composer(station_id=self.config.station.id, deployment_id=self.config.station.deployment_id,

@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from station.errors import ConfigError
+from station.lora.settings import LoRaSection
 
 
 class Section(BaseModel):
@@ -121,6 +122,7 @@ class StationConfig(Section):
     storage: StorageSection = Field(default_factory=StorageSection)
     mqtt: MqttSection = Field(default_factory=MqttSection)
     queues: QueuesSection = Field(default_factory=QueuesSection)
+    lora: LoRaSection = Field(default_factory=LoRaSection)
 
     #: Folder of the file the config came from; relative paths in it are resolved against this.
     base_dir: Path = Field(Path("."), exclude=True)

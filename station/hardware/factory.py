@@ -5,6 +5,7 @@ from __future__ import annotations
 from station.config import StationConfig
 from station.errors import HardwareError
 from station.hardware.ports import Camera, Illuminator, TriggerSource
+from station.lora.port import LoRaModem
 
 
 def build_camera(config: StationConfig) -> Camera:
@@ -45,3 +46,39 @@ def build_illuminator(config: StationConfig) -> Illuminator:
         return NoIlluminator()
     raise HardwareError(f"hardware.illuminator = \"{kind}\" is not supported by this build yet; "
                         "use \"simulated\" or \"none\"")
+
+
+def build_lora_modem(config: StationConfig, on_downlink) -> LoRaModem:
+    """The LoRa modem named in ``[lora] modem`` (the simulated one answers on a pty like a RAK3172)."""
+    from station.lora.modem import AtModem
+
+    settings = config.lora
+    if settings.modem == "simulated":
+        from station.lora.modem_sim import SimulatedModem
+
+        simulator = SimulatedModem(region=settings.region)
+        return SimulatedRadio(simulator, AtModem.open(simulator.port_name, on_downlink=on_downlink))
+    if settings.modem == "rui3":
+        return AtModem.open(settings.device, baudrate=settings.baudrate, on_downlink=on_downlink)
+    raise HardwareError('lora.modem = "bridge" needs hardware.trigger = "bridge" (the radio is on the board)')
+
+
+class SimulatedRadio:
+    """The AT driver talking to the simulated module over its pty; ``simulator`` scripts the radio side."""
+
+    def __init__(self, simulator, modem) -> None:
+        self.simulator = simulator
+        self._modem = modem
+
+    def join(self, dev_eui: str, app_eui: str, app_key: str, *, timeout: float = 60.0) -> bool:
+        return self._modem.join(dev_eui, app_eui, app_key, timeout=timeout)
+
+    def send(self, port: int, payload: bytes, *, confirmed: bool = False):
+        return self._modem.send(port, payload, confirmed=confirmed)
+
+    def data_rate(self) -> int:
+        return self._modem.data_rate()
+
+    def close(self) -> None:
+        self._modem.close()
+        self.simulator.close()

@@ -39,6 +39,12 @@ class LoRaSection(BaseModel):
     app_key: str = Field("0" * 32, pattern=_HEX16, description="AppKey, 32 hex digits (keep this file private).")
     port: int = Field(10, ge=1, le=223, description="fPort of uplinks (the network-server codec expects 10).")
     confirmed: bool = Field(False, description="Ask the network to acknowledge each uplink (costs airtime).")
+    max_priority: int = Field(0, ge=0, le=2, description="Summarise detections up to this priority over LoRa "
+                                                         "(0: people and big cats; 1: all animals; 2: also blanks).")
+    mqtt_grace_s: float = Field(300.0, ge=0.0, le=86_400.0,
+                                description="Use LoRa only after MQTT has been down this long (seconds).")
+    status_interval_s: float = Field(3600.0, ge=60.0, le=86_400.0,
+                                     description="Status frame every this many seconds while MQTT is down.")
     duty_cycle_percent: float | None = Field(
         None, gt=0.0, le=100.0, description="Stricter duty cycle than the region's, in percent (empty: region's).")
     hourly_airtime_s: float | None = Field(

@@ -27,7 +27,7 @@ def status_summary(db_path: Path, media_root: Path, *, last: int = 5) -> dict:
             "FROM events e ORDER BY e.start DESC LIMIT ?", [last]))
         per_species = {row["species"]: row["n"] for row in db.query(
             "SELECT coalesce(species_key, observation_type) AS species, count(*) AS n FROM observations "
-            "GROUP BY 1 ORDER BY 2 DESC")}
+            "GROUP BY 1 ORDER BY 2 DESC, 1")}
         outbox = {row["kind"]: row["n"] for row in db.query(
             "SELECT kind, count(*) AS n FROM outbox WHERE sent_at IS NULL AND dropped_reason IS NULL GROUP BY kind")}
         sent = db.execute("SELECT count(*) FROM outbox WHERE sent_at IS NOT NULL").fetchone()[0]

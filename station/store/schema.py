@@ -103,4 +103,10 @@ MIGRATIONS: list[str] = [
         reply BLOB NOT NULL
     );
     """,
+    # 3: LoRa summaries of outbox detections, and small persistent state (LoRa frame counter, airtime)
+    """
+    ALTER TABLE outbox ADD COLUMN lora_sent_at TEXT;
+    ALTER TABLE outbox ADD COLUMN lora_frame INTEGER;
+    CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    """,
 ]

@@ -36,7 +36,8 @@ log = logging.getLogger(__name__)
 class MqttUplink:
     def __init__(self, *, settings: MqttSection, station_id: str, db_path: Path, stats: Stats,
                  model: ModelRef | None = None, resolve: Callable[[Path], Path] = lambda p: p,
-                 on_command: Callable[[str, bytes], None] | None = None) -> None:
+                 on_command: Callable[[str, bytes], None] | None = None,
+                 on_link_change: Callable[[], None] | None = None) -> None:
         self._settings = settings
         self._station_id = station_id
         self._db_path = db_path
@@ -44,6 +45,7 @@ class MqttUplink:
         self._model = model
         self._resolve = resolve
         self._on_command = on_command
+        self._on_link_change = on_link_change or (lambda: None)
         self._last_failure = ""
         self.prefix = f"{settings.topic_root.rstrip('/')}/{station_id}/"
         self._wake = threading.Event()
@@ -152,6 +154,7 @@ class MqttUplink:
         self._stats.add("mqtt_connects")
         self._connected.set()
         self._wake.set()
+        self._on_link_change()
 
     def _on_disconnect(self, client: mqtt.Client, userdata, flags, reason_code, properties) -> None:
         if self._stopping.is_set():
@@ -163,6 +166,7 @@ class MqttUplink:
                     "it is signed by the broker's CA)" if self._settings.ca_file is not None else "")
             self._report_failure(f"closed by the broker before it accepted the station ({reason_code}){hint}")
         self._connected.clear()
+        self._on_link_change()
 
     def _on_message(self, client: mqtt.Client, userdata, message: mqtt.MQTTMessage) -> None:
         name = message.topic[len(self.prefix) + len("cmd/"):]
