@@ -53,6 +53,10 @@ def print_status(summary: dict, *, echo: Echo) -> None:
     echo(f"disk: {human_bytes(summary['disk_free_bytes'])} free of {human_bytes(summary['disk_total_bytes'])}")
     pending = summary["outbox_pending"]
     echo(f"outbox: {sum(pending.values())} pending ({json.dumps(pending)}), {summary['outbox_sent']} sent")
+    lora = summary.get("lora")
+    if lora:
+        echo(f"LoRa {lora['region']}: {lora['remaining_s']:.1f} s of {lora['allowance_s']:.1f} s airtime left this "
+             f"hour; {lora['summarised_sequences']} sequences summarised in {lora['detection_frames']} frames")
     echo("detections per species: " + (", ".join(f"{k} {v}" for k, v in summary["detections_per_species"].items())
                                        or "none yet"))
     echo("last sequences:")

@@ -70,3 +70,19 @@ def test_duty_cycle_refusal_and_status_request_downlink(tmp_path):
         uplinks = wait_uplinks(simulator, 3, timeout=30)
     kinds = [type(decode_uplink(u.payload)).__name__ for u in uplinks]
     assert kinds.count("StatusFrame") >= 2 and "DetectionFrame" in kinds
+
+
+def test_status_shows_the_remaining_lora_airtime(tmp_path):
+    from click.testing import CliRunner
+
+    from station.cli import main
+    from station.config_file import default_config_text
+
+    config = make_config(tmp_path / "data", lora=LORA,
+                         mqtt={"enabled": True, "port": free_port(), "reconnect_max_s": 1.0})
+    with running_station(config) as app:
+        wait_uplinks(app.lora.modem.simulator, 1)
+    (tmp_path / "station.toml").write_text(default_config_text({"station": {"data_dir": str(tmp_path / "data")}}))
+    result = CliRunner().invoke(main, ["status", "-c", str(tmp_path / "station.toml"), "--json"])
+    lora = json.loads(result.output)["lora"]
+    assert lora["region"] == "RU864" and 0 < lora["remaining_s"] < lora["allowance_s"] == 36.0

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
+
+from station.lora.budget import DutyCycleBudget
 
 from station.errors import StoreError
 from station.store.db import connect
@@ -31,6 +34,9 @@ def status_summary(db_path: Path, media_root: Path, *, last: int = 5) -> dict:
         outbox = {row["kind"]: row["n"] for row in db.query(
             "SELECT kind, count(*) AS n FROM outbox WHERE sent_at IS NULL AND dropped_reason IS NULL GROUP BY kind")}
         sent = db.execute("SELECT count(*) FROM outbox WHERE sent_at IS NOT NULL").fetchone()[0]
+        lora_state = db.execute("SELECT value FROM kv WHERE key = 'lora_budget'").fetchone()
+        lora_frames = db.execute("SELECT count(DISTINCT lora_frame), count(*) FROM outbox "
+                                 "WHERE lora_sent_at IS NOT NULL").fetchone()
         totals = db.execute("SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM media), "
                             "(SELECT coalesce(sum(bytes), 0) FROM media WHERE file_deleted_at IS NULL)").fetchone()
     finally:
@@ -40,7 +46,14 @@ def status_summary(db_path: Path, media_root: Path, *, last: int = 5) -> dict:
             "last_sequences": last_sequences, "detections_per_species": per_species,
             "outbox_pending": outbox, "outbox_sent": sent,
             "disk_free_bytes": usage.free, "disk_total_bytes": usage.total,
-            "database_bytes": db_path.stat().st_size}
+            "database_bytes": db_path.stat().st_size,
+            "lora": _lora_budget(lora_state[0]) | {"detection_frames": lora_frames[0],
+                                                   "summarised_sequences": lora_frames[1]} if lora_state else None}
+
+
+def _lora_budget(saved: str) -> dict:
+    """Airtime left in the current window, from the ledger the LoRa uplink persists."""
+    return DutyCycleBudget.from_dict(json.loads(saved)).status()
 
 
 def list_detections(db_path: Path, *, limit: int | None = None, species: str | None = None) -> list[dict]:
