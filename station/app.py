@@ -20,6 +20,8 @@ from pathlib import Path
 from station.commands import CommandWorker
 from station.config import StationConfig
 from station.hardware import factory
+from station.clock import check_clock
+from station.hardware.board import CompanionBoard
 from station.hardware.timelapse import Ticker, TimelapseTrigger
 from station.hardware.ports import Camera, Illuminator, TriggerSource
 from station.pipeline.capture import CaptureWorker
@@ -68,6 +70,8 @@ class StationApp:
         self.lora: LoraLink | None = None
         self.telemetry_ticker: Ticker | None = None
         self.board: dict = {}  # latest readings from the companion board (battery, temperature, lux...)
+        self.companion: CompanionBoard | None = None
+        self.watchdog: Ticker | None = None
         self.recovery: RecoveryReport | None = None
         self.started_at = time.monotonic()
 
@@ -85,8 +89,12 @@ class StationApp:
         self.classifier = Classifier.from_card_file(config.card_path, threads=config.model.threads)
         self.recovery = self._recover()
         self.camera = factory.build_camera(config)
-        self.illuminator = factory.build_illuminator(config)
-        self.trigger_source = factory.build_trigger(config)
+        if config.uses_board:
+            self.companion = CompanionBoard(config.bridge, on_telemetry=self._board_reading,
+                                            on_tamper=self._tamper)
+            self.companion.open()
+        self.illuminator = factory.build_illuminator(config, board=self.companion)
+        self.trigger_source = factory.build_trigger(config, board=self.companion)
         if config.capture.timelapse_s > 0:
             self.timelapse = TimelapseTrigger(interval_s=config.capture.timelapse_s)
         self.camera.start()
@@ -113,12 +121,17 @@ class StationApp:
         self.trigger_source.start(self.on_trigger)
         if self.timelapse is not None:
             self.timelapse.start(self.on_trigger)
+        if self.companion is not None:
+            self.watchdog = Ticker(config.bridge.kick_interval_s, self._kick_watchdog)
+            self.watchdog.start()
         write_run_state(config.data_dir)
         log.info("station %s started (model %s %s)", config.station.id, self.classifier.card.name,
                  self.classifier.card.version)
 
     def stop(self) -> None:
         """Stop in flow order so that everything captured is classified and committed."""
+        if self.watchdog is not None:
+            self.watchdog.stop()
         if self.telemetry_ticker is not None:
             self.telemetry_ticker.stop()
         if self.timelapse is not None:
@@ -139,6 +152,8 @@ class StationApp:
             self.uplink.stop()
         if self.lora is not None:
             self.lora.stop()
+        if self.companion is not None:
+            self.companion.close()
         clear_run_state(self.config.data_dir)
         log.info("station %s stopped", self.config.station.id)
 
@@ -152,9 +167,39 @@ class StationApp:
             log.warning("trigger queue full: trigger from %s at %s dropped", trigger.source, trigger.at)
 
     def healthy(self) -> bool:
+        """Every worker thread alive and none stuck on one item (what the hardware watchdog is kicked for)."""
         workers = [w for w in (self.writer, self.capture, self.classify, self.uplink, self.commands, self.lora)
                    if w is not None]
-        return all(w.alive() for w in workers)
+        stuck_after = self.config.bridge.stuck_after_s
+        now = time.monotonic()
+        stuck = [w for w in (self.capture, self.classify)
+                 if w is not None and w.busy_since is not None and now - w.busy_since > stuck_after]
+        return all(w.alive() for w in workers) and not stuck
+
+    def _kick_watchdog(self) -> None:
+        if self.healthy():
+            if self.companion.kick_watchdog():
+                self.stats.add("watchdog_kicks")
+        else:
+            log.error("pipeline unhealthy: not kicking the hardware watchdog (the board will power-cycle the Pi)")
+            self.stats.add("watchdog_withheld")
+
+    def _board_reading(self, reading: dict) -> None:
+        """From the bridge's reader thread: remember, store, and check the clock against the board's RTC."""
+        self.board = reading
+        if self.writer is not None:
+            self.writer.submit(lambda store: store.add_board_telemetry(reading))
+        offset = check_clock(reading["rtc_unix"], received_unix=reading["received_unix"],
+                             tolerance_s=self.config.bridge.clock_tolerance_s)
+        if offset is not None and self.writer is not None:
+            self.stats.add("clock_jumps")
+            self.writer.submit(lambda store: store.log("clock", offset))
+
+    def _tamper(self, detail: str) -> None:
+        log.warning("tamper: %s", detail)
+        self.stats.add("tamper_events")
+        if self.writer is not None:
+            self.writer.submit(lambda store: store.log("tamper", detail))
 
     def wait_idle(self, timeout: float = 30.0) -> bool:
         """True once nothing is in flight: every opened or recovered sequence closed, classified and
@@ -235,7 +280,8 @@ class StationApp:
 
     def _build_lora(self) -> LoraLink:
         return LoraLink(settings=self.config.lora, db_path=self.db_path, stats=self.stats,
-                        modem_factory=lambda on_downlink: factory.build_lora_modem(self.config, on_downlink),
+                        modem_factory=lambda on_downlink: factory.build_lora_modem(self.config, on_downlink,
+                                                                                   board=self.companion),
                         mqtt_up=lambda: self.uplink is not None and self.uplink.connected,
                         status_frame=self._lora_status)
 

@@ -169,3 +169,43 @@ def schema(out: Path) -> None:
 
     for path in write_schemas(out):
         click.echo(f"wrote {path}")
+
+
+@main.group()
+def bridge() -> None:
+    """The companion microcontroller: run the simulated board, or watch a real one's traffic."""
+
+
+@bridge.command()
+@click.option("--telemetry-s", type=click.FloatRange(min=0.1), default=60.0, show_default=True,
+              help="Telemetry period of the simulated board.")
+@click.option("--pir-every", type=click.FloatRange(min=0.1), help="Also fire the PIR every this many seconds.")
+def simulate(telemetry_s: float, pir_every: float | None) -> None:
+    """Run the simulated board on a pty and print its path (point bridge.port at it); Ctrl-C stops it."""
+    from firmware_bridge.tools import start_simulator
+
+    simulator = start_simulator(telemetry_period_s=telemetry_s, pir_interval_s=pir_every)
+    click.echo(simulator.port)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    stop.wait()
+    simulator.stop()
+
+
+@bridge.command()
+@click.option("--port", required=True, help="Serial device of the board (e.g. /dev/serial0) or a pty path.")
+@click.option("--baudrate", type=int, default=115200, show_default=True, help="UART speed.")
+@click.option("--passive", is_flag=True, help="Only listen: no handshake, no acknowledgements sent.")
+def monitor(port: str, baudrate: int, passive: bool) -> None:
+    """Show the decoded traffic of a board, one line per frame, both directions; Ctrl-C stops."""
+    from firmware_bridge.errors import BridgeError
+    from firmware_bridge.tools import monitor as monitor_lines
+
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    try:
+        for line in monitor_lines(port, baudrate=baudrate, passive=passive, stop=stop):
+            click.echo(line)
+    except BridgeError as exc:
+        raise click.ClickException(f"{exc}") from None

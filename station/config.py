@@ -104,6 +104,26 @@ class MqttSection(Section):
     reconnect_max_s: float = Field(300.0, ge=1.0, le=3600.0, description="Longest wait between reconnects.")
 
 
+class BridgeSection(Section):
+    """The companion microcontroller (PIR, IR lamp, battery, RTC, hardware watchdog) on a UART."""
+
+    port: str = Field("/dev/serial0", min_length=1,
+                      description='Serial device of the board, or "simulated" for the built-in simulated board.')
+    baudrate: int = Field(115200, ge=1200, le=921600, description="UART speed.")
+    night_lux: float = Field(10.0, ge=0.0, le=100_000.0, description="Below this light level a burst is a night "
+                                                                      "burst: the IR lamp is switched on.")
+    watchdog_timeout_s: int = Field(120, ge=10, le=3600,
+                                    description="The board power-cycles the Pi if not kicked for this long.")
+    kick_interval_s: float = Field(20.0, ge=1.0, le=600.0,
+                                   description="Kick the watchdog this often while the pipeline is healthy.")
+    stuck_after_s: float = Field(120.0, ge=5.0, le=3600.0,
+                                 description="A worker busy on one item this long counts as hung (no more kicks).")
+    clock_tolerance_s: float = Field(5.0, ge=0.5, le=3600.0,
+                                     description="System clock and RTC differing by more is recorded as a jump.")
+    simulated_telemetry_s: float = Field(60.0, ge=0.1, le=3600.0,
+                                         description='port = "simulated": telemetry period of the simulated board.')
+
+
 class QueuesSection(Section):
     """Bounded queues between pipeline stages. A full queue never blocks the trigger: it is counted."""
 
@@ -123,6 +143,7 @@ class StationConfig(Section):
     mqtt: MqttSection = Field(default_factory=MqttSection)
     queues: QueuesSection = Field(default_factory=QueuesSection)
     lora: LoRaSection = Field(default_factory=LoRaSection)
+    bridge: BridgeSection = Field(default_factory=BridgeSection)
 
     #: Folder of the file the config came from; relative paths in it are resolved against this.
     base_dir: Path = Field(Path("."), exclude=True)
@@ -139,6 +160,12 @@ class StationConfig(Section):
 
             return bundled_card()
         return self.resolve(self.model.card)
+
+    @property
+    def uses_board(self) -> bool:
+        """Whether any role is played by the companion microcontroller."""
+        return "bridge" in (self.hardware.trigger, self.hardware.illuminator) or (
+            self.lora.enabled and self.lora.modem == "bridge")
 
     @property
     def data_dir(self) -> Path:
@@ -180,6 +207,9 @@ def cross_field_problems(config: StationConfig) -> list[str]:
     problems = []
     if config.hardware.camera == "replay" and config.camera.replay_dir is None:
         problems.append('camera.replay_dir: required when hardware.camera = "replay"')
+    if config.lora.enabled and config.lora.modem == "bridge" and "bridge" not in (
+            config.hardware.trigger, config.hardware.illuminator):
+        problems.append('lora.modem: "bridge" needs the companion board (hardware.trigger = "bridge")')
     mqtt = config.mqtt
     if mqtt.telemetry_interval_s and mqtt.telemetry_interval_s < 10:
         problems.append("mqtt.telemetry_interval_s: 0 (off) or at least 10 seconds")

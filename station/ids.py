@@ -47,8 +47,21 @@ def uuid7() -> str:
     return str(_source.next())
 
 
+_clock_offset_s = 0.0
+
+
+def clock_offset() -> float:
+    """Seconds added to the system clock (set from the companion board's RTC when there is no NTP)."""
+    return _clock_offset_s
+
+
+def set_clock_offset(seconds: float) -> None:
+    global _clock_offset_s
+    _clock_offset_s = seconds
+
+
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.fromtimestamp(time.time() + _clock_offset_s, timezone.utc)
 
 
 def iso(moment: datetime) -> str:

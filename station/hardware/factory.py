@@ -5,6 +5,7 @@ from __future__ import annotations
 from station.config import StationConfig
 from station.errors import HardwareError
 from station.hardware.ports import Camera, Illuminator, TriggerSource
+from station.hardware.board import CompanionBoard
 from station.lora.port import LoRaModem
 
 
@@ -24,8 +25,11 @@ def build_camera(config: StationConfig) -> Camera:
     return Picamera2Camera(width=config.camera.width, height=config.camera.height)
 
 
-def build_trigger(config: StationConfig) -> TriggerSource:
+def build_trigger(config: StationConfig, *, board: CompanionBoard | None = None) -> TriggerSource:
     kind = config.hardware.trigger
+    if kind == "bridge":
+        assert board is not None  # the app opens the board whenever a role needs it
+        return board
     if kind == "simulated":
         from station.hardware.simulated import SimulatedPIR
 
@@ -34,8 +38,11 @@ def build_trigger(config: StationConfig) -> TriggerSource:
                         "use \"simulated\"")
 
 
-def build_illuminator(config: StationConfig) -> Illuminator:
+def build_illuminator(config: StationConfig, *, board: CompanionBoard | None = None) -> Illuminator:
     kind = config.hardware.illuminator
+    if kind == "bridge":
+        assert board is not None
+        return board
     if kind == "simulated":
         from station.hardware.simulated import SimulatedIlluminator
 
@@ -48,7 +55,7 @@ def build_illuminator(config: StationConfig) -> Illuminator:
                         "use \"simulated\" or \"none\"")
 
 
-def build_lora_modem(config: StationConfig, on_downlink) -> LoRaModem:
+def build_lora_modem(config: StationConfig, on_downlink, *, board: CompanionBoard | None = None) -> LoRaModem:
     """The LoRa modem named in ``[lora] modem`` (the simulated one answers on a pty like a RAK3172)."""
     from station.lora.modem import AtModem
 
@@ -60,7 +67,10 @@ def build_lora_modem(config: StationConfig, on_downlink) -> LoRaModem:
         return SimulatedRadio(simulator, AtModem.open(simulator.port_name, on_downlink=on_downlink))
     if settings.modem == "rui3":
         return AtModem.open(settings.device, baudrate=settings.baudrate, on_downlink=on_downlink)
-    raise HardwareError('lora.modem = "bridge" needs hardware.trigger = "bridge" (the radio is on the board)')
+    from station.lora.bridge_modem import CallableModem
+
+    assert board is not None  # config validation requires the board for lora.modem = "bridge"
+    return CallableModem(board.lora_send, data_rate=0, on_downlink=on_downlink)
 
 
 class SimulatedRadio:

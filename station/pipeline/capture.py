@@ -57,6 +57,7 @@ class CaptureWorker:
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="capture", daemon=True)
         self.heartbeat = time.monotonic()
+        self.busy_since: float | None = None
 
     def start(self) -> None:
         self._thread.start()
@@ -88,7 +89,9 @@ class CaptureWorker:
                 self._close_sequence()
                 return
             coalesced = self._drain_retriggers()
+            self.busy_since = time.monotonic()
             self._on_trigger(item)
+            self.busy_since = None
             if coalesced is STOP:
                 self._close_sequence()
                 return

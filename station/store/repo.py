@@ -46,6 +46,11 @@ class StationStore:
         with self.db.atomic():
             self.db["station_log"].insert({"at": iso(utc_now()), "kind": kind, "detail": detail})
 
+    def add_board_telemetry(self, reading: dict) -> None:
+        with self.db.atomic():
+            self.db["board_telemetry"].insert({"at": iso(utc_now()), **{k: reading.get(k) for k in (
+                "battery_mv", "solar_mv", "temperature_c", "lux", "rtc_unix", "reset_cause")}})
+
     def open_event(self, *, event_id: str, station_id: str, deployment_id: str | None, trigger_source: str,
                    start: str) -> None:
         with self.db.atomic():

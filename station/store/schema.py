@@ -109,4 +109,17 @@ MIGRATIONS: list[str] = [
     ALTER TABLE outbox ADD COLUMN lora_frame INTEGER;
     CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     """,
+    # 4: readings of the companion board (battery, solar, temperature, light, its real-time clock)
+    """
+    CREATE TABLE board_telemetry (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at TEXT NOT NULL,
+        battery_mv INTEGER,
+        solar_mv INTEGER,
+        temperature_c REAL,
+        lux INTEGER,
+        rtc_unix INTEGER,
+        reset_cause INTEGER
+    );
+    """,
 ]

@@ -1,0 +1,163 @@
+"""Camtrap DP export of a station's own SQLite store, for units whose cards are collected by hand.
+
+The station's tables already follow Camtrap DP (deployments, events as sequences, media, event-level
+observations), so this is a projection: rows are renamed, times cut to whole seconds, and media of any
+sequence in which a person was seen are exported with ``filePublic = false`` (their files are never copied).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import sqlite3
+from datetime import datetime
+from pathlib import Path
+
+from station.camtrapdp.errors import ExportError
+from station.camtrapdp.writer import PackageMetadata, PackageSummary, Row, write_package
+from station.ids import parse_iso
+
+
+@dataclasses.dataclass(frozen=True)
+class StationExport:
+    """What to export from one station and how to describe it."""
+
+    station_id: str
+    park: str
+    country: str
+    latitude: float | None = None  # used for deployments that have no location of their own
+    longitude: float | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    species: tuple[str, ...] = ()
+    copy_media: bool = False
+
+
+_EVENTS = """SELECT event_id, deployment_id, trigger_source, start, end FROM events
+    WHERE state = 'closed' AND end IS NOT NULL ORDER BY start"""
+
+
+def export_station(db_path: Path, media_root: Path, out: Path, options: StationExport) -> PackageSummary:
+    """Write a Camtrap DP package of the station database at ``db_path`` into ``out``."""
+    if not db_path.exists():
+        raise ExportError(f"{db_path}: no station database here; check the config's data_dir")
+    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=10)
+    conn.row_factory = sqlite3.Row
+    try:
+        events = [e for e in map(dict, conn.execute(_EVENTS)) if _in_range(e, options)]
+        observations = _observations(conn, events, options)
+        kept = {row["eventID"] for row in observations}
+        events = [e for e in events if e["event_id"] in kept]
+        deployments = _deployments(conn, events, options)
+        media = _media(conn, events, observations, options)
+    finally:
+        conn.close()
+    tables = {"deployments": deployments, "media": media, "observations": observations}
+    if options.copy_media:
+        _copy_media(media_root, out, media)
+    metadata = PackageMetadata(
+        title=f"Camera-trap station {options.station_id} ({options.park}, {options.country})",
+        project_title=f"{options.park} camera-trap monitoring", acronym=options.park,
+        contributors=({"title": f"{options.park} camera-trap team", "role": "contact"},),
+        description=f"Exported by trapd from the SQLite store of station {options.station_id}.")
+    return write_package(out, tables, metadata)
+
+
+def _in_range(event: dict, options: StationExport) -> bool:
+    start = parse_iso(event["start"])
+    return (options.since is None or start >= options.since) and (options.until is None or start < options.until)
+
+
+def _deployment_id(event: dict, options: StationExport) -> str:
+    return event["deployment_id"] or f"{options.station_id}-undeclared"
+
+
+def _deployments(conn: sqlite3.Connection, events: list[dict], options: StationExport) -> list[Row]:
+    declared = {row["deployment_id"]: dict(row) for row in conn.execute("SELECT * FROM deployments")}
+    spans: dict[str, list[str]] = {}
+    for event in events:
+        span = spans.setdefault(_deployment_id(event, options), [event["start"], event["end"]])
+        span[0], span[1] = min(span[0], event["start"]), max(span[1], event["end"])
+    rows, unlocated = [], []
+    for deployment_id, (first, last) in sorted(spans.items()):
+        known = declared.get(deployment_id, {})
+        latitude = known.get("latitude") if known.get("latitude") is not None else options.latitude
+        longitude = known.get("longitude") if known.get("longitude") is not None else options.longitude
+        if latitude is None or longitude is None:
+            unlocated.append(deployment_id)
+            continue
+        rows.append({"deploymentID": deployment_id, "locationID": options.station_id,
+                     "locationName": known.get("location_name") or options.station_id,
+                     "latitude": latitude, "longitude": longitude,
+                     "deploymentStart": parse_iso(known.get("start") or first),
+                     "deploymentEnd": parse_iso(known.get("end") or last),
+                     "setupBy": known.get("setup_by"), "cameraID": options.station_id,
+                     "cameraHeight": known.get("camera_height_m"), "cameraTilt": _whole(known.get("camera_tilt_deg")),
+                     "cameraHeading": _whole(known.get("camera_heading_deg")), "habitat": known.get("habitat"),
+                     "featureType": known.get("feature_type"), "deploymentGroups": f"park:{options.park}",
+                     "deploymentTags": f"country:{options.country}", "deploymentComments": known.get("comments")})
+    if unlocated:
+        raise ExportError(f"deployment(s) {', '.join(unlocated)} have no location; record it in the station's "
+                          f"deployments or pass --latitude and --longitude")
+    return rows
+
+
+def _whole(value: float | None) -> int | None:
+    return None if value is None else round(value)
+
+
+def _observations(conn: sqlite3.Connection, events: list[dict], options: StationExport) -> list[Row]:
+    by_id = {event["event_id"]: event for event in events}
+    rows = []
+    for obs in map(dict, conn.execute("SELECT * FROM observations ORDER BY event_id, observation_id")):
+        event = by_id.get(obs["event_id"])
+        if event is None or (options.species and obs["species_key"] not in options.species):
+            continue
+        rows.append({"observationID": obs["observation_id"], "deploymentID": _deployment_id(event, options),
+                     "eventID": obs["event_id"], "eventStart": parse_iso(event["start"]),
+                     "eventEnd": parse_iso(event["end"]), "observationLevel": obs["observation_level"],
+                     "observationType": obs["observation_type"], "scientificName": obs["scientific_name"],
+                     "count": obs["count"] or None, "classificationMethod": obs["classification_method"],
+                     "classifiedBy": obs["classified_by"],
+                     "classificationTimestamp": _maybe_time(obs["classification_timestamp"]),
+                     "classificationProbability": _probability(obs["classification_probability"]),
+                     "observationTags": f"species:{obs['species_key']}" if obs["species_key"] else None})
+    return rows
+
+
+def _maybe_time(text: str | None) -> datetime | None:
+    return None if not text else parse_iso(text)
+
+
+def _probability(value: float | None) -> float | None:
+    return None if value is None else round(min(max(value, 0.0), 1.0), 4)
+
+
+def _media(conn: sqlite3.Connection, events: list[dict], observations: list[Row],
+           options: StationExport) -> list[Row]:
+    by_id = {event["event_id"]: event for event in events}
+    private = {row["eventID"] for row in observations if row["observationType"] == "human"}
+    rows = []
+    for media in map(dict, conn.execute("SELECT * FROM media ORDER BY timestamp, media_id")):
+        event = by_id.get(media["event_id"])
+        if event is None:
+            continue
+        deleted = media["file_deleted_at"]
+        rows.append({"mediaID": media["media_id"], "deploymentID": _deployment_id(event, options),
+                     "captureMethod": "timeLapse" if event["trigger_source"] == "schedule" else "activityDetection",
+                     "timestamp": parse_iso(media["timestamp"]), "filePath": f"media/{media['file_path']}",
+                     "filePublic": media["event_id"] not in private,
+                     "fileName": Path(media["file_path"]).name, "fileMediatype": media["file_mediatype"],
+                     "mediaComments": f"file deleted on the station at {deleted} to free space" if deleted else None,
+                     "_source": media["file_path"]})
+    return rows
+
+
+def _copy_media(media_root: Path, out: Path, media: list[Row]) -> None:
+    """Copy the files of public media beside the tables; people's photos stay on the card."""
+    for row in media:
+        source = media_root / row["_source"]
+        if row["filePublic"] and source.exists():
+            target = out / row["filePath"]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)

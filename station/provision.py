@@ -1,0 +1,304 @@
+"""Provisioning: give an installed station its identity, broker, keys and time zone, and write a valid config.
+
+Two ways in, one result:
+
+- ``provision(config_path, station_id=..., broker_url=..., ...)`` — what ``trapd provision`` calls with
+  flags or answers to prompts;
+- ``provision_from_file(boot_file, config_path)`` — first boot: a technician dropped
+  ``trapd-provision.toml`` on the card's boot partition. It is validated, applied, and then retired: the
+  file is replaced by ``trapd-provision.toml.applied`` with its secrets blanked, so it is applied once and
+  the card does not carry passwords into the forest.
+
+Either way the existing ``station.toml`` (if any) is kept and only the provisioned keys change; the whole
+result is validated before anything is written, and written with every key commented
+(``station.config_file``). TLS material is copied next to the config (``tls/*.pem``, mode 0600), so the
+config never points into the boot partition. Every mistake is one ``ConfigError`` naming the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import zoneinfo
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from station.config import StationConfig, format_validation_error, validate_config
+from station.config_file import default_config_text, toml_value
+from station.errors import ConfigError
+from station.fsutil import fsync_dir, write_atomic
+
+PROVISION_FILE = "trapd-provision.toml"
+APPLIED_SUFFIX = ".applied"
+#: Where the first-boot unit looks (Raspberry Pi OS Bookworm and later mount the boot partition here).
+BOOT_PROVISION_PATH = Path("/boot/firmware") / PROVISION_FILE
+#: Debian's CA bundle: used for mqtts:// when no CA of the broker's own is given (a public CA signed it).
+SYSTEM_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+TLS_DIR = "tls"
+SECRET_KEYS = ("password", "lora_app_key", "key_pem")
+MQTT_SCHEMES = {"mqtt": (1883, False), "tcp": (1883, False), "mqtts": (8883, True), "ssl": (8883, True)}
+#: The LoRa module band a region needs (RAK3172-H for RU864, -L for CN470).
+MODULE_VARIANT = {"RU864": "high", "CN470": "low"}
+
+
+class ProvisionRequest(BaseModel):
+    """The keys of ``trapd-provision.toml`` (and the arguments of ``provision``). Unset keys keep the config."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    station_id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{1,62}$", description="e.g. llnp-0412")
+    park: str | None = Field(None, min_length=1, max_length=32)
+    country: Literal["RU", "CN", "XX"] | None = None
+    broker_url: str | None = Field(None, description='mqtt://host[:port] or mqtts://host[:port]; "" = no MQTT')
+    username: str | None = None
+    password: str | None = None
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    ca_pem: str | None = Field(None, description="the broker's CA certificate inline (file only)")
+    cert_pem: str | None = Field(None, description="this station's certificate inline (file only)")
+    key_pem: str | None = Field(None, description="this station's private key inline (file only)")
+    lora_dev_eui: str | None = Field(None, pattern=r"^[0-9A-Fa-f]{16}$")
+    lora_app_eui: str | None = Field(None, pattern=r"^[0-9A-Fa-f]{16}$")
+    lora_app_key: str | None = Field(None, pattern=r"^[0-9A-Fa-f]{32}$")
+    lora_region: Literal["RU864", "CN470"] | None = None
+    lora_modem: Literal["rui3", "bridge", "simulated"] | None = None
+    lora_device: str | None = Field(None, min_length=1)
+    timezone: str | None = None
+    camera: Literal["simulated", "replay", "picamera2"] | None = None
+    trigger: Literal["simulated", "gpio", "bridge"] | None = None
+    illuminator: Literal["none", "simulated", "gpio", "bridge"] | None = None
+    data_dir: Path | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class BrokerAddress:
+    host: str
+    port: int
+    tls: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class ProvisionResult:
+    config_path: Path
+    config: StationConfig
+    files_written: tuple[Path, ...]
+    timezone: str | None
+    timezone_applied: bool
+
+
+def parse_broker_url(url: str) -> BrokerAddress:
+    """``mqtts://broker.example.org:8883`` → host, port and TLS; a bare ``host[:port]`` means plain MQTT."""
+    parts = urlsplit(url if "://" in url else f"mqtt://{url}")
+    if parts.scheme not in MQTT_SCHEMES:
+        raise ConfigError(f"broker_url: scheme {parts.scheme!r} not supported; use mqtt:// or mqtts://")
+    default_port, tls = MQTT_SCHEMES[parts.scheme]
+    try:
+        port = parts.port or default_port
+    except ValueError:
+        raise ConfigError(f"broker_url: {url!r} has an invalid port (1-65535)") from None
+    if not parts.hostname or parts.path not in ("", "/") or parts.query or parts.username:
+        raise ConfigError(f"broker_url: {url!r} is not host[:port] (e.g. mqtts://broker.example.org:8883); "
+                          "give the user name and password separately")
+    return BrokerAddress(host=parts.hostname, port=port, tls=tls)
+
+
+def check_timezone(name: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"timezone: unknown time zone {name!r}; use an IANA name such as Asia/Vladivostok "
+                          "(LLNP) or Asia/Shanghai (TLNP)") from None
+    return name
+
+
+def apply_timezone(name: str, *, root: Path = Path("/")) -> None:
+    """Set the system time zone below ``root`` the way timedatectl does (/etc/localtime and /etc/timezone)."""
+    check_timezone(name)
+    etc = root / "etc"
+    etc.mkdir(parents=True, exist_ok=True)
+    tmp_link = etc / ".localtime.trapd.tmp"
+    tmp_link.unlink(missing_ok=True)
+    tmp_link.symlink_to(Path("/usr/share/zoneinfo") / name)
+    os.replace(tmp_link, etc / "localtime")
+    write_atomic(etc / "timezone", f"{name}\n".encode())
+    (etc / "timezone").chmod(0o644)
+
+
+def provision(config_path: Path, *, station_id: str, park: str | None = None, country: str | None = None,
+              broker_url: str | None = None, username: str | None = None, password: str | None = None,
+              ca_file: Path | None = None, cert_file: Path | None = None, key_file: Path | None = None,
+              lora_dev_eui: str | None = None, lora_app_eui: str | None = None, lora_app_key: str | None = None,
+              lora_region: str | None = None, lora_modem: str | None = None, lora_device: str | None = None,
+              timezone: str | None = None, camera: str | None = None, trigger: str | None = None,
+              illuminator: str | None = None, data_dir: Path | None = None,
+              system_root: Path | None = None) -> ProvisionResult:
+    """Write a validated ``config_path`` with this identity and these settings.
+
+    Settings left as None keep what the existing config says; ``broker_url=""`` turns MQTT off. TLS files
+    are read now and copied next to the config. The time zone is checked, and applied to the system below
+    ``system_root`` only when that is given (the CLI gives ``/``).
+    """
+    settings = dict(locals())
+    del settings["config_path"], settings["system_root"]
+    request = _request({key: value for key, value in settings.items() if value is not None}, source="provision")
+    return _apply(config_path, request, base=Path.cwd(), system_root=system_root)
+
+
+def provision_from_file(boot_file: Path, config_path: Path, *, system_root: Path | None = None) -> ProvisionResult:
+    """Apply a provisioning file, then retire it (secrets blanked in ``<file>.applied``) so it runs once."""
+    try:
+        raw = tomllib.loads(boot_file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{boot_file}: no such file; copy deploy/image/trapd-provision.example.toml "
+                          f"there and fill it in") from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{boot_file}: cannot read: {exc}") from None
+    request = _request(raw, source=str(boot_file))
+    result = _apply(config_path, request, base=boot_file.parent, system_root=system_root)
+    _retire(boot_file, raw, request)
+    return result
+
+
+# -- internals ---------------------------------------------------------------------------------------------------
+def _request(raw: dict[str, Any], *, source: str) -> ProvisionRequest:
+    try:
+        return ProvisionRequest.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(source, exc)) from None
+
+
+def _apply(config_path: Path, request: ProvisionRequest, *, base: Path,
+           system_root: Path | None) -> ProvisionResult:
+    if request.timezone is not None:
+        check_timezone(request.timezone)
+    raw = _existing_raw(config_path)
+    _set_identity(raw, request)
+    tls_files = _tls_material(request, base)
+    _set_mqtt(raw, request, tls_files)
+    _set_lora(raw, request)
+    config = validate_config(raw, source=str(config_path), base_dir=config_path.resolve().parent)
+    if tls_files:
+        (config_path.parent / TLS_DIR).mkdir(mode=0o700, parents=True, exist_ok=True)
+    written = [_write_owned(config_path.parent / TLS_DIR / f"{name}.pem", data)
+               for name, data in tls_files.items()]
+    overrides = {name: getattr(config, name).model_dump(mode="json") for name in raw
+                 if name in StationConfig.model_fields}
+    written.append(_write_owned(config_path, default_config_text(overrides).encode("utf-8")))
+    applied = False
+    if request.timezone is not None and system_root is not None:
+        apply_timezone(request.timezone, root=system_root)
+        applied = True
+    return ProvisionResult(config_path=config_path, config=config, files_written=tuple(written),
+                           timezone=request.timezone, timezone_applied=applied)
+
+
+def _existing_raw(config_path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(config_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{config_path}: cannot read the existing config ({exc}); fix or remove it first") from None
+
+
+def _set_identity(raw: dict[str, Any], request: ProvisionRequest) -> None:
+    station = raw.setdefault("station", {})
+    station["id"] = request.station_id
+    for key in ("park", "country", "data_dir"):
+        value = getattr(request, key)
+        if value is not None:
+            station[key] = str(value)
+    for key in ("camera", "trigger", "illuminator"):
+        value = getattr(request, key)
+        if value is not None:
+            raw.setdefault("hardware", {})[key] = value
+
+
+def _tls_material(request: ProvisionRequest, base: Path) -> dict[str, bytes]:
+    """PEM bytes for ca/cert/key, from inline text or a file (relative paths against ``base``)."""
+    material = {}
+    for name in ("ca", "cert", "key"):
+        inline, path = getattr(request, f"{name}_pem"), getattr(request, f"{name}_file")
+        if inline is not None and path is not None:
+            raise ConfigError(f"{name}_file: give either {name}_file or {name}_pem, not both")
+        if path is not None:
+            path = path if path.is_absolute() else base / path
+            try:
+                inline = path.read_text(encoding="ascii")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise ConfigError(f"{name}_file: cannot read {path}: {exc}") from None
+        if inline is not None:
+            if "-----BEGIN " not in inline:
+                raise ConfigError(f"{name}_file: not a PEM file (no '-----BEGIN' line); give the PEM text")
+            material[name] = inline.encode("ascii")
+    return material
+
+
+def _set_mqtt(raw: dict[str, Any], request: ProvisionRequest, tls_files: dict[str, bytes]) -> None:
+    mqtt = raw.setdefault("mqtt", {})
+    if request.broker_url == "":
+        mqtt["enabled"] = False
+    elif request.broker_url is not None:
+        broker = parse_broker_url(request.broker_url)
+        if not broker.tls and tls_files:
+            raise ConfigError("broker_url: mqtt:// is unencrypted but TLS files were given; use mqtts://")
+        mqtt.update(enabled=True, host=broker.host, port=broker.port)
+        if broker.tls and "ca" not in tls_files:
+            mqtt.setdefault("ca_file", str(SYSTEM_CA_BUNDLE))
+        if not broker.tls:
+            for key in ("ca_file", "cert_file", "key_file"):
+                mqtt.pop(key, None)
+    for key in ("username", "password"):
+        if getattr(request, key) is not None:
+            mqtt[key] = getattr(request, key)
+    for name in tls_files:
+        mqtt[f"{name}_file"] = f"{TLS_DIR}/{name}.pem"
+
+
+def _set_lora(raw: dict[str, Any], request: ProvisionRequest) -> None:
+    keys = {"dev_eui": request.lora_dev_eui, "app_eui": request.lora_app_eui, "app_key": request.lora_app_key}
+    given = {key: value for key, value in keys.items() if value is not None}
+    lora = raw.setdefault("lora", {})
+    if given and len(given) < len(keys):
+        missing = next(key for key in keys if key not in given)
+        raise ConfigError(f"lora_{missing}: LoRaWAN needs dev_eui, app_eui and app_key together")
+    if given:
+        lora.update({key: value.upper() for key, value in given.items()}, enabled=True)
+        lora.setdefault("modem", "rui3")
+    if request.lora_region is not None:
+        lora.update(region=request.lora_region, module_variant=MODULE_VARIANT[request.lora_region])
+    if request.lora_modem is not None:
+        lora["modem"] = request.lora_modem
+    if request.lora_device is not None:
+        lora["device"] = request.lora_device
+
+
+def _write_owned(path: Path, data: bytes) -> Path:
+    """Write durably (mode 0600); as root, hand the file to the owner of its folder (the daemon's user)."""
+    write_atomic(path, data)
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        folder = path.parent.stat()
+        os.chown(path, folder.st_uid, folder.st_gid)
+        if path.parent.name == TLS_DIR:
+            os.chown(path.parent, folder.st_uid, folder.st_gid)
+    return path
+
+
+def _retire(boot_file: Path, raw: dict[str, Any], request: ProvisionRequest) -> None:
+    """Replace the provisioning file with a copy whose secrets are blanked; remove a key file beside it."""
+    lines = ["# Applied by `trapd provision`; secrets were removed. To provision again, copy the example",
+             f"# file to {boot_file.name} and fill it in.", ""]
+    for key, value in raw.items():  # validated: every value is a scalar
+        lines.append(f"{key} = {toml_value('' if key in SECRET_KEYS else value)}")
+    applied = boot_file.with_name(boot_file.name + APPLIED_SUFFIX)
+    write_atomic(applied, ("\n".join(lines) + "\n").encode("utf-8"))
+    boot_file.unlink()
+    key_file = request.key_file
+    if key_file is not None and not key_file.is_absolute():
+        (boot_file.parent / key_file).unlink(missing_ok=True)  # a private key must not stay on the card
+    fsync_dir(boot_file.parent)
