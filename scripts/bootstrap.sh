@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(mosquitto mosquitto-clients openssl)
+APT_PACKAGES=(mosquitto mosquitto-clients openssl shellcheck python3-venv python3-setuptools python3-wheel)
 VENV=${VENV:-.venv}
 EXTRAS=${EXTRAS:-dev}
 

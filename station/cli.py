@@ -68,14 +68,19 @@ def run(config_path: Path) -> None:
     """Run the station daemon until SIGTERM or Ctrl-C (persists what is in flight, then exits)."""
     from station.app import StationApp
     from station.config import load_config
+    from station.service import ServiceNotifier, station_status
 
     app = StationApp(load_config(config_path))
+    notifier = ServiceNotifier(health=app.healthy, status=lambda: station_status(app))
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
+    notifier.set_status("starting: loading the model, recovering open sequences")
     app.start()
+    notifier.ready()
     click.echo(f"trapd {__version__}: station {app.config.station.id} running; Ctrl-C to stop", err=True)
     stop.wait()
+    notifier.stopping()
     click.echo("stopping: finishing the sequence in flight…", err=True)
     app.stop()
 
@@ -209,3 +214,12 @@ def monitor(port: str, baudrate: int, passive: bool) -> None:
             click.echo(line)
     except BridgeError as exc:
         raise click.ClickException(f"{exc}") from None
+
+
+def _register_subcommands() -> None:
+    from station.cli_provision import provision
+
+    main.add_command(provision)
+
+
+_register_subcommands()

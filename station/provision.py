@@ -72,6 +72,7 @@ class ProvisionRequest(BaseModel):
     camera: Literal["simulated", "replay", "picamera2"] | None = None
     trigger: Literal["simulated", "gpio", "bridge"] | None = None
     illuminator: Literal["none", "simulated", "gpio", "bridge"] | None = None
+    bridge_port: str | None = Field(None, min_length=1, description="serial device of the companion board")
     data_dir: Path | None = None
 
 
@@ -135,7 +136,7 @@ def provision(config_path: Path, *, station_id: str, park: str | None = None, co
               lora_dev_eui: str | None = None, lora_app_eui: str | None = None, lora_app_key: str | None = None,
               lora_region: str | None = None, lora_modem: str | None = None, lora_device: str | None = None,
               timezone: str | None = None, camera: str | None = None, trigger: str | None = None,
-              illuminator: str | None = None, data_dir: Path | None = None,
+              illuminator: str | None = None, bridge_port: str | None = None, data_dir: Path | None = None,
               system_root: Path | None = None) -> ProvisionResult:
     """Write a validated ``config_path`` with this identity and these settings.
 
@@ -159,7 +160,10 @@ def provision_from_file(boot_file: Path, config_path: Path, *, system_root: Path
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{boot_file}: cannot read: {exc}") from None
     request = _request(raw, source=str(boot_file))
-    result = _apply(config_path, request, base=boot_file.parent, system_root=system_root)
+    try:
+        result = _apply(config_path, request, base=boot_file.parent, system_root=system_root)
+    except ConfigError as exc:
+        raise ConfigError(f"{boot_file}: {exc}") from None
     _retire(boot_file, raw, request)
     return result
 
@@ -217,6 +221,8 @@ def _set_identity(raw: dict[str, Any], request: ProvisionRequest) -> None:
         value = getattr(request, key)
         if value is not None:
             raw.setdefault("hardware", {})[key] = value
+    if request.bridge_port is not None:
+        raw.setdefault("bridge", {})["port"] = request.bridge_port
 
 
 def _tls_material(request: ProvisionRequest, base: Path) -> dict[str, bytes]:
@@ -269,7 +275,8 @@ def _set_lora(raw: dict[str, Any], request: ProvisionRequest) -> None:
         raise ConfigError(f"lora_{missing}: LoRaWAN needs dev_eui, app_eui and app_key together")
     if given:
         lora.update({key: value.upper() for key, value in given.items()}, enabled=True)
-        lora.setdefault("modem", "rui3")
+        if lora.get("modem", "simulated") == "simulated":
+            lora["modem"] = "rui3"  # real keys mean a real radio; lora_modem = "simulated" keeps the simulator
     if request.lora_region is not None:
         lora.update(region=request.lora_region, module_variant=MODULE_VARIANT[request.lora_region])
     if request.lora_modem is not None:
@@ -298,7 +305,8 @@ def _retire(boot_file: Path, raw: dict[str, Any], request: ProvisionRequest) -> 
     applied = boot_file.with_name(boot_file.name + APPLIED_SUFFIX)
     write_atomic(applied, ("\n".join(lines) + "\n").encode("utf-8"))
     boot_file.unlink()
-    key_file = request.key_file
-    if key_file is not None and not key_file.is_absolute():
-        (boot_file.parent / key_file).unlink(missing_ok=True)  # a private key must not stay on the card
+    if request.key_file is not None:  # a private key beside the file must not stay on the card either
+        key_file = (boot_file.parent / request.key_file).resolve()
+        if key_file.parent == boot_file.parent.resolve():
+            key_file.unlink(missing_ok=True)
     fsync_dir(boot_file.parent)
