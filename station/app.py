@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import queue
 import shutil
+import threading
 import time
 from typing import Callable
 
@@ -19,10 +20,12 @@ from pathlib import Path
 
 from station.commands import CommandWorker
 from station.config import StationConfig
+from station.errors import HardwareError
 from station.hardware import factory
 from station.clock import check_clock
 from station.hardware.board import CompanionBoard
 from station.hardware.timelapse import Ticker, TimelapseTrigger
+from station.hardware.warmup import WarmupGate
 from station.hardware.ports import Camera, Illuminator, TriggerSource
 from station.pipeline.capture import CaptureWorker
 from station.pipeline.classify import ClassifyWorker
@@ -74,6 +77,10 @@ class StationApp:
         self.watchdog: Ticker | None = None
         self.recovery: RecoveryReport | None = None
         self.started_at = time.monotonic()
+        #: A hardware fault the station cannot heal in-process (a camera that hung again after restarts);
+        #: ``fatal_event`` wakes `trapd run`, which stops and exits 1 so that systemd restarts the service.
+        self.fatal: HardwareError | None = None
+        self.fatal_event = threading.Event()
 
     def start(self) -> None:
         """Start every stage; any part that cannot start raises a StationError that says why."""
@@ -88,13 +95,18 @@ class StationApp:
         config.data_dir.mkdir(parents=True, exist_ok=True)
         self.classifier = Classifier.from_card_file(config.card_path, threads=config.model.threads)
         self.recovery = self._recover()
-        self.camera = factory.build_camera(config)
         if config.uses_board:
-            self.companion = CompanionBoard(config.bridge, on_telemetry=self._board_reading,
+            self.companion = CompanionBoard(config.bridge, night_lux=config.camera.night_lux,
+                                            on_telemetry=self._board_reading,
                                             on_tamper=self._tamper)
             self.companion.open()
         self.illuminator = factory.build_illuminator(config, board=self.companion)
-        self.trigger_source = factory.build_trigger(config, board=self.companion)
+        self.camera = factory.build_camera(config, illuminator=self.illuminator,
+                                           lores_size=self.classifier.input_size,
+                                           light=lambda: self.board.get("lux"),
+                                           temperature=lambda: self.board.get("temperature_c"),
+                                           on_failure=self._hardware_failed)
+        self.trigger_source = self._with_warmup(factory.build_trigger(config, board=self.companion))
         if config.capture.timelapse_s > 0:
             self.timelapse = TimelapseTrigger(interval_s=config.capture.timelapse_s)
         self.camera.start()
@@ -142,6 +154,9 @@ class StationApp:
             self.capture.stop()
         if self.camera is not None:
             self.camera.stop()
+        close_lamp = getattr(self.illuminator, "close", None)  # a GPIO lamp: off, and its pin released
+        if close_lamp is not None and self.illuminator is not self.companion:
+            close_lamp()
         if self.classify is not None:
             self.classify.stop()
         if self.commands is not None:
@@ -174,7 +189,24 @@ class StationApp:
         now = time.monotonic()
         stuck = [w for w in (self.capture, self.classify)
                  if w is not None and w.busy_since is not None and now - w.busy_since > stuck_after]
-        return all(w.alive() for w in workers) and not stuck
+        return all(w.alive() for w in workers) and not stuck and self.fatal is None
+
+    def _hardware_failed(self, error: HardwareError) -> None:
+        """From the capture thread: a part is gone for good. Report it and wake `trapd run` to stop."""
+        self.fatal = error
+        self.stats.add("hardware_failures")
+        log.critical("%s", error)
+        self.fatal_event.set()
+
+    def _with_warmup(self, source: TriggerSource) -> TriggerSource:
+        """Real PIRs (gpio, bridge) fire at random while they settle after power-up: ignore and count."""
+        config = self.config
+        simulated = config.hardware.trigger == "simulated" or (
+            config.hardware.trigger == "bridge" and config.bridge.port == "simulated")
+        if simulated or config.capture.warmup_s <= 0:
+            return source
+        return WarmupGate(source, warmup_s=self.config.capture.warmup_s,
+                          on_ignored=lambda trigger: self.stats.add("triggers_warmup_ignored"))
 
     def _kick_watchdog(self) -> None:
         if self.healthy():

@@ -72,7 +72,7 @@ def run(config_path: Path) -> None:
 
     app = StationApp(load_config(config_path))
     notifier = ServiceNotifier(health=app.healthy, status=lambda: station_status(app))
-    stop = threading.Event()
+    stop = app.fatal_event  # set by a signal, or by a hardware fault the station cannot heal itself
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     notifier.set_status("starting: loading the model, recovering open sequences")
@@ -83,6 +83,8 @@ def run(config_path: Path) -> None:
     notifier.stopping()
     click.echo("stopping: finishing the sequence in flight…", err=True)
     app.stop()
+    if app.fatal is not None:
+        raise app.fatal  # "error: ..." and exit 1: systemd's Restart=on-failure starts the service anew
 
 
 @main.command()

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from station.config_edit import applies_live, set_key
 from station.errors import StationError
 from station.ids import iso, utc_now, uuid7
-from station.store.db import connect
+from station.store.db import connect, write_transaction
 from station.store.repo import OutboxMessage
 from station.types import Trigger
 from station.uplink.messages import CommandRequest, CommandResult, encode_json
@@ -106,7 +106,7 @@ class CommandWorker:
         body = encode_json(reply)
         message = OutboxMessage(message_id=reply.id, kind="cmd_result", priority=REPLY_PRIORITY,
                                 topic=f"cmd_result/{request_id}", payload=body, content_type="application/json")
-        with db.atomic():
+        with write_transaction(db):
             db["outbox"].insert({**message.__dict__, "created_at": iso(utc_now())})
             db["commands"].insert({"request_id": request_id, "command": name, "received_at": iso(utc_now()),
                                    "ok": int(ok), "reply_message_id": reply.id, "reply": body}, ignore=True)

@@ -52,6 +52,20 @@ class CameraSection(Section):
     jpeg_quality: int = Field(85, ge=10, le=100, description="JPEG quality of stored images.")
     replay_dir: Path | None = Field(None, description="camera = replay: folder of JPEGs, read in name order.")
     replay_loop: bool = Field(True, description="camera = replay: start again after the last file.")
+    night_lux: float = Field(10.0, ge=0.0, le=100_000.0,
+                             description="picamera2: below this light level (lux) bursts use night exposure and "
+                                         "the IR lamp; day returns above twice this.")
+    night_exposure_us: int = Field(20_000, ge=100, le=1_000_000,
+                                   description="picamera2: exposure time at night in microseconds (shorter freezes "
+                                               "motion, longer gathers more lamp light).")
+    night_gain: float = Field(8.0, ge=1.0, le=16.0, description="picamera2: analogue gain at night.")
+    night_lamp_level: float = Field(1.0, ge=0.0, le=1.0, description="IR lamp level for night frames (0 to 1).")
+    capture_timeout_s: float = Field(5.0, ge=0.5, le=60.0,
+                                     description="picamera2: a camera call taking longer means a hung camera; "
+                                                 "it is restarted.")
+    max_restarts: int = Field(2, ge=0, le=10,
+                              description="picamera2: camera restarts in a row before giving up; the service then "
+                                          "exits with an error and systemd restarts it.")
 
 
 class CaptureSection(Section):
@@ -67,6 +81,9 @@ class CaptureSection(Section):
                                            "Camtrap DP captureMethod timeLapse.")
     max_sequence_s: float = Field(300.0, ge=1.0, le=3600.0,
                                   description="A sequence is closed after this long even if triggers go on.")
+    warmup_s: float = Field(30.0, ge=0.0, le=600.0,
+                            description="PIR triggers (gpio or bridge) are ignored and counted for this long after "
+                                        "start, while the PIR and the camera settle.")
 
 
 class ModelSection(Section):
@@ -110,8 +127,6 @@ class BridgeSection(Section):
     port: str = Field("/dev/serial0", min_length=1,
                       description='Serial device of the board, or "simulated" for the built-in simulated board.')
     baudrate: int = Field(115200, ge=1200, le=921600, description="UART speed.")
-    night_lux: float = Field(10.0, ge=0.0, le=100_000.0, description="Below this light level a burst is a night "
-                                                                      "burst: the IR lamp is switched on.")
     watchdog_timeout_s: int = Field(120, ge=10, le=3600,
                                     description="The board power-cycles the Pi if not kicked for this long.")
     kick_interval_s: float = Field(20.0, ge=1.0, le=600.0,
@@ -122,6 +137,23 @@ class BridgeSection(Section):
                                      description="System clock and RTC differing by more is recorded as a jump.")
     simulated_telemetry_s: float = Field(60.0, ge=0.1, le=3600.0,
                                          description='port = "simulated": telemetry period of the simulated board.')
+
+
+class GpioSection(Section):
+    """PIR sensor and IR lamp on the Pi's own pins (BCM numbers): hardware.trigger / illuminator = "gpio"."""
+
+    pir_pin: int = Field(17, ge=2, le=27, description="BCM number of the pin the PIR output is wired to.")
+    pir_queue_len: int = Field(1, ge=1, le=100,
+                               description="1: edge-triggered (no polling, lowest latency); more: average this many "
+                                           "samples first (for a noisy sensor).")
+    pir_threshold: float = Field(0.5, gt=0.0, lt=1.0,
+                                 description="pir_queue_len > 1: motion when the average of the samples exceeds this.")
+    pir_sample_hz: float = Field(10.0, ge=1.0, le=1000.0, description="pir_queue_len > 1: samples per second.")
+    lamp_pin: int = Field(18, ge=2, le=27, description="BCM number of the pin driving the IR lamp.")
+    lamp_pwm: bool = Field(True, description="Dim the lamp with PWM (false: a plain on/off driver or relay).")
+    lamp_pwm_hz: int = Field(1000, ge=100, le=20_000,
+                             description="PWM frequency; keep it at 1 kHz or more, or frames show dark bands.")
+    lamp_active_high: bool = Field(True, description="The lamp is on when the pin is high (false: active-low board).")
 
 
 class QueuesSection(Section):
@@ -142,6 +174,7 @@ class StationConfig(Section):
     storage: StorageSection = Field(default_factory=StorageSection)
     mqtt: MqttSection = Field(default_factory=MqttSection)
     queues: QueuesSection = Field(default_factory=QueuesSection)
+    gpio: GpioSection = Field(default_factory=GpioSection)
     lora: LoRaSection = Field(default_factory=LoRaSection)
     bridge: BridgeSection = Field(default_factory=BridgeSection)
 
@@ -210,6 +243,9 @@ def cross_field_problems(config: StationConfig) -> list[str]:
     if config.lora.enabled and config.lora.modem == "bridge" and "bridge" not in (
             config.hardware.trigger, config.hardware.illuminator):
         problems.append('lora.modem: "bridge" needs the companion board (hardware.trigger = "bridge")')
+    if (config.hardware.trigger == "gpio" and config.hardware.illuminator == "gpio"
+            and config.gpio.pir_pin == config.gpio.lamp_pin):
+        problems.append("gpio.lamp_pin: must differ from gpio.pir_pin")
     mqtt = config.mqtt
     if mqtt.telemetry_interval_s and mqtt.telemetry_interval_s < 10:
         problems.append("mqtt.telemetry_interval_s: 0 (off) or at least 10 seconds")

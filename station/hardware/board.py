@@ -34,9 +34,11 @@ _TX_STATUS = {"SENT": SendStatus.OK, "CONFIRMED": SendStatus.OK, "NO_ACK": SendS
 
 
 class CompanionBoard:
-    def __init__(self, settings: BridgeSection, *, on_telemetry: Callable[[dict], None] = lambda reading: None,
+    def __init__(self, settings: BridgeSection, *, night_lux: float,
+                 on_telemetry: Callable[[dict], None] = lambda reading: None,
                  on_tamper: Callable[[str], None] = lambda detail: None) -> None:
         self._settings = settings
+        self._night_lux = night_lux
         self._on_telemetry = on_telemetry
         self._on_tamper = on_tamper
         self._on_trigger: TriggerCallback | None = None
@@ -106,7 +108,7 @@ class CompanionBoard:
 
     def is_night(self) -> bool:
         lux = self.latest.get("lux")
-        return lux is not None and lux < self._settings.night_lux
+        return lux is not None and lux < self._night_lux
 
     # -- bridge callbacks (reader thread: record and hand over only) ----------------------------------------------
     def _pir(self, message: Pir) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, Callable
+
 from station.config import StationConfig
 from station.errors import HardwareError
 from station.hardware.ports import Camera, Illuminator, TriggerSource
@@ -9,7 +11,13 @@ from station.hardware.board import CompanionBoard
 from station.lora.port import LoRaModem
 
 
-def build_camera(config: StationConfig) -> Camera:
+def build_camera(config: StationConfig, *, illuminator: Illuminator | None = None,
+                 lores_size: tuple[int, int] | None = None, light: Callable[[], float | None] | None = None,
+                 temperature: Callable[[], float | None] | None = None,
+                 on_failure: Callable[[HardwareError], None] | None = None) -> Camera:
+    """The camera named in ``hardware.camera``. The keywords serve the Pi camera: the lamp it lights for night
+    frames, the classifier's input size for its low-resolution stream, light and temperature readings (e.g.
+    from the companion board), and whom to tell when it has to be given up."""
     kind = config.hardware.camera
     if kind == "simulated":
         from station.hardware.simulated import SimulatedCamera
@@ -20,12 +28,22 @@ def build_camera(config: StationConfig) -> Camera:
 
         assert config.camera.replay_dir is not None  # guaranteed by config.cross_field_problems
         return ReplayCamera(folder=config.resolve(config.camera.replay_dir), loop=config.camera.replay_loop)
-    from station.hardware.picamera import Picamera2Camera
+    from station.hardware.picamera import NightSettings, Picamera2Camera, PicameraSettings
 
-    return Picamera2Camera(width=config.camera.width, height=config.camera.height)
+    camera = config.camera
+    settings = PicameraSettings(
+        width=camera.width, height=camera.height, lores_size=lores_size, jpeg_quality=camera.jpeg_quality,
+        station_id=config.station.id, deployment_id=config.station.deployment_id or None,
+        night=NightSettings(lux_threshold=camera.night_lux, exposure_us=camera.night_exposure_us,
+                            analogue_gain=camera.night_gain, lamp_level=camera.night_lamp_level),
+        capture_timeout_s=camera.capture_timeout_s, max_restarts=camera.max_restarts)
+    return Picamera2Camera(settings, illuminator=illuminator, light=light, temperature=temperature,
+                           on_failure=on_failure)
 
 
-def build_trigger(config: StationConfig, *, board: CompanionBoard | None = None) -> TriggerSource:
+def build_trigger(config: StationConfig, *, board: CompanionBoard | None = None,
+                  pin_factory: Any = None) -> TriggerSource:
+    """The trigger source named in ``hardware.trigger`` (``pin_factory``: gpiozero's, None for its default)."""
     kind = config.hardware.trigger
     if kind == "bridge":
         assert board is not None  # the app opens the board whenever a role needs it
@@ -34,11 +52,19 @@ def build_trigger(config: StationConfig, *, board: CompanionBoard | None = None)
         from station.hardware.simulated import SimulatedPIR
 
         return SimulatedPIR()
+    if kind == "gpio":
+        from station.hardware.gpio import GpioPir
+
+        gpio = config.gpio
+        return GpioPir(pin=gpio.pir_pin, queue_len=gpio.pir_queue_len, threshold=gpio.pir_threshold,
+                       sample_rate=gpio.pir_sample_hz, pin_factory=pin_factory)
     raise HardwareError(f"hardware.trigger = \"{kind}\" is not supported by this build yet; "
-                        "use \"simulated\"")
+                        "use \"simulated\", \"gpio\" or \"bridge\"")
 
 
-def build_illuminator(config: StationConfig, *, board: CompanionBoard | None = None) -> Illuminator:
+def build_illuminator(config: StationConfig, *, board: CompanionBoard | None = None,
+                      pin_factory: Any = None) -> Illuminator:
+    """The IR lamp named in ``hardware.illuminator`` (``pin_factory``: gpiozero's, None for its default)."""
     kind = config.hardware.illuminator
     if kind == "bridge":
         assert board is not None
@@ -51,8 +77,14 @@ def build_illuminator(config: StationConfig, *, board: CompanionBoard | None = N
         from station.hardware.simulated import NoIlluminator
 
         return NoIlluminator()
+    if kind == "gpio":
+        from station.hardware.gpio import GpioLamp
+
+        gpio = config.gpio
+        return GpioLamp(pin=gpio.lamp_pin, pwm=gpio.lamp_pwm, frequency_hz=gpio.lamp_pwm_hz,
+                        active_high=gpio.lamp_active_high, pin_factory=pin_factory)
     raise HardwareError(f"hardware.illuminator = \"{kind}\" is not supported by this build yet; "
-                        "use \"simulated\" or \"none\"")
+                        "use \"simulated\", \"none\", \"gpio\" or \"bridge\"")
 
 
 def build_lora_modem(config: StationConfig, on_downlink, *, board: CompanionBoard | None = None) -> LoRaModem:

@@ -164,7 +164,8 @@ class CaptureWorker:
         captured_at = utc_now()
         media_id = uuid7()
         jpeg = shot.jpeg if shot.jpeg is not None else _encode_jpeg(shot.pixels, self._quality)
-        height, width = shot.pixels.shape[:2]
+        # The stored image's size: a Pi camera's pixels are its low-resolution stream, its JPEG the main one.
+        width, height = shot.metadata.get("image_size") or (shot.pixels.shape[1], shot.pixels.shape[0])
         path = self._media.relative_path(event_id=sequence.sequence_id, media_id=media_id,
                                          burst_index=sequence.bursts, frame_index=index, captured_at=captured_at)
         self._media.write(path, jpeg)

@@ -7,9 +7,11 @@ command and the uplink read while the pipeline writes.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sqlite3
 from pathlib import Path
+from typing import Iterator
 
 import sqlite_utils
 
@@ -20,6 +22,23 @@ log = logging.getLogger(__name__)
 
 RECOVERY_HINT = ("stop trapd, keep a copy of the file, then run `trapd store recover` (it salvages what "
                  "is readable into a new database and keeps the media)")
+
+
+@contextlib.contextmanager
+def write_transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
+    """A write transaction that takes the write lock up front (BEGIN IMMEDIATE).
+
+    A deferred BEGIN that reads first and writes later fails at once with "database is locked" when another
+    connection committed in between (WAL snapshot conflict; the busy timeout does not apply). Taking the
+    lock first makes a writer wait its turn instead. sqlite-utils calls inside nest as savepoints.
+    """
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        db.conn.rollback()
+        raise
+    db.conn.execute("COMMIT")
 
 
 def connect(path: Path, *, readonly: bool = False) -> sqlite_utils.Database:
@@ -62,7 +81,7 @@ def migrate(db: sqlite_utils.Database, path: Path) -> int:
         with sqlite3.connect(backup) as target_conn:
             db.conn.backup(target_conn)
     for version in range(current + 1, target + 1):
-        with db.atomic():
+        with write_transaction(db):
             for statement in _statements(MIGRATIONS[version - 1]):
                 db.conn.execute(statement)
             db.conn.execute(f"PRAGMA user_version = {version}")

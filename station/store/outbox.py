@@ -6,7 +6,7 @@ import dataclasses
 from pathlib import Path
 
 from station.ids import iso, utc_now
-from station.store.db import connect
+from station.store.db import connect, write_transaction
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,13 +42,13 @@ class OutboxReader:
         if not message_ids:
             return
         now = iso(utc_now())
-        with self._db.atomic():
+        with write_transaction(self._db):
             self._db.conn.executemany("UPDATE outbox SET sent_at = ? WHERE message_id = ? AND sent_at IS NULL",
                                       [(now, mid) for mid in message_ids])
 
     def count_attempt(self, message_ids: list[str]) -> None:
         if message_ids:
-            with self._db.atomic():
+            with write_transaction(self._db):
                 self._db.conn.executemany("UPDATE outbox SET attempts = attempts + 1 WHERE message_id = ?",
                                           [(mid,) for mid in message_ids])
 

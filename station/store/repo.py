@@ -14,7 +14,7 @@ from pathlib import Path
 import sqlite_utils
 
 from station.ids import iso, utc_now
-from station.store.db import open_store_db
+from station.store.db import open_store_db, write_transaction
 from station.types import Detection, Frame, FrameResult, SequenceClosed
 from station.vision.species import Species
 
@@ -43,31 +43,31 @@ class StationStore:
         self.db.conn.close()
 
     def log(self, kind: str, detail: str) -> None:
-        with self.db.atomic():
+        with write_transaction(self.db):
             self.db["station_log"].insert({"at": iso(utc_now()), "kind": kind, "detail": detail})
 
     def add_board_telemetry(self, reading: dict) -> None:
-        with self.db.atomic():
+        with write_transaction(self.db):
             self.db["board_telemetry"].insert({"at": iso(utc_now()), **{k: reading.get(k) for k in (
                 "battery_mv", "solar_mv", "temperature_c", "lux", "rtc_unix", "reset_cause")}})
 
     def open_event(self, *, event_id: str, station_id: str, deployment_id: str | None, trigger_source: str,
                    start: str) -> None:
-        with self.db.atomic():
+        with write_transaction(self.db):
             self.db["events"].insert({"event_id": event_id, "station_id": station_id,
                                       "deployment_id": deployment_id or None, "trigger_source": trigger_source,
                                       "start": start, "state": "open", "bursts": 1})
 
     def extend_event(self, event_id: str) -> None:
-        with self.db.atomic():
+        with write_transaction(self.db):
             self.db.execute("UPDATE events SET bursts = bursts + 1 WHERE event_id = ?", [event_id])
 
     def add_media(self, frame: Frame, size: int) -> None:
-        with self.db.atomic():
+        with write_transaction(self.db):
             self.db["media"].insert(_media_row(frame, size), ignore=True)
 
     def add_frame_result(self, result: FrameResult) -> None:
-        with self.db.atomic():
+        with write_transaction(self.db):
             self.db.execute("UPDATE media SET top_species = ?, top_score = ?, scores = ? WHERE media_id = ?",
                             [result.top_species, round(result.top_score, 4),
                              json.dumps({k: round(v, 4) for k, v in result.scores.items() if v >= 0.001}),
@@ -76,14 +76,14 @@ class StationStore:
     def close_sequence(self, closed: SequenceClosed, observations: list[dict],
                        messages: list[OutboxMessage], model: str) -> None:
         """Observations, the event's end and its outbox messages in one durable transaction."""
-        with self.db.atomic():
+        with write_transaction(self.db):
             self.db["observations"].insert_all(observations, ignore=True)
             self.db.execute("UPDATE events SET state = 'closed', end = ?, model = ? WHERE event_id = ?",
                             [iso(closed.ended_at), model, closed.sequence_id])
             self.db["outbox"].insert_all((_outbox_row(m) for m in messages), ignore=True)
 
     def enqueue(self, message: OutboxMessage) -> None:
-        with self.db.atomic():
+        with write_transaction(self.db):
             self.db["outbox"].insert(_outbox_row(message), ignore=True)
 
     def open_events(self) -> list[dict]:

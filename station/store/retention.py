@@ -22,6 +22,7 @@ from typing import Callable
 from station.ids import iso, utc_now
 from station.store.media import MediaStore
 from station.store.repo import StationStore
+from station.store.db import write_transaction
 
 log = logging.getLogger(__name__)
 
@@ -70,13 +71,13 @@ def _delete_files(store: StationStore, media: MediaStore, batch: list[dict], rep
     for row in batch:
         report.bytes_freed += media.delete(row["file_path"])
         report.files_deleted += 1
-    with store.db.atomic():
+    with write_transaction(store.db):
         store.db.conn.executemany("UPDATE media SET file_deleted_at = ? WHERE media_id = ?",
                                   [(now, row["media_id"]) for row in batch])
 
 
 def _drop_unsent_thumbnails(store: StationStore, report: RetentionReport) -> None:
-    with store.db.atomic():
+    with write_transaction(store.db):
         cursor = store.db.conn.execute(
             "UPDATE outbox SET dropped_reason = 'disk pressure: thumbnail dropped, detection kept', payload = X'' "
             "WHERE kind = 'media' AND sent_at IS NULL AND dropped_reason IS NULL")

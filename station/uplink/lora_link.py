@@ -30,7 +30,7 @@ from station.lora.regions import region
 from station.lora.port import Downlink, LoRaModem, SendStatus
 from station.lora.settings import LoRaSection
 from station.pipeline.stats import Stats
-from station.store.db import connect
+from station.store.db import connect, write_transaction
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +156,7 @@ class LoraLink:
         if not self._transmit(db, packed.payload, kind="detections"):
             return None
         included = {owners[i] for i, d in enumerate(summaries) if d in packed.frame.detections}
-        with db.atomic():
+        with write_transaction(db):
             db.conn.executemany("UPDATE outbox SET lora_sent_at = ?, lora_frame = ? WHERE message_id = ?",
                                 [(time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), packed.frame.sequence, m)
                                  for m in included])
@@ -198,12 +198,12 @@ class LoraLink:
     def _next_sequence(self, db) -> int:
         row = db.execute("SELECT value FROM kv WHERE key = 'lora_frame_sequence'").fetchone()
         value = (int(row[0]) + 1) & 0xFFFF if row else 0
-        with db.atomic():
+        with write_transaction(db):
             db.conn.execute("INSERT OR REPLACE INTO kv (key, value) VALUES ('lora_frame_sequence', ?)", [str(value)])
         return value
 
     def _save(self, db) -> None:
-        with db.atomic():
+        with write_transaction(db):
             db.conn.execute("INSERT OR REPLACE INTO kv (key, value) VALUES ('lora_budget', ?)",
                             [json.dumps(self.budget.to_dict())])
 
