@@ -168,7 +168,13 @@ class CaptureWorker:
         width, height = shot.metadata.get("image_size") or (shot.pixels.shape[1], shot.pixels.shape[0])
         path = self._media.relative_path(event_id=sequence.sequence_id, media_id=media_id,
                                          burst_index=sequence.bursts, frame_index=index, captured_at=captured_at)
-        self._media.write(path, jpeg)
+        try:
+            self._media.write(path, jpeg)
+        except OSError as exc:  # a full card: the frame cannot be kept; retention is asked to free space
+            log.error("cannot store frame %s: %s", media_id, exc)
+            self._stats.add("media_write_errors")
+            self._writer.request_maintenance()
+            return
         frame = Frame(media_id=media_id, sequence_id=sequence.sequence_id, burst_index=sequence.bursts,
                       frame_index=index, captured_at=captured_at, path=path, width=width, height=height,
                       pixels=self._prepare(shot.pixels))

@@ -33,6 +33,7 @@ class StoreWriter:
         self._ops: queue.Queue = queue.Queue(maxsize=maxsize)
         self._thread = threading.Thread(target=self._run, name="store-writer", daemon=True)
         self._ready = threading.Event()
+        self._stop_requested = threading.Event()  # set only if a stop must not wait for a full disk
         self._error: BaseException | None = None
         self._pending = 0
         self._pending_lock = threading.Lock()
@@ -49,11 +50,21 @@ class StoreWriter:
             self._pending += 1
         self._ops.put((op, outbox))
 
-    def stop(self) -> None:
+    def request_maintenance(self) -> None:
+        """Run retention soon (on this thread), e.g. after a write to the media card failed."""
+        self.submit(lambda store: None, outbox=True)
+
+    def stop(self, *, patience_s: float = 10.0) -> None:
+        """Apply what is queued, then end. A write still failing ``patience_s`` after the stop (a full disk)
+        is abandoned: start-up recovery finishes the open sequence and adopts its files next time."""
         if not self._thread.is_alive():
             return
+        deadline = threading.Timer(patience_s, self._stop_requested.set)
+        deadline.daemon = True
+        deadline.start()
         self._ops.put(_STOP)
         self._thread.join()
+        deadline.cancel()
 
     def alive(self) -> bool:
         return self._thread.is_alive()
@@ -80,21 +91,44 @@ class StoreWriter:
             store.close()
 
     def _apply(self, store: StationStore, op: StoreOp, outbox: bool) -> None:
-        for attempt in range(1, 6):
+        """Apply one write. Transient failures (a full disk, a lock, an I/O hiccup) are retried until they
+        pass — these writes are promises — with retention run in between to free space; a write that can
+        never succeed (a bug: constraint or schema error) is logged and counted, not retried forever."""
+        delay = 0.1
+        while True:
             try:
                 op(store)
                 break
-            except sqlite3.OperationalError as exc:  # busy, or disk full: wait and retry, then report
-                log.error("store write failed (attempt %d): %s", attempt, exc)
+            except sqlite3.OperationalError as exc:
+                if not _transient(exc):
+                    self._give_up(exc)
+                    return
                 self._stats.add("store_errors")
-                threading.Event().wait(0.2 * attempt)
-        else:
-            self._stats.add("store_ops_failed")
-            return
+                log.error("store write failed, retrying in %.1f s: %s", delay, exc)
+                self._maintain(store)
+                if self._stop_requested.wait(delay):
+                    self._give_up(exc)
+                    return
+                delay = min(delay * 2, 5.0)
+            except sqlite3.Error as exc:
+                self._give_up(exc)
+                return
         if outbox:
             self._on_outbox()
-            if self._maintenance is not None:
-                try:
-                    self._maintenance(store)
-                except (sqlite3.Error, OSError) as exc:
-                    log.error("store maintenance failed: %s", exc)
+            self._maintain(store)
+
+    def _maintain(self, store: StationStore) -> None:
+        if self._maintenance is not None:
+            try:
+                self._maintenance(store)
+            except (sqlite3.Error, OSError) as exc:
+                log.error("store maintenance failed: %s", exc)
+
+    def _give_up(self, exc: BaseException) -> None:
+        log.critical("store write dropped after an error that retrying cannot fix: %s", exc)
+        self._stats.add("store_ops_failed")
+
+
+def _transient(exc: sqlite3.OperationalError) -> bool:
+    text = str(exc).lower()
+    return any(word in text for word in ("locked", "busy", "full", "disk i/o"))

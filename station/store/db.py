@@ -53,6 +53,9 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite_utils.Database:
         if not readonly:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = FULL")
+            # Keep the WAL small on an SD card: checkpoint every ~1 MB and truncate the file after.
+            conn.execute("PRAGMA wal_autocheckpoint = 256")
+            conn.execute("PRAGMA journal_size_limit = 1048576")
         conn.execute("PRAGMA foreign_keys = ON")
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"{path}: cannot open the database ({exc}); {RECOVERY_HINT}") from None

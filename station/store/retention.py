@@ -50,6 +50,7 @@ def enforce(store: StationStore, media: MediaStore, *, min_free_bytes: int,
     report = RetentionReport()
     if free() >= min_free_bytes:
         return report
+    store.db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the WAL gives its space back first
     for blank_first in ("NOT", ""):
         while free() < min_free_bytes:
             batch = list(store.db.query(_DELIVERED_EVENTS.format(blank=blank_first)))
