@@ -218,6 +218,27 @@ def monitor(port: str, baudrate: int, passive: bool) -> None:
         raise click.ClickException(f"{exc}") from None
 
 
+@main.group()
+def store() -> None:
+    """The station database: check it, or salvage a corrupt one."""
+
+
+@store.command("recover")
+@config_option
+def store_recover(config_path: Path) -> None:
+    """Salvage a corrupt database: keep the damaged file, copy every readable row into a new one."""
+    from station.config import load_config
+    from station.store.salvage import salvage
+
+    config = load_config(config_path)
+    report = salvage(config.data_dir / "station.db")
+    click.echo(f"damaged file kept as {report.damaged_copy}")
+    for table, rows in report.copied.items():
+        lost = report.lost_ranges[table]
+        click.echo(f"  {table:<16} {rows:>8} rows copied" + (f", {lost} damaged range(s) skipped" if lost else ""))
+    click.echo("start the station again; it adopts any image whose row was lost")
+
+
 def _register_subcommands() -> None:
     from station.cli_provision import provision
 
