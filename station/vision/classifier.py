@@ -8,6 +8,7 @@ Per frame the work is: a 256-entry lookup (pixel → quantized input), ``invoke(
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +16,9 @@ import numpy as np
 from PIL import Image
 
 from station.errors import ModelError
-from station.vision.card import ModelCard, load_card, sha256_of
-from station.vision.runtime import load_interpreter
+from station.vision.card import ModelCard, load_card
+from station.vision.check import tensor_findings
+from station.vision.runtime import load_interpreter, read_model
 
 _DTYPES = {"uint8": np.uint8, "int8": np.int8}
 
@@ -25,20 +27,26 @@ class Classifier:
     """A loaded model plus its card; ``classify(pixels)`` returns a probability per species key."""
 
     def __init__(self, card: ModelCard, model_path: Path, *, threads: int = 2, verify_sha256: bool = True) -> None:
-        if verify_sha256 and model_path.is_file() and sha256_of(model_path) != card.sha256:
+        content = read_model(model_path)
+        if verify_sha256 and hashlib.sha256(content).hexdigest() != card.sha256:
             raise ModelError(f"{model_path}: sha256 does not match the card {card.name} {card.version}; "
                              "the file is corrupt or the card belongs to another model")
         self.card = card
         self.model_path = model_path
-        self._interpreter = load_interpreter(model_path, threads=threads)
+        self._interpreter = load_interpreter(model_path, threads=threads, content=content)
+        self.threads = threads
         self._input, self._output = self._check_tensors()
         self._lut = self._input_lut()
+        #: A uint8 model whose input scale is 1 and zero point 0 over 0..255 takes pixels as they are.
+        self._identity_input = self._lut.dtype == np.uint8 and np.array_equal(self._lut, np.arange(256))
         self.species = list(dict.fromkeys(card.output_species()))
         index = {key: i for i, key in enumerate(self.species)}
-        self._fold = np.array([index[key] for key in card.output_species()], dtype=np.intp)
-        out_scale, out_zero = self._output["quantization"]
-        self._out_scale = float(out_scale) or 1.0
-        self._out_zero = int(out_zero)
+        fold = np.array([index[key] for key in card.output_species()], dtype=np.intp)
+        #: None when every output is its own species (own models): no folding needed.
+        self._fold = None if np.array_equal(fold, np.arange(len(fold))) else fold
+        self._dequantize = self._output_table()
+        self._in_index, self._out_index = self._input["index"], self._output["index"]
+        self._int8_output = self._output["dtype"] == np.int8
 
     @classmethod
     def from_card_file(cls, card_path: Path, *, threads: int = 2) -> Classifier:
@@ -53,32 +61,24 @@ class Classifier:
     def _check_tensors(self) -> tuple[dict[str, Any], dict[str, Any]]:
         inputs = self._interpreter.get_input_details()
         outputs = self._interpreter.get_output_details()
-        where = f"{self.model_path.name} vs card {self.card.name}"
-        if len(inputs) != 1 or len(outputs) != 1:
-            raise ModelError(f"{where}: expected one input and one output tensor (image classifier)")
-        tensor_in, tensor_out = inputs[0], outputs[0]
-        want_shape = [1, self.card.input.height, self.card.input.width, 3]
-        if list(tensor_in["shape"]) != want_shape:
-            raise ModelError(f"{where}: model input shape {list(tensor_in['shape'])}, card says {want_shape}")
-        if tensor_in["dtype"] != _DTYPES[self.card.input.dtype]:
-            raise ModelError(f"{where}: model input is {np.dtype(tensor_in['dtype']).name}, "
-                             f"card says {self.card.input.dtype}; only full-integer models are supported")
-        if tensor_out["dtype"] not in (np.uint8, np.int8):
-            raise ModelError(f"{where}: model output is {np.dtype(tensor_out['dtype']).name}; need int8/uint8")
-        if int(np.prod(tensor_out["shape"])) != self.card.outputs.count:
-            raise ModelError(f"{where}: model has {int(np.prod(tensor_out['shape']))} outputs, "
-                             f"card says {self.card.outputs.count}")
-        return tensor_in, tensor_out
+        failed = [f for f in tensor_findings(self.card, inputs, outputs) if not f.ok]
+        if failed:
+            raise ModelError(f"{self.model_path.name} vs card {self.card.name}: {failed[0].detail}")
+        return inputs[0], outputs[0]
 
     def _input_lut(self) -> np.ndarray:
         """Pixel value 0..255 → quantized input, using the tensor's scale/zero point and the card's range."""
         scale, zero = self._input["quantization"]
-        if not scale:
-            raise ModelError(f"{self.model_path.name}: input tensor is not quantized (scale 0)")
         low, high = self.card.input.value_range
         real = low + np.arange(256, dtype=np.float64) * (high - low) / 255.0
         info = np.iinfo(_DTYPES[self.card.input.dtype])
         return np.clip(np.round(real / scale + zero), info.min, info.max).astype(_DTYPES[self.card.input.dtype])
+
+    def _output_table(self) -> np.ndarray:
+        """Raw output byte (as uint8) → real value: dequantizing is one lookup (float32, as the tensor math)."""
+        out_scale, out_zero = self._output["quantization"]
+        raw = np.arange(256, dtype=np.uint8).view(self._output["dtype"])
+        return (raw.astype(np.float32) - int(out_zero)) * (float(out_scale) or 1.0)
 
     def prepare(self, pixels: np.ndarray) -> np.ndarray:
         """Resize a full RGB frame to the model's input size (what a camera's low-res stream provides)."""
@@ -92,22 +92,25 @@ class Classifier:
         small = self.prepare(pixels)
         if self.card.input.colour_order == "BGR":
             small = small[..., ::-1]
-        return self._lut[small][None, ...]
+        if self._identity_input:
+            return np.ascontiguousarray(small, dtype=np.uint8)[None, ...]
+        return np.take(self._lut, small)[None, ...]
 
     def classify(self, pixels: np.ndarray) -> dict[str, float]:
         """Probability per species key for one RGB frame (any size; resized if needed)."""
-        self._interpreter.set_tensor(self._input["index"], self.quantize(pixels))
+        self._interpreter.set_tensor(self._in_index, self.quantize(pixels))
         self._interpreter.invoke()
-        raw = self._interpreter.get_tensor(self._output["index"]).reshape(-1)
-        probs = (raw.astype(np.float32) - self._out_zero) * self._out_scale
+        raw = self._interpreter.get_tensor(self._out_index).reshape(-1)
+        probs = self._dequantize[raw.view(np.uint8) if self._int8_output else raw]
         if not self.card.outputs.softmax:
             probs = np.exp(probs - probs.max())
             probs /= probs.sum()
-        folded = np.bincount(self._fold, weights=probs, minlength=len(self.species))
-        return {key: float(folded[i]) for i, key in enumerate(self.species)}
+        if self._fold is not None:
+            probs = np.bincount(self._fold, weights=probs, minlength=len(self.species))
+        return dict(zip(self.species, probs.tolist()))
 
     def invoke_bare(self, quantized: np.ndarray) -> np.ndarray:
         """Only ``set_tensor`` + ``invoke`` + ``get_tensor``: the baseline the benchmarks compare against."""
-        self._interpreter.set_tensor(self._input["index"], quantized)
+        self._interpreter.set_tensor(self._in_index, quantized)
         self._interpreter.invoke()
-        return self._interpreter.get_tensor(self._output["index"])
+        return self._interpreter.get_tensor(self._out_index)

@@ -29,13 +29,25 @@ def interpreter_class() -> tuple[type, str]:
                          "(or tflite-runtime on 32-bit Pi OS)") from None
 
 
-def load_interpreter(model_path: Path, *, threads: int) -> Any:
-    """An interpreter with tensors allocated; a missing or corrupt file is a ModelError that says so."""
-    if not model_path.is_file():
-        raise ModelError(f"{model_path}: model file not found; check model_file in the card")
+def read_model(model_path: Path) -> bytes:
+    try:
+        return model_path.read_bytes()
+    except FileNotFoundError:
+        raise ModelError(f"{model_path}: model file not found; check model_file in the card") from None
+    except OSError as exc:
+        raise ModelError(f"{model_path}: cannot read the model ({exc})") from None
+
+
+def load_interpreter(model_path: Path, *, threads: int, content: bytes | None = None) -> Any:
+    """An interpreter with tensors allocated; a missing or corrupt file is a ModelError that says so.
+
+    The model is handed over as bytes held in memory, not as a path the runtime would mmap: a model file
+    replaced or truncated on disk while the station runs cannot then pull the ground from under it.
+    """
+    content = read_model(model_path) if content is None else content
     interpreter_cls, _ = interpreter_class()
     try:
-        interpreter = interpreter_cls(model_path=str(model_path), num_threads=threads)
+        interpreter = interpreter_cls(model_content=content, num_threads=threads)
         interpreter.allocate_tensors()
     except (ValueError, RuntimeError) as exc:
         raise ModelError(f"{model_path}: not a usable TFLite model ({exc}); replace the file") from None
