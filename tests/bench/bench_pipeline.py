@@ -94,7 +94,7 @@ def idle_station(seconds: float) -> dict:
             "wakeups_per_second": round((sw1 - sw0) / wall, 2), "rss_mb_with_model": round(rss, 1)}
 
 
-def run(idle_seconds: float = 10.0) -> dict:
+def run(idle_seconds: float = 60.0) -> dict:
     results = {"classify": [classify_ratio(bundled_card())]}
     imagenet = ROOT / "models" / "imagenet-mobilenet-v2.toml"
     if (SHARED_MODELS / "imagenet-mobilenet-v2").is_dir() and imagenet.is_file():
@@ -107,7 +107,7 @@ def run(idle_seconds: float = 10.0) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--idle-seconds", type=float, default=10.0)
+    parser.add_argument("--idle-seconds", type=float, default=60.0)
     args = parser.parse_args()
     results = run(args.idle_seconds)
     for row in results["classify"]:
