@@ -45,7 +45,8 @@ def run(triggers: int = 1000) -> dict:
     build = factory.build_camera
     cameras: list[TimingCamera] = []
     with tempfile.TemporaryDirectory() as tmp, mock.patch.object(
-            factory, "build_camera", lambda config: cameras.append(TimingCamera(build(config))) or cameras[-1]):
+            factory, "build_camera",
+            lambda config, **kwargs: cameras.append(TimingCamera(build(config, **kwargs))) or cameras[-1]):
         config = make_config(Path(tmp) / "data", hardware={"trigger": "bridge", "illuminator": "simulated"},
                              bridge={"port": "simulated", "simulated_telemetry_s": 3600},
                              camera={"width": 64, "height": 64},
