@@ -4,7 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(mosquitto mosquitto-clients openssl shellcheck python3-venv python3-setuptools python3-wheel)
+# chromium: headless browser for tests/web (driven by playwright); fonts-wqy-microhei: CJK glyphs for its screenshots
+APT_PACKAGES=(mosquitto mosquitto-clients openssl shellcheck python3-venv python3-setuptools python3-wheel
+              chromium fonts-wqy-microhei)
 VENV=${VENV:-.venv}
 EXTRAS=${EXTRAS:-dev}
 

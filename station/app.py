@@ -20,13 +20,15 @@ from pathlib import Path
 
 from station.commands import CommandWorker
 from station.config import StationConfig
-from station.errors import HardwareError
+from station.config_edit import set_key
+from station.errors import ConfigError, HardwareError
 from station.hardware import factory
 from station.clock import check_clock
 from station.hardware.board import CompanionBoard
+from station.hardware.preview import PreviewCamera
 from station.hardware.timelapse import Ticker, TimelapseTrigger
 from station.hardware.warmup import WarmupGate
-from station.hardware.ports import Camera, Illuminator, TriggerSource
+from station.hardware.ports import Illuminator, TriggerSource
 from station.pipeline.capture import CaptureWorker
 from station.pipeline.classify import ClassifyWorker
 from station.pipeline.compose import Composer, SequenceRecord
@@ -44,6 +46,8 @@ from station.uplink.messages import ModelRef
 from station.uplink.lora_link import LoraLink
 from station.uplink.mqtt import MqttUplink
 from station.vision.classifier import Classifier
+from station.web.errors import WebError
+from station.web.server import WebServer
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +64,7 @@ class StationApp:
         self._on_sequence = on_sequence
         self.triggers: queue.Queue = queue.Queue(maxsize=config.queues.triggers)
         self.frames: queue.Queue = queue.Queue(maxsize=config.queues.frames)
-        self.camera: Camera | None = None
+        self.camera: PreviewCamera | None = None  # the adapter, shared with the ranger's aiming preview
         self.trigger_source: TriggerSource | None = None
         self.timelapse: TimelapseTrigger | None = None
         self.illuminator: Illuminator | None = None
@@ -75,6 +79,7 @@ class StationApp:
         self.board: dict = {}  # latest readings from the companion board (battery, temperature, lux...)
         self.companion: CompanionBoard | None = None
         self.watchdog: Ticker | None = None
+        self.web: WebServer | None = None  # the ranger's page (on only when asked)
         self.recovery: RecoveryReport | None = None
         self.started_at = time.monotonic()
         #: A hardware fault the station cannot heal in-process (a camera that hung again after restarts);
@@ -101,11 +106,12 @@ class StationApp:
                                             on_tamper=self._tamper)
             self.companion.open()
         self.illuminator = factory.build_illuminator(config, board=self.companion)
-        self.camera = factory.build_camera(config, illuminator=self.illuminator,
-                                           lores_size=self.classifier.input_size,
-                                           light=lambda: self.board.get("lux"),
-                                           temperature=lambda: self.board.get("temperature_c"),
-                                           on_failure=self._hardware_failed)
+        self.camera = PreviewCamera(factory.build_camera(config, illuminator=self.illuminator,
+                                                         lores_size=self.classifier.input_size,
+                                                         light=lambda: self.board.get("lux"),
+                                                         temperature=lambda: self.board.get("temperature_c"),
+                                                         on_failure=self._hardware_failed),
+                                    idle=self._camera_idle)
         self.trigger_source = self._with_warmup(factory.build_trigger(config, board=self.companion))
         if config.capture.timelapse_s > 0:
             self.timelapse = TimelapseTrigger(interval_s=config.capture.timelapse_s)
@@ -136,12 +142,16 @@ class StationApp:
         if self.companion is not None:
             self.watchdog = Ticker(config.bridge.kick_interval_s, self._kick_watchdog)
             self.watchdog.start()
+        self.web = WebServer.for_app(self)
+        self._start_web()
         write_run_state(config.data_dir)
         log.info("station %s started (model %s %s)", config.station.id, self.classifier.card.name,
                  self.classifier.card.version)
 
     def stop(self) -> None:
         """Stop in flow order so that everything captured is classified and committed."""
+        if self.web is not None:
+            self.web.stop()
         if self.watchdog is not None:
             self.watchdog.stop()
         if self.telemetry_ticker is not None:
@@ -190,6 +200,45 @@ class StationApp:
         stuck = [w for w in (self.capture, self.classify)
                  if w is not None and w.busy_since is not None and now - w.busy_since > stuck_after]
         return all(w.alive() for w in workers) and not stuck and self.fatal is None
+
+    # -- the ranger's page -------------------------------------------------------------------------------------
+    def _start_web(self) -> None:
+        """On for [web] enabled_after_start_s. The page is a help, not the mission: if it cannot open (port
+        taken), the station logs why and goes on capturing."""
+        try:
+            self.web.start()
+        except WebError as exc:
+            log.error("%s", exc)
+
+    def enable_web(self, seconds: float) -> None:
+        """Open the ranger's page for ``seconds`` (for a remote command or a button on the board)."""
+        self.web.enable_for(seconds)
+
+    def preview_frame(self) -> bytes | None:
+        """A small JPEG of the camera's view for aiming, taken between sequences (None while one is open:
+        bursts always have the camera first). Never stored, never classified."""
+        return self.camera.preview_jpeg() if self.camera is not None else None
+
+    def _camera_idle(self) -> bool:
+        """No sequence open, no trigger waiting, the capture worker not in a burst."""
+        return (self.triggers.empty() and self.capture is not None and self.capture.busy_since is None
+                and self.stats.get("sequences_opened") == self.stats.get("sequences_closed"))
+
+    def set_deployment(self, deployment_id: str) -> None:
+        """A ranger started a deployment ("" : ended it). Sequences opened from now on carry it; the id is
+        also written to station.toml so that it survives a restart."""
+        if self.config.source_path is not None:
+            try:
+                set_key(self.config.source_path, "station.deployment_id", deployment_id)
+            except (ConfigError, OSError) as exc:  # the deployment row is stored; only the default is not
+                log.error("deployment id not saved to %s (%s): it applies until trapd restarts",
+                          self.config.source_path, exc)
+        self.config.station.deployment_id = deployment_id
+        if self.capture is not None:
+            self.capture.set_deployment_id(deployment_id or None)
+        if self.classify is not None:
+            self.classify.replace_model(self.classifier, self._composer(self.classifier))
+        log.info("deployment %s", deployment_id or "ended")
 
     def _hardware_failed(self, error: HardwareError) -> None:
         """From the capture thread: a part is gone for good. Report it and wake `trapd run` to stop."""

@@ -241,8 +241,10 @@ def store_recover(config_path: Path) -> None:
 
 def _register_subcommands() -> None:
     from station.cli_provision import provision
+    from station.cli_web import web
 
     main.add_command(provision)
+    main.add_command(web)
 
 
 _register_subcommands()

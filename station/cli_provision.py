@@ -50,6 +50,9 @@ UNPROVISIONED = {"unprovisioned", "demo-station", None}
 @click.option("--illuminator", type=click.Choice(["none", "simulated", "gpio", "bridge"]), help="IR lamp adapter.")
 @click.option("--bridge-port", help="Serial device of the companion board (default /dev/serial0; Pi 5: /dev/ttyAMA0).")
 @click.option("--data-dir", type=PATH_TYPE, help="Folder for database and media, e.g. /var/lib/trapd.")
+@click.option("--web-password", envvar="TRAPD_WEB_PASSWORD",
+              help="Password of the ranger's page, at least 8 characters (env TRAPD_WEB_PASSWORD); only its hash "
+                   "is stored.")
 @click.option("--interactive/--no-interactive", default=None,
               help="Ask for what the flags left out [default: when stdin is a terminal].")
 @click.option("--system-root", type=PATH_TYPE, default=Path("/"), show_default=True,

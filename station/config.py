@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from station.errors import ConfigError
 from station.lora.settings import LoRaSection
+from station.web.settings import WebSection
 
 
 class Section(BaseModel):
@@ -177,6 +178,7 @@ class StationConfig(Section):
     gpio: GpioSection = Field(default_factory=GpioSection)
     lora: LoRaSection = Field(default_factory=LoRaSection)
     bridge: BridgeSection = Field(default_factory=BridgeSection)
+    web: WebSection = Field(default_factory=WebSection)
 
     #: Folder of the file the config came from; relative paths in it are resolved against this.
     base_dir: Path = Field(Path("."), exclude=True)

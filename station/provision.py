@@ -31,6 +31,7 @@ from station.config import StationConfig, format_validation_error, validate_conf
 from station.config_file import default_config_text, toml_value
 from station.errors import ConfigError
 from station.fsutil import fsync_dir, write_atomic
+from station.web.auth import MIN_PASSWORD_LENGTH, hash_password
 
 PROVISION_FILE = "trapd-provision.toml"
 APPLIED_SUFFIX = ".applied"
@@ -39,7 +40,7 @@ BOOT_PROVISION_PATH = Path("/boot/firmware") / PROVISION_FILE
 #: Debian's CA bundle: used for mqtts:// when no CA of the broker's own is given (a public CA signed it).
 SYSTEM_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 TLS_DIR = "tls"
-SECRET_KEYS = ("password", "lora_app_key", "key_pem")
+SECRET_KEYS = ("password", "lora_app_key", "key_pem", "web_password")
 MQTT_SCHEMES = {"mqtt": (1883, False), "tcp": (1883, False), "mqtts": (8883, True), "ssl": (8883, True)}
 #: The LoRa module band a region needs (RAK3172-H for RU864, -L for CN470).
 MODULE_VARIANT = {"RU864": "high", "CN470": "low"}
@@ -74,6 +75,8 @@ class ProvisionRequest(BaseModel):
     illuminator: Literal["none", "simulated", "gpio", "bridge"] | None = None
     bridge_port: str | None = Field(None, min_length=1, description="serial device of the companion board")
     data_dir: Path | None = None
+    web_password: str | None = Field(None, min_length=MIN_PASSWORD_LENGTH,
+                                     description="password of the ranger's page (only its hash is kept)")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -137,7 +140,7 @@ def provision(config_path: Path, *, station_id: str, park: str | None = None, co
               lora_region: str | None = None, lora_modem: str | None = None, lora_device: str | None = None,
               timezone: str | None = None, camera: str | None = None, trigger: str | None = None,
               illuminator: str | None = None, bridge_port: str | None = None, data_dir: Path | None = None,
-              system_root: Path | None = None) -> ProvisionResult:
+              web_password: str | None = None, system_root: Path | None = None) -> ProvisionResult:
     """Write a validated ``config_path`` with this identity and these settings.
 
     Settings left as None keep what the existing config says; ``broker_url=""`` turns MQTT off. TLS files
@@ -185,6 +188,8 @@ def _apply(config_path: Path, request: ProvisionRequest, *, base: Path,
     tls_files = _tls_material(request, base)
     _set_mqtt(raw, request, tls_files)
     _set_lora(raw, request)
+    if request.web_password is not None:
+        raw.setdefault("web", {})["password_hash"] = hash_password(request.web_password)
     config = validate_config(raw, source=str(config_path), base_dir=config_path.resolve().parent)
     if tls_files:
         (config_path.parent / TLS_DIR).mkdir(mode=0o700, parents=True, exist_ok=True)

@@ -62,6 +62,10 @@ class CaptureWorker:
     def start(self) -> None:
         self._thread.start()
 
+    def set_deployment_id(self, deployment_id: str | None) -> None:
+        """A new deployment began (None: it ended); sequences opened from now on carry it."""
+        self._deployment_id = deployment_id
+
     def set_prepare(self, prepare: Callable) -> None:
         """A new model may want another input size (frames in flight are resized again if needed)."""
         self._prepare = prepare

@@ -122,4 +122,35 @@ MIGRATIONS: list[str] = [
         reset_cause INTEGER
     );
     """,
+    # 5: the ranger's page: a sequence a person marked as wrongly classified, and the GPS accuracy of a
+    # deployment's location (Camtrap DP coordinateUncertainty, metres)
+    """
+    CREATE TABLE event_reviews (
+        event_id TEXT PRIMARY KEY REFERENCES events(event_id),
+        verdict TEXT NOT NULL CHECK (verdict IN ('wrong')),
+        reviewed_at TEXT NOT NULL,
+        reviewed_by TEXT
+    );
+    ALTER TABLE deployments ADD COLUMN coordinate_uncertainty_m INTEGER;
+    """,
+    # 6: photos imported from a camera trap's SD card by `trapd replay`, one row per file (imported or
+    # skipped with its reason), keyed by its path under the imported folder, size and mtime, so that an
+    # interrupted import resumes without redoing or duplicating anything
+    """
+    CREATE TABLE replay_imports (
+        source_path TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('imported', 'skipped')),
+        reason TEXT,
+        camera TEXT,
+        taken_at TEXT,
+        time_source TEXT CHECK (time_source IN ('exif', 'mtime')),
+        event_id TEXT REFERENCES events(event_id),
+        media_id TEXT REFERENCES media(media_id),
+        imported_at TEXT NOT NULL,
+        PRIMARY KEY (source_path, size, mtime_ns)
+    );
+    CREATE INDEX replay_imports_event ON replay_imports(event_id);
+    """,
 ]
