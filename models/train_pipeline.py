@@ -14,23 +14,21 @@ real photo. Needs the training venv (``tensorflow-cpu``, ``ai-edge-litert``); pr
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
 import random
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 from PIL import Image
 
 from station.hardware.scenes import SUBJECTS, Scene, render
-from station.vision.card import card_species_from_catalogue, load_card, sha256_of
+from station.vision.card import card_species_from_catalogue, sha256_of
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import cardtoml  # noqa: E402  (sibling module of this script)
+import trainlib  # noqa: E402  (sibling module of this script)
 
 NAME = "trapd-pipeline-v1"
 VERSION = "1.0.0"
@@ -49,9 +47,7 @@ REPRODUCIBILITY = ("Built with a fixed seed, tf.config.experimental.enable_op_de
                    "different bytes and slightly different accuracy.")
 
 
-def say(message: str) -> None:
-    """Progress for the person running the script (stderr, so stdout stays clean)."""
-    print(f"[train_pipeline {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+say = trainlib.progress_printer("train_pipeline")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -106,105 +102,12 @@ def render_set(first_seed: int, per_class: int, side: int, threads: int,
     return images, labels
 
 
-# --- model --------------------------------------------------------------------------------------------
-
-
-def configure_tensorflow(seed: int, threads: int) -> Any:
-    """Import TensorFlow (after rendering, so no forked process inherits it) and make it deterministic.
-
-    Op determinism makes every kernel reproducible for a given thread count; oneDNN is switched off because
-    its fused kernels may order float sums differently from run to run."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-    import tensorflow as tf
-
-    tf.keras.utils.set_random_seed(seed)
-    tf.config.experimental.enable_op_determinism()
-    tf.config.threading.set_intra_op_parallelism_threads(threads)
-    tf.config.threading.set_inter_op_parallelism_threads(1)
-    return tf
-
-
-def build_model(tf: Any, side: int, classes: int) -> Any:
-    """A small CNN: strided 3x3 convolutions, global pooling, softmax. Pixel values 0..255 go in."""
-    layers = tf.keras.layers
-    inputs = tf.keras.Input(shape=(side, side, 3), name="image")
-    x = layers.Rescaling(1.0 / 255.0)(inputs)
-    for filters, strides in ((16, 2), (24, 1), (32, 2), (48, 1), (64, 2), (96, 2)):
-        x = layers.Conv2D(filters, 3, strides=strides, padding="same", use_bias=False)(x)
-        x = layers.BatchNormalization()(x)
-        x = layers.ReLU(6.0)(x)
-    x = layers.GlobalAveragePooling2D()(x)
-    x = layers.Dropout(0.2)(x)
-    outputs = layers.Dense(classes, activation="softmax", name="probabilities")(x)
-    return tf.keras.Model(inputs, outputs, name=NAME.replace("-", "_"))
-
-
-def progress_callback(tf: Any, epochs: int) -> Any:
-    """A Keras callback that reports each epoch on stderr (Keras' own progress bar goes to stdout)."""
-    class EpochReport(tf.keras.callbacks.Callback):
-        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-            logs = logs or {}
-            say(f"epoch {epoch + 1}/{epochs}: loss {logs.get('loss', 0.0):.4f} "
-                f"accuracy {logs.get('accuracy', 0.0):.4f}")
-
-    return EpochReport()
-
-
-def train(tf: Any, model: Any, images: np.ndarray, labels: np.ndarray, epochs: int, seed: int) -> None:
-    batch = 64
-    steps = epochs * int(np.ceil(len(images) / batch))
-    schedule = tf.keras.optimizers.schedules.CosineDecay(3e-3, decay_steps=steps, alpha=0.02)
-    model.compile(optimizer=tf.keras.optimizers.Adam(schedule),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    data = (tf.data.Dataset.from_tensor_slices((images, labels))
-            .shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
-            .batch(batch)
-            .map(lambda x, y: (tf.cast(x, tf.float32), y)))
-    model.fit(data, epochs=epochs, verbose=0, callbacks=[progress_callback(tf, epochs)])
-
-
-def representative(images: np.ndarray, count: int = 300) -> Iterator[list[np.ndarray]]:
-    """Calibration frames. The first holds one black and one white pixel, so the input range is exactly
-    0..255 and a uint8 pixel is its own quantized value (scale 1, zero point 0), as in standard models."""
-    for i in range(min(count, len(images))):
-        frame = images[i * (len(images) // count)].astype(np.float32)
-        if i == 0:
-            frame[0, 0], frame[0, 1] = 0.0, 255.0
-        yield [frame[None, ...]]
-
-
-def convert(tf: Any, model: Any, images: np.ndarray) -> bytes:
-    """Full-integer TFLite: int8 weights and activations, uint8 input and output."""
-    converter = tf.lite.TFLiteConverter.from_keras_model(model)
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    converter.representative_dataset = lambda: representative(images)
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    converter.inference_input_type = tf.uint8
-    converter.inference_output_type = tf.uint8
-    with contextlib.redirect_stdout(sys.stderr):  # the converter prints its SavedModel signature
-        return converter.convert()
-
-
 # --- evaluation and card ------------------------------------------------------------------------------
 
 
 def evaluate(model_path: Path, images: np.ndarray, labels: np.ndarray) -> dict[str, float]:
     """Accuracy per subject of the int8 model under LiteRT, quantizing input from the tensor's own params."""
-    from ai_edge_litert.interpreter import Interpreter
-
-    interpreter = Interpreter(model_path=str(model_path), num_threads=1)
-    interpreter.allocate_tensors()
-    tensor_in = interpreter.get_input_details()[0]
-    tensor_out = interpreter.get_output_details()[0]
-    scale, zero = tensor_in["quantization"]
-    info = np.iinfo(tensor_in["dtype"])
-    predicted = np.empty(len(images), dtype=np.int64)
-    for i, image in enumerate(images):
-        quantized = np.clip(np.round(image / scale + zero), info.min, info.max).astype(tensor_in["dtype"])
-        interpreter.set_tensor(tensor_in["index"], quantized[None, ...])
-        interpreter.invoke()
-        predicted[i] = int(np.argmax(interpreter.get_tensor(tensor_out["index"])[0]))
+    predicted = trainlib.predict_int8(model_path, images)
     return {subject: round(float(np.mean(predicted[labels == k] == k)), 4)
             for k, subject in enumerate(SUBJECTS)}
 
@@ -252,12 +155,9 @@ def training_table(args: argparse.Namespace, per_class_accuracy: dict[str, float
 
 
 def write_card(doc: dict[str, Any], out: Path) -> Path:
-    card_path = out / f"{NAME}.toml"
     header = (f"Model card of {NAME} {VERSION}, written by models/train_pipeline.py; do not edit by hand,\n"
               "rebuild instead (see models/README.md).")
-    card_path.write_text(cardtoml.dumps(doc, header=header), encoding="utf-8")
-    load_card(card_path)  # the station must be able to read what we wrote
-    return card_path
+    return trainlib.write_card(doc, out / f"{NAME}.toml", header=header)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -265,12 +165,12 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     x_train, y_train = render_set(TRAIN_SEED_START, args.per_class, args.size, args.threads, "training")
     x_held, y_held = render_set(HELDOUT_SEED_START, args.heldout_per_class, args.size, args.threads, "held-out")
-    tf = configure_tensorflow(args.seed, args.threads)
-    model = build_model(tf, args.size, len(SUBJECTS))
+    tf = trainlib.configure_tensorflow(args.seed, args.threads)
+    model = trainlib.build_model(tf, args.size, len(SUBJECTS), name=NAME.replace("-", "_"))
     say(f"model: {model.count_params()} parameters, input {args.size}x{args.size}x3; training")
-    train(tf, model, x_train, y_train, args.epochs, args.seed)
+    trainlib.train(tf, model, x_train, y_train, args.epochs, args.seed, say)
     model_path = args.out / f"{NAME}.tflite"
-    model_path.write_bytes(convert(tf, model, x_train))
+    model_path.write_bytes(trainlib.convert(tf, model, x_train))
     say(f"wrote {model_path} ({model_path.stat().st_size} bytes); evaluating the int8 model")
     accuracy = evaluate(model_path, x_held, y_held)
     say("held-out accuracy (int8): " + ", ".join(f"{k} {v:.3f}" for k, v in accuracy.items()))

@@ -17,7 +17,7 @@ from pathlib import Path
 import click
 
 from station import __version__
-from station.errors import ConfigError, StationError
+from station.cli_errors import StationErrorsGroup
 
 DEFAULT_CONFIG = "station.toml"
 config_option = click.option("-c", "--config", "config_path", type=click.Path(path_type=Path),
@@ -25,21 +25,7 @@ config_option = click.option("-c", "--config", "config_path", type=click.Path(pa
                              help="Station configuration file (env TRAPD_CONFIG).")
 
 
-class StationGroup(click.Group):
-    """Turns the station's own errors into one clear line and an exit code, never a traceback."""
-
-    def invoke(self, ctx: click.Context):
-        try:
-            return super().invoke(ctx)
-        except ConfigError as exc:
-            click.echo(f"config error: {exc}", err=True)
-            sys.exit(2)
-        except StationError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(1)
-
-
-@click.group(cls=StationGroup)
+@click.group(cls=StationErrorsGroup)
 @click.version_option(__version__, prog_name="trapd")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info",
               show_default=True, help="How much the daemon logs (to stderr, i.e. the journal under systemd).")
@@ -240,6 +226,10 @@ def store_recover(config_path: Path) -> None:
 
 
 def _register_subcommands() -> None:
+    from station.cli_model import model, replay
+
+    main.add_command(model)
+    main.add_command(replay)
     from station.cli_provision import provision
     from station.cli_web import web
 

@@ -59,8 +59,13 @@ class ClassifyWorker:
         return self._thread.is_alive()
 
     def replace_model(self, classifier: Classifier, composer: Composer) -> None:
-        """Swap the model between two items of work (the new one was checked by loading it)."""
+        """Swap the model (or only the composer) between two items of work; a new model was checked by loading it.
+
+        Results an old model gave for frames of a sequence still open are forgotten: those frames are
+        classified again (from disk) when their sequence closes, so no sequence mixes two models' species."""
         with self._model_lock:
+            if classifier is not self._classifier:
+                self._results.clear()
             self._classifier, self._composer = classifier, composer
 
     def _run(self) -> None:

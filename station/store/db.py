@@ -30,8 +30,14 @@ def write_transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Databa
 
     A deferred BEGIN that reads first and writes later fails at once with "database is locked" when another
     connection committed in between (WAL snapshot conflict; the busy timeout does not apply). Taking the
-    lock first makes a writer wait its turn instead. sqlite-utils calls inside nest as savepoints.
+    lock first makes a writer wait its turn instead. sqlite-utils calls inside nest as savepoints, and so
+    does a write_transaction opened inside another one: several store steps can then commit as one
+    (``trapd replay`` stores a whole imported sequence that way).
     """
+    if db.conn.in_transaction:
+        with db.atomic():  # a savepoint in the caller's transaction, which commits or rolls back the lot
+            yield db
+        return
     db.conn.execute("BEGIN IMMEDIATE")
     try:
         yield db

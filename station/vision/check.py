@@ -96,8 +96,8 @@ def _classify_finding(card_path: Path) -> Finding:
     except ModelError as exc:
         return Finding("classify", False, str(exc))
     total = sum(scores.values())
-    sane = all(0.0 <= v <= 1.0001 for v in scores.values()) and (0.97 <= total <= 1.03
-                                                                 or not classifier.card.outputs.softmax)
+    # A quantized softmax over many outputs loses some mass to rounding (each tiny probability becomes 0).
+    sane = all(0.0 <= v <= 1.0001 for v in scores.values()) and total <= 1.05
     top = max(scores, key=scores.__getitem__)
     return Finding("classify", sane, f"a grey frame gives {top} {scores[top]:.2f} "
                                      f"(probabilities sum to {total:.3f} over {len(scores)} species)")

@@ -1,0 +1,257 @@
+"""`trapd replay`: import a conventional camera trap's photos into the station as if it had captured them.
+
+Photos are found, dated and grouped by ``station.replay_scan``; each sequence is then classified with the
+station's model and stored through the station's own parts — ``MediaStore`` for the files, ``aggregate``
+for the detections, ``Composer`` for observations and outbox messages (so an uplink forwards them), and
+``StationStore`` for the rows — with one difference from a live capture: a whole sequence, and the
+``replay_imports`` rows that remember its files, commit in one transaction. An import stopped at any point
+(Ctrl-C, a power cut) therefore leaves whole sequences only, and the next run skips every file already
+recorded (path under the imported folder, size, mtime) and imports the rest exactly once. Files that
+cannot be read are recorded as skipped, with the reason.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import io
+import json
+import logging
+import threading
+import time
+from datetime import timezone, tzinfo
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from station.config import StationConfig
+from station.ids import iso, utc_now, uuid7
+from station.pipeline.compose import Composer
+from station.replay_scan import DatedPhoto, Photo, Rejected, date_photo, group_sequences, scan_folder
+from station.store import retention
+from station.store.db import write_transaction
+from station.store.media import MediaStore
+from station.store.repo import StationStore
+from station.types import Detection, Frame, FrameResult, SequenceClosed
+from station.vision.aggregate import aggregate, top_species
+from station.vision.classifier import Classifier
+
+log = logging.getLogger(__name__)
+
+TRIGGER_SOURCE = "import"
+PENDING_KEY = "replay_pending"  # kv row: the sequence whose files are being written, until it commits
+
+Progress = Callable[[str, int, int], None]  # phase ("dating" or "importing"), files done, files in the phase
+
+
+@dataclasses.dataclass(frozen=True)
+class ImportSettings:
+    gap_s: float = 60.0
+    max_frames: int = 100
+    camera_zone: tzinfo | None = timezone.utc  # None: the zone of the machine running the import
+
+
+@dataclasses.dataclass
+class ImportReport:
+    folder: str
+    files_found: int = 0
+    done_before: int = 0  # imported or skipped by an earlier run
+    imported: int = 0
+    sequences: int = 0
+    detections: collections.Counter = dataclasses.field(default_factory=collections.Counter)
+    skipped: collections.Counter = dataclasses.field(default_factory=collections.Counter)  # reason -> files
+    dated_by_mtime: int = 0
+    interrupted: bool = False
+    seconds: float = 0.0
+
+    @property
+    def skipped_total(self) -> int:
+        return sum(self.skipped.values())
+
+
+@dataclasses.dataclass(frozen=True)
+class _Stored:
+    """A photo written to the media store and classified, waiting for its sequence to commit."""
+
+    item: DatedPhoto
+    frame: Frame
+    result: FrameResult
+    size: int
+
+
+class ReplayImporter:
+    """Imports one folder into the station store of ``config``; use from one thread."""
+
+    def __init__(self, config: StationConfig, *, classifier: Classifier | None = None,
+                 db_name: str = "station.db", media_dir: str = "media") -> None:
+        self._config = config
+        self._classifier = classifier or Classifier.from_card_file(config.card_path, threads=config.model.threads)
+        self._media = MediaStore(config.data_dir / media_dir)
+        self._db_path = config.data_dir / db_name
+        card = self._classifier.card
+        self._composer = Composer(station_id=config.station.id, deployment_id=config.station.deployment_id,
+                                  card=card, thumbnail_max_bytes=config.mqtt.thumbnail_max_bytes)
+
+    def run(self, folder: Path, settings: ImportSettings = ImportSettings(), *,
+            stop: threading.Event | None = None, progress: Progress | None = None) -> ImportReport:
+        """Import every photo under ``folder`` not imported before; returns what was done."""
+        started = time.monotonic()
+        report = ImportReport(folder=str(folder))
+        self._config.data_dir.mkdir(parents=True, exist_ok=True)
+        store = StationStore(self._db_path)
+        try:
+            self._discard_unfinished(store)
+            sequences, total = self._plan(store, folder, settings, report, progress)
+            done = 0
+            for group in sequences:
+                if stop is not None and stop.is_set():
+                    report.interrupted = True
+                    break
+                self._import_sequence(store, group, report)
+                done += len(group)
+                if progress is not None:
+                    progress("importing", done, total)
+            store.log("replay", json.dumps(_summary(report), ensure_ascii=False))
+        finally:
+            store.close()
+        report.seconds = time.monotonic() - started
+        return report
+
+    # -- planning ------------------------------------------------------------------------------------------
+    def _plan(self, store: StationStore, folder: Path, settings: ImportSettings, report: ImportReport,
+              progress: Progress | None) -> tuple[list[list[DatedPhoto]], int]:
+        """Find the files, leave out those recorded before, date the rest and group them into sequences."""
+        photos, rejected = scan_folder(folder)
+        report.files_found = len(photos) + len(rejected)
+        seen = _recorded(store)
+        report.done_before = sum(1 for x in [*photos, *(r.photo for r in rejected)] if x.identity in seen)
+        dated: list[DatedPhoto] = []
+        rejected = [r for r in rejected if r.photo.identity not in seen]
+        todo = [p for p in photos if p.identity not in seen]
+        for done, photo in enumerate(todo, start=1):
+            found = date_photo(photo, settings.camera_zone)
+            (dated if isinstance(found, DatedPhoto) else rejected).append(found)
+            if progress is not None and (done % 100 == 0 or done == len(todo)):
+                progress("dating", done, len(todo))
+        if rejected:
+            with write_transaction(store.db):
+                _remember_rejected(store, rejected)
+            report.skipped.update(r.reason for r in rejected)
+        report.dated_by_mtime = sum(1 for d in dated if d.time_source == "mtime")
+        return group_sequences(dated, gap_s=settings.gap_s, max_frames=settings.max_frames), len(dated)
+
+    # -- one sequence --------------------------------------------------------------------------------------
+    def _import_sequence(self, store: StationStore, group: list[DatedPhoto], report: ImportReport) -> None:
+        event_id = uuid7()
+        _set_pending(store, event_id)
+        stored: list[_Stored] = []
+        rejected: list[Rejected] = []
+        try:
+            for item in group:
+                found = self._store_photo(event_id, len(stored), item)
+                (rejected if isinstance(found, Rejected) else stored).append(found)
+            detections = self._commit(store, event_id, stored, rejected)
+        except BaseException:
+            for photo in stored:  # nothing of a sequence that did not commit stays behind
+                self._media.delete(photo.frame.path)
+            raise
+        report.skipped.update(r.reason for r in rejected)
+        if stored:
+            report.imported += len(stored)
+            report.sequences += 1
+            report.detections.update(d.species for d in detections)
+            retention.enforce(store, self._media, min_free_bytes=self._config.storage.min_free_mb * 1_000_000)
+
+    def _store_photo(self, event_id: str, index: int, item: DatedPhoto) -> _Stored | Rejected:
+        """Read, decode and classify one photo, then write its bytes unchanged (EXIF kept) to the media store."""
+        try:
+            data = item.photo.path.read_bytes()
+            with Image.open(io.BytesIO(data)) as image:
+                width, height = image.size
+                pixels = self._classifier.prepare(np.asarray(image.convert("RGB")))
+        except UnidentifiedImageError:
+            return Rejected(item.photo, "not an image Pillow can read")
+        except OSError as exc:  # truncated or corrupt JPEG data, or the card failing under us
+            return Rejected(item.photo, f"unreadable: {exc.strerror or exc}")
+        except (SyntaxError, ValueError) as exc:
+            return Rejected(item.photo, f"corrupt image ({exc})")
+        media_id = uuid7()
+        path = self._media.relative_path(event_id=event_id, media_id=media_id, burst_index=0, frame_index=index,
+                                         captured_at=item.taken_at.astimezone(timezone.utc))
+        frame = Frame(media_id=media_id, sequence_id=event_id, burst_index=0, frame_index=index,
+                      captured_at=item.taken_at, path=path, width=width, height=height)
+        scores = self._classifier.classify(pixels)
+        species, score = top_species(scores)
+        result = FrameResult(media_id=media_id, sequence_id=event_id, scores=scores, top_species=species,
+                             top_score=score)
+        self._media.write(path, data)
+        return _Stored(item, frame, result, len(data))
+
+    def _commit(self, store: StationStore, event_id: str, stored: list[_Stored],
+                rejected: list[Rejected]) -> list[Detection]:
+        """The sequence's rows, its outbox messages and the import rows of its files: one transaction."""
+        card = self._classifier.card
+        with write_transaction(store.db):
+            _remember_rejected(store, rejected)
+            store.db.execute("DELETE FROM kv WHERE key = ?", [PENDING_KEY])
+            if not stored:
+                return []
+            frames = tuple(photo.frame for photo in stored)
+            closed = SequenceClosed(sequence_id=event_id, frames=frames, started_at=frames[0].captured_at,
+                                    ended_at=frames[-1].captured_at, trigger_source=TRIGGER_SOURCE)
+            detections = aggregate([photo.result for photo in stored], empty_species=card.empty_species,
+                                   threshold=card.threshold, new_id=uuid7)
+            record = self._composer.record(closed, detections, self._media.read)
+            store.open_event(event_id=event_id, station_id=self._config.station.id,
+                             deployment_id=self._config.station.deployment_id, trigger_source=TRIGGER_SOURCE,
+                             start=iso(closed.started_at))
+            for photo in stored:
+                store.add_media(photo.frame, photo.size)
+                store.add_frame_result(photo.result)
+            store.close_sequence(record.closed, record.observations, record.messages, record.model)
+            store.db["replay_imports"].insert_all(
+                [_row(p.item.photo, "imported", taken_at=iso(p.frame.captured_at), time_source=p.item.time_source,
+                      event_id=event_id, media_id=p.frame.media_id) for p in stored], replace=True)
+        return detections
+
+    def _discard_unfinished(self, store: StationStore) -> None:
+        """Files of a sequence whose commit never happened (the import was killed) are deleted."""
+        row = store.db.execute("SELECT value FROM kv WHERE key = ?", [PENDING_KEY]).fetchone()
+        if row is None:
+            return
+        if not store.event_exists(row[0]):
+            leftovers = [name for name in self._media.list_files() if name.event_id == row[0]]
+            for name in leftovers:
+                self._media.delete(name.relative_path)
+            log.warning("replay: removed %d files of sequence %s, whose import did not finish",
+                        len(leftovers), row[0])
+        with write_transaction(store.db):
+            store.db.execute("DELETE FROM kv WHERE key = ?", [PENDING_KEY])
+
+
+def _set_pending(store: StationStore, event_id: str) -> None:
+    with write_transaction(store.db):
+        store.db.execute("INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)", [PENDING_KEY, event_id])
+
+
+def _recorded(store: StationStore) -> set[tuple[str, int, int]]:
+    return {tuple(row) for row in store.db.execute("SELECT source_path, size, mtime_ns FROM replay_imports")}
+
+
+def _row(photo: Photo, status: str, **values: object) -> dict[str, object]:
+    return {"source_path": photo.key, "size": photo.size, "mtime_ns": photo.mtime_ns, "status": status,
+            "camera": photo.camera, "imported_at": iso(utc_now()), **values}
+
+
+def _remember_rejected(store: StationStore, rejected: list[Rejected]) -> None:
+    if rejected:
+        store.db["replay_imports"].insert_all([_row(r.photo, "skipped", reason=r.reason) for r in rejected],
+                                              replace=True)
+
+
+def _summary(report: ImportReport) -> dict[str, object]:
+    return {"folder": report.folder, "imported": report.imported, "sequences": report.sequences,
+            "skipped": report.skipped_total, "done_before": report.done_before,
+            "dated_by_mtime": report.dated_by_mtime, "interrupted": report.interrupted}
