@@ -100,10 +100,21 @@ class StationApp:
         config.data_dir.mkdir(parents=True, exist_ok=True)
         self.classifier = Classifier.from_card_file(config.card_path, threads=config.model.threads)
         self.recovery = self._recover()
+        self._open_hardware()
+        self._start_store_and_links()
+        self._start_pipeline()
+        self._start_triggers()
+        self.web = WebServer.for_app(self)
+        self._start_web()
+        write_run_state(config.data_dir)
+        log.info("station %s started (model %s %s)", config.station.id, self.classifier.card.name,
+                 self.classifier.card.version)
+
+    def _open_hardware(self) -> None:
+        config = self.config
         if config.uses_board:
             self.companion = CompanionBoard(config.bridge, night_lux=config.camera.night_lux,
-                                            on_telemetry=self._board_reading,
-                                            on_tamper=self._tamper)
+                                            on_telemetry=self._board_reading, on_tamper=self._tamper)
             self.companion.open()
         self.illuminator = factory.build_illuminator(config, board=self.companion)
         self.camera = PreviewCamera(factory.build_camera(config, illuminator=self.illuminator,
@@ -116,6 +127,9 @@ class StationApp:
         if config.capture.timelapse_s > 0:
             self.timelapse = TimelapseTrigger(interval_s=config.capture.timelapse_s)
         self.camera.start()
+
+    def _start_store_and_links(self) -> None:
+        config = self.config
         self.writer = StoreWriter(db_path=self.db_path, stats=self.stats, on_outbox=self.notify_outbox,
                                   maintenance=self._retention)
         self.writer.start()
@@ -130,23 +144,22 @@ class StationApp:
             if config.mqtt.telemetry_interval_s:
                 self.telemetry_ticker = Ticker(config.mqtt.telemetry_interval_s, self.enqueue_telemetry)
                 self.telemetry_ticker.start()
+
+    def _start_pipeline(self) -> None:
         self.classify = self._build_classify_worker()
         self.classify.start()
         for closed in self.recovery.sequences_to_finish:
             self.frames.put(closed)
         self.capture = self._build_capture_worker()
         self.capture.start()
+
+    def _start_triggers(self) -> None:
         self.trigger_source.start(self.on_trigger)
         if self.timelapse is not None:
             self.timelapse.start(self.on_trigger)
         if self.companion is not None:
-            self.watchdog = Ticker(config.bridge.kick_interval_s, self._kick_watchdog)
+            self.watchdog = Ticker(self.config.bridge.kick_interval_s, self._kick_watchdog)
             self.watchdog.start()
-        self.web = WebServer.for_app(self)
-        self._start_web()
-        write_run_state(config.data_dir)
-        log.info("station %s started (model %s %s)", config.station.id, self.classifier.card.name,
-                 self.classifier.card.version)
 
     def stop(self) -> None:
         """Stop in flow order so that everything captured is classified and committed."""
