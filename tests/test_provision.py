@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import given, strategies as st
 
-from station.cli import StationGroup
+from station.cli_errors import StationErrorsGroup
 from station.cli_provision import provision as provision_command
 from station.config import load_config
 from station.config_edit import set_key
@@ -206,7 +206,7 @@ def test_a_bad_provisioning_file_is_left_in_place_and_nothing_is_written(config_
 
 # -- the command ---------------------------------------------------------------------------------------------------
 def trapd(*args: str, input: str | None = None):
-    group = StationGroup(name="trapd", commands={"provision": provision_command})
+    group = StationErrorsGroup(name="trapd", commands={"provision": provision_command})
     return CliRunner().invoke(group, ["provision", *args], input=input)
 
 
