@@ -226,6 +226,10 @@ def store_recover(config_path: Path) -> None:
 
 
 def _register_subcommands() -> None:
+    from station.cli_central import central, export
+
+    main.add_command(central)
+    main.add_command(export)
     from station.cli_model import model, replay
 
     main.add_command(model)

@@ -49,7 +49,7 @@ def export_station(db_path: Path, media_root: Path, out: Path, options: StationE
         kept = {row["eventID"] for row in observations}
         events = [e for e in events if e["event_id"] in kept]
         deployments = _deployments(conn, events, options)
-        media = _media(conn, events, observations, options)
+        media = _media(conn, events, options)
     finally:
         conn.close()
     tables = {"deployments": deployments, "media": media, "observations": observations}
@@ -89,6 +89,7 @@ def _deployments(conn: sqlite3.Connection, events: list[dict], options: StationE
         rows.append({"deploymentID": deployment_id, "locationID": options.station_id,
                      "locationName": known.get("location_name") or options.station_id,
                      "latitude": latitude, "longitude": longitude,
+                     "coordinateUncertainty": known.get("coordinate_uncertainty_m"),
                      "deploymentStart": parse_iso(known.get("start") or first),
                      "deploymentEnd": parse_iso(known.get("end") or last),
                      "setupBy": known.get("setup_by"), "cameraID": options.station_id,
@@ -133,10 +134,11 @@ def _probability(value: float | None) -> float | None:
     return None if value is None else round(min(max(value, 0.0), 1.0), 4)
 
 
-def _media(conn: sqlite3.Connection, events: list[dict], observations: list[Row],
-           options: StationExport) -> list[Row]:
+def _media(conn: sqlite3.Connection, events: list[dict], options: StationExport) -> list[Row]:
     by_id = {event["event_id"]: event for event in events}
-    private = {row["eventID"] for row in observations if row["observationType"] == "human"}
+    # privacy looks at every observation of a sequence, also those a species filter left out
+    private = {row[0] for row in conn.execute("SELECT DISTINCT event_id FROM observations "
+                                              "WHERE observation_type = 'human'")}
     rows = []
     for media in map(dict, conn.execute("SELECT * FROM media ORDER BY timestamp, media_id")):
         event = by_id.get(media["event_id"])

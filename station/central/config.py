@@ -39,7 +39,7 @@ class CentralMqttSection(Section):
     username: str | None = Field(None, description="Broker user name, if the broker wants one.")
     password: str | None = Field(None, description="Broker password.")
     topic_root: str = Field("camtrap/v1", description="Topic root of the stations (their mqtt.topic_root).")
-    share_group: str = Field("trapd-central", pattern=r"^[A-Za-z0-9_-]+$",
+    share_group: str = Field("ingest", pattern=r"^[A-Za-z0-9_-]+$",
                              description="Shared-subscription group: workers in one group split the messages.")
     chirpstack_topic: str = Field("application/+/device/+/event/up",
                                   description="ChirpStack v4 MQTT integration topic of uplink events; "
@@ -148,7 +148,7 @@ schema = "trapd"
 host = "127.0.0.1"
 port = 1883
 topic_root = "camtrap/v1"                          # the stations' mqtt.topic_root
-share_group = "trapd-central"                      # workers in one group split the messages
+share_group = "ingest"                             # workers in one group split the messages
 chirpstack_topic = "application/+/device/+/event/up"
 client_id = "trapd-central"
 

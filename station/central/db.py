@@ -18,6 +18,7 @@ from station.central.migrations import MIGRATIONS
 if TYPE_CHECKING:
     import psycopg
 
+LOCK_TIMEOUT_S = 30
 DRIVER_HINT = "the central server needs psycopg 3: pip install 'trapd[central]' (or pip install 'psycopg[binary]')"
 
 
@@ -34,16 +35,20 @@ def redacted(url: str) -> str:
     return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
 
 
-def connect(database: DatabaseSection, *, autocommit: bool = False) -> psycopg.Connection:
+def connect(database: DatabaseSection, *, autocommit: bool = True) -> psycopg.Connection:
+    """A connection in autocommit mode: every ``with conn.transaction()`` block is one real transaction."""
     psycopg = driver()
     try:
-        conn = psycopg.connect(database.url, autocommit=autocommit, connect_timeout=5)
+        conn = psycopg.connect(database.url, autocommit=autocommit, connect_timeout=5,
+                               application_name=f"trapd-central:{database.db_schema}")
     except psycopg.OperationalError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DatabaseError(f"cannot connect to PostgreSQL at {redacted(database.url)} ({first}); start the "
                             f"server or fix [database] url in central.toml") from None
     schema = psycopg.sql.Identifier(database.db_schema)
     conn.execute(psycopg.sql.SQL("SET search_path TO {}, public").format(schema))
+    # no wait on a lock is endless: a batch that times out is retried, a command reports it
+    conn.execute(psycopg.sql.SQL("SET lock_timeout = {}").format(psycopg.sql.Literal(f"{LOCK_TIMEOUT_S}s")))
     if not autocommit:
         conn.commit()
     return conn
@@ -97,7 +102,7 @@ def ensure_telemetry_partitions(conn: psycopg.Connection, months: set[tuple[int,
     """Create the monthly telemetry partitions that are missing (own transaction, under a lock)."""
     sql = driver().sql
     with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(hashtext('trapd-telemetry-partitions'))")
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"trapd-telemetry-partitions:{schema_of(conn)}"])
         have = existing_telemetry_partitions(conn)
         for year, month in sorted(months - have):
             low = dt.date(year, month, 1)
@@ -107,11 +112,17 @@ def ensure_telemetry_partitions(conn: psycopg.Connection, months: set[tuple[int,
                 sql.Literal(high.isoformat())))
 
 
+def schema_of(conn: psycopg.Connection) -> str:
+    return conn.execute("SELECT current_schema()").fetchone()[0]
+
+
 def drop_schema(database: DatabaseSection) -> None:
-    """Remove the schema and everything in it (tests, and `trapd central reset --yes`)."""
+    """Remove the schema and everything in it (tests and benchmarks), ending trapd sessions still using it."""
     sql = driver().sql
     conn = connect(database, autocommit=True)
     try:
+        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s "
+                     "AND pid <> pg_backend_pid()", [f"trapd-central:{database.db_schema}"])
         conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(database.db_schema)))
     finally:
         conn.close()

@@ -19,3 +19,11 @@ class RegistryError(CentralError, ValueError):
 
 class NotFoundError(CentralError, LookupError):
     """An observation, individual or station named on the command line does not exist."""
+
+
+class BadMessage(CentralError, ValueError):
+    """A message that cannot be stored; ``reason`` goes to the dead-letter table."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason

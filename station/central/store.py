@@ -1,0 +1,297 @@
+"""Idempotent writes of decoded records into PostgreSQL, and the join of LoRa summaries with full records.
+
+Every write is safe to repeat (delivery is at-least-once): a detection is keyed by its sequence id, a
+telemetry message by its id, a LoRa uplink by ChirpStack's deduplication id, a thumbnail by its media id.
+
+The join: a LoRa summary and the full record of the same detection share (station, species code, sequence
+start second) — the ``observations_join_key`` constraint. Whichever arrives first inserts the row; a LoRa
+summary that finds a row only notes the LoRa frame; a full record that finds a LoRa row takes it over (its
+own ids, confidence, media) and keeps what experts added (the individual). Concurrent workers meet in
+PostgreSQL's ``INSERT … ON CONFLICT``, which is atomic, so no lock of our own is needed.
+
+Functions raise BadMessage only before they write anything, so the caller can dead-letter and go on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from station.central.alerts import Alert, Sighting, StationPlace, alerts_for
+from station.central.chirpstack import LoraUplink
+from station.central.config import AlertsSection
+from station.central.decode import Record, Thumbnail, uuid7_time
+from station.central.errors import BadMessage
+from station.ids import parse_iso
+from station.lora.codec import DetectionFrame, ResetCause, StatusFrame
+from station.uplink.messages import DetectionMessage, StatusMessage, TelemetryMessage
+from station.vision.species import by_code
+
+if TYPE_CHECKING:
+    import psycopg
+
+PLACE_TTL_S = 30.0
+
+_OBSERVATION_COLUMNS = ("observation_id, event_id, station_id, deployment_id, event_start, event_end, start_second, "
+                        "observation_type, species_key, species_code, scientific_name, count, confidence, "
+                        "frames_seen, best_media_id, classified_by, source, lora_frame, lora_received_at")
+_FULL_RECORD = f"""INSERT INTO observations ({_OBSERVATION_COLUMNS})
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'station', NULL, NULL)
+    ON CONFLICT ON CONSTRAINT observations_join_key DO UPDATE SET
+        observation_id = EXCLUDED.observation_id, event_id = EXCLUDED.event_id,
+        deployment_id = EXCLUDED.deployment_id, event_start = EXCLUDED.event_start,
+        event_end = EXCLUDED.event_end, observation_type = EXCLUDED.observation_type,
+        species_key = EXCLUDED.species_key, scientific_name = EXCLUDED.scientific_name, count = EXCLUDED.count,
+        confidence = EXCLUDED.confidence, frames_seen = EXCLUDED.frames_seen,
+        best_media_id = EXCLUDED.best_media_id, classified_by = EXCLUDED.classified_by, source = 'station'
+    WHERE observations.source = 'lora'"""
+_LORA_SUMMARY = f"""INSERT INTO observations ({_OBSERVATION_COLUMNS})
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, NULL, NULL, %s, 'lora', %s, %s)
+    ON CONFLICT ON CONSTRAINT observations_join_key DO UPDATE SET
+        lora_frame = EXCLUDED.lora_frame, lora_received_at = EXCLUDED.lora_received_at"""
+
+
+@dataclasses.dataclass
+class Written:
+    """What one record did to the store."""
+
+    stored: bool
+    alerts: list[Alert] = dataclasses.field(default_factory=list)
+    telemetry_month: tuple[int, int] | None = None
+
+
+class StoreWriter:
+    """Writes records through one connection; the caller owns the transaction."""
+
+    def __init__(self, conn: psycopg.Connection, alerts: AlertsSection) -> None:
+        self.conn = conn
+        self.alert_settings = alerts
+        self._places: dict[str, StationPlace] = {}
+        self._places_at = 0.0
+        # rows known to exist (committed); stations and deployments are never deleted, so this only saves
+        # round trips. New ones wait in _pending until the caller's transaction commits.
+        self._known: set[tuple[str, str]] = set()
+        self._pending: set[tuple[str, str]] = set()
+        self._current: dict[str, str] = {}  # station -> the deployment this writer last made current
+        self._pending_current: dict[str, str] = {}
+
+    def committed(self) -> None:
+        self._known |= self._pending
+        self._current.update(self._pending_current)
+        self.rolled_back()
+
+    def rolled_back(self) -> None:
+        self._pending.clear()
+        self._pending_current.clear()
+
+    # -- look-ups ---------------------------------------------------------------------------------------------
+    def place(self, station_id: str) -> StationPlace:
+        if time.monotonic() - self._places_at > PLACE_TTL_S:
+            self._places, self._places_at = {}, time.monotonic()
+        if station_id not in self._places:
+            row = self.conn.execute("SELECT s.park_id, p.country, s.latitude, s.longitude FROM stations s "
+                                    "LEFT JOIN parks p USING (park_id) WHERE s.station_id = %s",
+                                    [station_id]).fetchone()
+            self._places[station_id] = StationPlace(station_id, *(row or (None, None, None, None)))
+        return self._places[station_id]
+
+    def lora_station(self, uplink: LoraUplink) -> str:
+        """The station a LoRa device belongs to: its ChirpStack tag, the registry's DevEUI, or its name."""
+        if uplink.station_tag:
+            return uplink.station_tag
+        row = self.conn.execute("SELECT station_id FROM stations WHERE dev_eui = %s", [uplink.dev_eui]).fetchone()
+        if row is None and uplink.device_name:
+            row = self.conn.execute("SELECT station_id FROM stations WHERE station_id = %s AND registered",
+                                    [uplink.device_name]).fetchone()
+        if row is None:
+            raise BadMessage(f"lora: device {uplink.dev_eui} ({uplink.device_name or 'no name'}) is not mapped "
+                             f"to a station; set the ChirpStack device tag station_id, or dev_eui in the registry")
+        return row[0]
+
+    # -- dispatch ---------------------------------------------------------------------------------------------
+    def write(self, record: Record, received_at: datetime) -> Written:
+        if isinstance(record, DetectionMessage):
+            return self.detection(record, received_at)
+        if isinstance(record, LoraUplink):
+            return self.lora(record)
+        if isinstance(record, TelemetryMessage):
+            return self.telemetry(record)
+        if isinstance(record, Thumbnail):
+            return self.thumbnail(record)
+        return self.status(record)
+
+    def _ensure_station(self, station_id: str) -> None:
+        if ("station", station_id) not in self._known:
+            self.conn.execute("INSERT INTO stations (station_id) VALUES (%s) ON CONFLICT DO NOTHING", [station_id])
+            self._pending.add(("station", station_id))
+
+    def _ensure_deployment(self, deployment_id: str, station_id: str) -> None:
+        if ("deployment", deployment_id) not in self._known:
+            self.conn.execute("INSERT INTO deployments (deployment_id, station_id) VALUES (%s, %s) "
+                              "ON CONFLICT DO NOTHING", [deployment_id, station_id])
+            self._pending.add(("deployment", deployment_id))
+
+    # -- full records -----------------------------------------------------------------------------------------
+    def detection(self, message: DetectionMessage, received_at: datetime) -> Written:
+        station = message.station_id
+        deployment = message.deployment_id or f"{station}-undeclared"
+        start, end = parse_iso(message.start), parse_iso(message.end)
+        self._ensure_station(station)
+        self._ensure_deployment(deployment, station)
+        if self._current.get(station) != deployment:
+            self.conn.execute("UPDATE stations SET current_deployment_id = %s WHERE station_id = %s "
+                              "AND current_deployment_id IS DISTINCT FROM %s", [deployment, station, deployment])
+            self._pending_current[station] = deployment
+        inserted = self.conn.execute(
+            "INSERT INTO events (event_id, message_id, station_id, deployment_id, start_at, end_at, trigger, frames, "
+            "empty, model, received_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+            "ON CONFLICT (event_id) DO NOTHING RETURNING 1",
+            [message.sequence_id, message.id, station, deployment, start, end, message.trigger, message.frames,
+             message.empty, f"{message.model.name} {message.model.version}", received_at]).fetchone()
+        if inserted is None:
+            return Written(stored=False)
+        second = int(start.timestamp())
+        base = [message.sequence_id, station, deployment, start, end, second]
+        model = f"{message.model.name} {message.model.version}"
+        written = Written(stored=True)
+        for d in message.detections:
+            self.conn.execute(_FULL_RECORD, [d.observation_id, *base, d.observation_type, d.species, d.species_code,
+                                             d.scientific_name, d.count or None, d.confidence, d.frames_seen,
+                                             d.best_media_id, model])
+            self.conn.execute("INSERT INTO media (media_id, station_id, event_id, captured_at) VALUES (%s, %s, %s, %s) "
+                              "ON CONFLICT (media_id) DO UPDATE SET event_id = EXCLUDED.event_id "
+                              "WHERE media.event_id IS NULL",
+                              [d.best_media_id, station, message.sequence_id, _media_time(d.best_media_id, start)])
+            sighting = Sighting(station, d.species, message.sequence_id, second, start, d.confidence, "station")
+            written.alerts += alerts_for(sighting, self.place(station), self.alert_settings)
+        if message.empty:
+            self.conn.execute(_FULL_RECORD, [f"{message.sequence_id}-blank", *base, "blank", "blank", 0, None, None,
+                                             None, None, None, model])
+        return written
+
+    def telemetry(self, message: TelemetryMessage) -> Written:
+        at = parse_iso(message.at)
+        self._ensure_station(message.station_id)
+        detail = {"uptime_s": message.uptime_s, "queue_depths": message.queue_depths, "counters": message.counters}
+        row = self.conn.execute(
+            "INSERT INTO telemetry (message_id, station_id, at, source, battery_mv, solar_mv, temperature_c, "
+            "disk_free_mb, disk_total_mb, outbox_pending, detail) VALUES (%s, %s, %s, 'station', %s, %s, %s, %s, %s, "
+            "%s, %s) ON CONFLICT DO NOTHING RETURNING 1",
+            [message.id, message.station_id, at, message.battery_mv, message.solar_mv, message.temperature_c,
+             message.disk_free_mb, message.disk_total_mb, message.outbox_pending, _json(detail)]).fetchone()
+        return Written(stored=row is not None)
+
+    def status(self, message: StatusMessage) -> Written:
+        self._ensure_station(message.station_id)
+        self.conn.execute("UPDATE stations SET state = %s, state_at = %s WHERE station_id = %s "
+                          "AND (state_at IS NULL OR state_at <= %s)",
+                          [message.state, parse_iso(message.at), message.station_id, parse_iso(message.at)])
+        return Written(stored=True)
+
+    def thumbnail(self, thumb: Thumbnail) -> Written:
+        self._ensure_station(thumb.station_id)
+        row = self.conn.execute(
+            "INSERT INTO media (media_id, station_id, captured_at, content_type, thumbnail) VALUES (%s, %s, %s, %s, %s) "
+            "ON CONFLICT (media_id) DO UPDATE SET content_type = EXCLUDED.content_type, thumbnail = EXCLUDED.thumbnail "
+            "WHERE media.thumbnail IS NULL RETURNING 1",
+            [thumb.media_id, thumb.station_id, thumb.captured_at, thumb.content_type, thumb.data]).fetchone()
+        return Written(stored=row is not None)
+
+    # -- LoRa -------------------------------------------------------------------------------------------------
+    def lora(self, uplink: LoraUplink) -> Written:
+        station = self.lora_station(uplink)
+        frame = uplink.frame
+        self._ensure_station(station)
+        is_detections = isinstance(frame, DetectionFrame)
+        row = self.conn.execute(
+            "INSERT INTO lora_uplinks (uplink_id, station_id, dev_eui, f_cnt, frame_sequence, frame_type, detections, "
+            "payload, received_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING 1",
+            [uplink.uplink_id, station, uplink.dev_eui, uplink.f_cnt, frame.sequence,
+             "detections" if is_detections else "status", len(frame.detections) if is_detections else 0,
+             uplink.payload, uplink.received_at]).fetchone()
+        if row is None:
+            return Written(stored=False)
+        if is_detections:
+            return self._lora_detections(station, frame, uplink.received_at)
+        return self._lora_status(station, frame, uplink)
+
+    def _lora_detections(self, station: str, frame: DetectionFrame, received_at: datetime) -> Written:
+        current = self.conn.execute("SELECT current_deployment_id FROM stations WHERE station_id = %s",
+                                    [station]).fetchone()
+        deployment = (current and current[0]) or f"{station}-undeclared"
+        self._ensure_deployment(deployment, station)
+        known = by_code()
+        written = Written(stored=True)
+        for d in frame.detections:
+            species = known.get(d.species_code)
+            key = species.key if species else "unknown_animal"
+            kind = species.kind if species and species.kind in ("animal", "human", "vehicle") else "unknown"
+            at = datetime.fromtimestamp(d.at, tz=timezone.utc)
+            event_id = f"lora:{station}:{d.at}"
+            self.conn.execute(_LORA_SUMMARY, [f"lora:{station}:{d.species_code}:{d.at}", event_id, station, deployment,
+                                              at, at, d.at, kind, key, d.species_code,
+                                              (species.latin or None) if species else None, d.count or None,
+                                              d.confidence / 100, "LoRa summary", frame.sequence, received_at])
+            sighting = Sighting(station, key, event_id, d.at, at, d.confidence / 100, "lora")
+            written.alerts += alerts_for(sighting, self.place(station), self.alert_settings)
+        return written
+
+    def _lora_status(self, station: str, frame: StatusFrame, uplink: LoraUplink) -> Written:
+        at = datetime.fromtimestamp(frame.time, tz=timezone.utc)
+        try:
+            cause = ResetCause(frame.reset_cause).name.lower()
+        except ValueError:
+            cause = f"code {frame.reset_cause}"
+        self.conn.execute(
+            "INSERT INTO telemetry (message_id, station_id, at, source, battery_mv, temperature_c, storage_used_pct, "
+            "outbox_pending, reset_cause) VALUES (%s, %s, %s, 'lora', %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+            [f"lora:{uplink.uplink_id}", station, at, frame.battery_mv, frame.temperature_c, frame.storage_used_pct,
+             frame.queue_depth, cause])
+        return Written(stored=True)
+
+
+def telemetry_month(record: Record) -> tuple[int, int] | None:
+    """The telemetry partition a record needs, if it writes telemetry."""
+    if isinstance(record, TelemetryMessage):
+        at = parse_iso(record.at)
+    elif isinstance(record, LoraUplink) and isinstance(record.frame, StatusFrame):
+        at = datetime.fromtimestamp(record.frame.time, tz=timezone.utc)
+    else:
+        return None
+    return at.year, at.month
+
+
+def _media_time(media_id: str, fallback: datetime) -> datetime:
+    try:
+        return uuid7_time(media_id)
+    except ValueError:
+        return fallback
+
+
+def _json(value: Any) -> Any:
+    from psycopg.types.json import Jsonb
+
+    return Jsonb(value)
+
+
+def record_alerts(conn: psycopg.Connection, alerts: list[Alert]) -> list[Alert]:
+    """Insert alerts not raised before (by key); returns the new ones, to publish after commit."""
+    new = []
+    for alert in alerts:
+        row = conn.execute("INSERT INTO alerts (alert_id, alert_key, kind, level, station_id, species_key, event_id, "
+                           "observed_at, payload) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) "
+                           "ON CONFLICT (alert_key) DO NOTHING RETURNING 1",
+                           [alert.alert_id, alert.alert_key, alert.kind, alert.level, alert.sighting.station_id,
+                            alert.sighting.species_key, alert.sighting.event_id, alert.sighting.observed_at,
+                            _json(alert.payload())]).fetchone()
+        if row is not None:
+            new.append(alert)
+    return new
+
+
+def dead_letter(conn: psycopg.Connection, topic: str, payload: bytes, reason: str, worker: str) -> None:
+    conn.execute("INSERT INTO dead_letters (topic, payload, reason, worker) VALUES (%s, %s, %s, %s)",
+                 [topic, payload, reason[:2000], worker])
+

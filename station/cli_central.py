@@ -1,0 +1,435 @@
+"""`trapd central …` (the central server) and `trapd export` (Camtrap DP from a station's own store).
+
+Only this layer prints or picks exit codes: 0 ok, 1 a failure, 2 a usage or configuration mistake.
+Register with ``main.add_command(central)`` and ``main.add_command(export)`` in station/cli.py.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import click
+
+from station.errors import ConfigError, StationError
+
+CENTRAL_CONFIG_HELP = "Central server configuration (env TRAPD_CENTRAL_CONFIG; default ./central.toml if present)."
+
+
+class UtcTime(click.ParamType):
+    """An ISO 8601 date or time; without a zone it is taken as UTC."""
+
+    name = "TIME"
+
+    def convert(self, value, param, ctx) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        try:
+            moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        except ValueError:
+            self.fail(f"{value!r} is not an ISO date or time such as 2026-11-01 or 2026-11-01T06:00:00Z", param, ctx)
+        return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+class CentralGroup(click.Group):
+    """Turns the project's own errors into one clear line and an exit code, never a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except ConfigError as exc:
+            click.echo(f"config error: {exc}", err=True)
+            sys.exit(2)
+        except StationError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+
+
+def _config(ctx: click.Context):
+    from station.central.config import DEFAULT_CENTRAL_CONFIG, load_central_config
+
+    path = (ctx.obj or {}).get("config_path")
+    if path is None and Path(DEFAULT_CENTRAL_CONFIG).exists():
+        path = Path(DEFAULT_CENTRAL_CONFIG)
+    return load_central_config(path)
+
+
+def _store(ctx: click.Context):
+    from station.central.db import open_store
+
+    return open_store(_config(ctx).database)
+
+
+@click.group(cls=CentralGroup)
+@click.option("-c", "--config", "config_path", type=click.Path(path_type=Path), envvar="TRAPD_CENTRAL_CONFIG",
+              help=CENTRAL_CONFIG_HELP)
+@click.pass_context
+def central(ctx: click.Context, config_path: Path | None) -> None:
+    """Central server: ingest stations into PostgreSQL, export Camtrap DP, report, alerts, fleet simulator."""
+    ctx.ensure_object(dict)
+    ctx.obj["config_path"] = config_path
+
+
+@central.command("init")
+@click.argument("path", type=click.Path(path_type=Path), default="central.toml")
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+def central_init(path: Path, force: bool) -> None:
+    """Write an example central.toml (database, broker, alert villages and zones, export metadata)."""
+    from station.central.config import EXAMPLE_CONFIG
+
+    if path.exists() and not force:
+        raise click.UsageError(f"{path} exists; use --force to overwrite it")
+    path.write_text(EXAMPLE_CONFIG, encoding="utf-8")
+    click.echo(f"wrote {path}; set [database] url and [mqtt], then `trapd central migrate -c {path}`")
+
+
+@central.command()
+@click.pass_context
+def migrate(ctx: click.Context) -> None:
+    """Create the central schema in PostgreSQL, or bring it up to date (safe to repeat)."""
+    from station.central.migrations import MIGRATIONS
+
+    _store(ctx).close()
+    click.echo(f"central schema {_config(ctx).database.db_schema} is at version {len(MIGRATIONS)}")
+
+
+@central.group()
+def stations() -> None:
+    """The station registry: which park, country and place each station belongs to."""
+
+
+@stations.command("import")
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_context
+def stations_import(ctx: click.Context, csv_file: Path) -> None:
+    """Register stations from a CSV (station_id, park, country, latitude, longitude[, location_name, dev_eui])."""
+    from station.central.registry import read_stations_csv, register_stations
+
+    entries = read_stations_csv(csv_file)
+    with _store(ctx) as conn:
+        count = register_stations(conn, entries)
+    click.echo(f"registered {count} stations from {csv_file}")
+
+
+@stations.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+def stations_list(ctx: click.Context, as_json: bool) -> None:
+    """List known stations with park, country, place and last reported state."""
+    from station.central.registry import list_stations
+
+    with _store(ctx) as conn:
+        rows = list_stations(conn)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, default=str))
+        return
+    for row in rows:
+        mark = "" if row["registered"] else "  (not registered)"
+        click.echo(f"{row['station_id']:<16} {row['park'] or '-':<6} {row['country'] or '--':<3} "
+                   f"{row['latitude'] or '':>9} {row['longitude'] or '':>10} {row['state'] or '':<8}{mark}")
+
+
+@central.command()
+@click.option("--workers", type=click.IntRange(1, 32), default=2, show_default=True,
+              help="Workers in this process (each with its own broker and database connection).")
+@click.option("--name", default="1", show_default=True,
+              help="Worker name prefix; keep it stable per host so a restarted worker gets its session back.")
+@click.pass_context
+def ingest(ctx: click.Context, workers: int, name: str) -> None:
+    """Run ingest workers on the shared subscription until SIGTERM or Ctrl-C."""
+    from station.central.ingest import IngestWorker, subscriptions
+
+    config = _config(ctx)
+    running = [IngestWorker(config, name=f"{name}-{n}" if workers > 1 else name).start() for n in range(workers)]
+    click.echo(f"ingesting with {workers} worker(s) on {config.mqtt.host}:{config.mqtt.port}: "
+               f"{', '.join(subscriptions(config))}", err=True)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    while not stop.wait(60):
+        click.echo(f"ingest: {_totals(running)}", err=True)
+    for worker in running:
+        worker.stop()
+    click.echo(f"stopped: {_totals(running)}", err=True)
+
+
+def _totals(workers) -> str:
+    totals: dict[str, int] = {}
+    for worker in workers:
+        for key, value in worker.snapshot().items():
+            totals[key] = totals.get(key, 0) + value
+    return ", ".join(f"{key} {value}" for key, value in sorted(totals.items())) or "nothing yet"
+
+
+def _selection_options(function):
+    options = [
+        click.option("--park", "parks", multiple=True, help="Only these parks (repeat), e.g. --park TLNP."),
+        click.option("--country", "countries", multiple=True, help="Only these countries (repeat): RU, CN."),
+        click.option("--since", type=UtcTime(), help="Sequences starting at or after this time (UTC if no zone)."),
+        click.option("--until", type=UtcTime(), help="Sequences starting before this time."),
+        click.option("--species", multiple=True, help="Only these species keys (repeat), e.g. amur_leopard."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+@central.command("export")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder for the package (created; existing tables are replaced).")
+@_selection_options
+@click.option("--thumbnails", is_flag=True, help="Also write the public thumbnails under media/.")
+@click.option("--validate/--no-validate", default=True, show_default=True,
+              help="Check the written package offline (needs frictionless).")
+@click.pass_context
+def central_export(ctx: click.Context, out: Path, parks, countries, since, until, species, thumbnails,
+                   validate: bool) -> None:
+    """Write a Camtrap DP 1.0.2 package (deployments, media, observations, datapackage.json)."""
+    from station.central.export import Selection, export_central
+
+    selection = Selection(tuple(parks), tuple(c.upper() for c in countries), since, until, tuple(species))
+    config = _config(ctx)
+    with _store(ctx) as conn:
+        result = export_central(conn, out, selection, config.export, write_thumbnails=thumbnails)
+    rows = result.package.rows
+    click.echo(f"wrote {out}: {rows['deployments']} deployments, {rows['media']} media, "
+               f"{rows['observations']} observations, {result.thumbnails_written} thumbnails")
+    if result.unregistered_observations:
+        click.echo(f"left out {result.unregistered_observations} observations of stations not in the registry "
+                   f"(register them with `trapd central stations import`)", err=True)
+    if validate:
+        _report_validation(out)
+
+
+def _report_validation(folder: Path) -> None:
+    from station.camtrapdp.validate import validate_package
+
+    problems = validate_package(folder)
+    for line in problems:
+        click.echo(f"invalid: {line}", err=True)
+    if problems:
+        sys.exit(1)
+    click.echo("valid Camtrap DP 1.0.2 package (checked offline)")
+
+
+@central.command()
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def validate(folder: Path) -> None:
+    """Check a Camtrap DP 1.0.2 package without internet (profile rules and table schemas)."""
+    _report_validation(folder)
+
+
+@central.command()
+@click.option("--since", type=UtcTime(), help="Start of the period (UTC if no zone).")
+@click.option("--until", type=UtcTime(), help="End of the period (exclusive).")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="Also write JSON here.")
+@click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write a self-contained HTML page (with a chart) here.")
+@click.pass_context
+def report(ctx: click.Context, since, until, json_path: Path | None, html_path: Path | None) -> None:
+    """Stations and detections per country, individuals in both countries, border crossings."""
+    from station.central.report import build_report, render_text
+    from station.central.report_html import render_html
+
+    with _store(ctx) as conn:
+        data = build_report(conn, since=since, until=until)
+    click.echo(render_text(data), nl=False)
+    if json_path:
+        json_path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        click.echo(f"wrote {json_path}")
+    if html_path:
+        html_path.write_text(render_html(data), encoding="utf-8")
+        click.echo(f"wrote {html_path}")
+
+
+@central.group()
+def individuals() -> None:
+    """Individual animals recognised by experts, tied to observations."""
+
+
+@individuals.command("import")
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_context
+def individuals_import(ctx: click.Context, csv_file: Path) -> None:
+    """Apply a CSV of observation_id, individual_id[, name, sex, notes] (all or nothing)."""
+    from station.central.individuals import import_individuals
+
+    with _store(ctx) as conn:
+        count = import_individuals(conn, csv_file)
+    click.echo(f"assigned {count} observations from {csv_file}")
+
+
+@individuals.command("set")
+@click.argument("observation_id")
+@click.argument("individual_id")
+@click.option("--name", help="A name for the individual.")
+@click.option("--sex", type=click.Choice(["female", "male"]), help="Sex, when known.")
+@click.option("--notes", help="Free text (marks, how it was recognised).")
+@click.pass_context
+def individuals_set(ctx: click.Context, observation_id: str, individual_id: str, name, sex, notes) -> None:
+    """Tie one observation to an individual (created on first use with the observation's species)."""
+    from station.central.individuals import Assignment, set_individual
+
+    with _store(ctx) as conn:
+        species = set_individual(conn, Assignment(observation_id, individual_id, name, sex, notes))
+    click.echo(f"observation {observation_id} is {individual_id} ({species})")
+
+
+@central.command("dead-letters")
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True, help="Newest N.")
+@click.pass_context
+def dead_letters(ctx: click.Context, limit: int) -> None:
+    """Messages that could not be stored, with the reason (newest first)."""
+    with _store(ctx) as conn:
+        rows = conn.execute("SELECT received_at, topic, reason, length(payload) FROM dead_letters "
+                            "ORDER BY id DESC LIMIT %s", [limit]).fetchall()
+    for received_at, topic, reason, size in rows:
+        click.echo(f"{received_at:%Y-%m-%d %H:%M:%S}  {topic}  ({size} bytes)\n    {reason}")
+    if not rows:
+        click.echo("no dead letters")
+
+
+@central.command()
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True, help="Newest N.")
+@click.pass_context
+def alerts(ctx: click.Context, limit: int) -> None:
+    """Conflict and ranger alerts raised so far (newest first)."""
+    with _store(ctx) as conn:
+        rows = conn.execute("SELECT observed_at, kind, level, station_id, species_key, payload FROM alerts "
+                            "ORDER BY observed_at DESC LIMIT %s", [limit]).fetchall()
+    for observed_at, kind, level, station_id, species, payload in rows:
+        where = (f"{payload.get('distance_km')} km from {payload.get('settlement')}" if kind == "conflict"
+                 else f"in {payload.get('zone')}")
+        click.echo(f"{observed_at:%Y-%m-%d %H:%M:%S}  {kind:<8} {'L' + str(level) if level else '  '}  "
+                   f"{station_id:<14} {species:<13} {where}")
+    if not rows:
+        click.echo("no alerts")
+
+
+@central.command("simulate-fleet")
+@click.option("--stations", "station_count", type=click.IntRange(1, 100_000), required=True,
+              help="Simulated stations (half LLNP/Russia, half TLNP/China).")
+@click.option("--hours", type=click.FloatRange(0.01, 24 * 365), default=24.0, show_default=True,
+              help="Scenario length in hours.")
+@click.option("--speedup", type=click.FloatRange(min=0), default=60.0, show_default=True,
+              help="Scenario seconds per wall-clock second; 0 publishes as fast as the broker takes it.")
+@click.option("--broker", metavar="HOST:PORT", help="Broker to publish to (default: [mqtt] of central.toml).")
+@click.option("--seed", type=int, default=7, show_default=True, help="Same seed, same traffic.")
+@click.option("--start", type=UtcTime(), default="2026-11-01T00:00:00Z", show_default=True,
+              help="Scenario start time.")
+@click.option("--events-per-day", type=click.FloatRange(0, 1000), default=12.0, show_default=True,
+              help="Mean sequences per station per day (peaks at dawn and dusk).")
+@click.option("--telemetry-interval", type=click.FloatRange(10, 86_400), default=300.0, show_default=True,
+              help="Seconds between a station's telemetry messages.")
+@click.option("--bad-messages", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Malformed messages to add at the end (they must land in dead letters).")
+@click.option("--connections", type=click.IntRange(1, 64), default=4, show_default=True,
+              help="MQTT connections the simulated stations share.")
+@click.option("--register", is_flag=True, help="Also register the simulated stations in the central database.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Write stations.csv, alerts.toml (villages, zone), and after the run individuals.csv and "
+                   "truth.json here.")
+@click.pass_context
+def simulate_fleet(ctx: click.Context, station_count: int, hours: float, speedup: float, broker: str | None,
+                   seed: int, start: datetime, events_per_day: float, telemetry_interval: float,
+                   bad_messages: int, connections: int, register: bool, out_dir: Path | None) -> None:
+    """Publish realistic fleet traffic (bursts, telemetry, LoRa via ChirpStack topics, outages and floods)."""
+    from station.central.fleet import FleetPublisher
+    from station.central.scenario import FleetPlan, Scenario
+
+    config = _config(ctx)
+    host, port = _broker(broker, config)
+    scenario = Scenario(FleetPlan(stations=station_count, hours=hours, start=start, seed=seed,
+                                  events_per_day=events_per_day, telemetry_interval_s=telemetry_interval,
+                                  bad_messages=bad_messages, topic_root=config.mqtt.topic_root))
+    if out_dir:
+        _write_setup(out_dir, scenario)
+    if register:
+        from station.central.registry import register_stations
+
+        with _store(ctx) as conn:
+            register_stations(conn, scenario.registry())
+        click.echo(f"registered {station_count} simulated stations", err=True)
+    click.echo(f"simulating {station_count} stations for {hours} h at {speedup or 'full'}x through {host}:{port}",
+               err=True)
+    with FleetPublisher(host, port, connections=connections) as publisher:
+        run = publisher.run(scenario.publications(), speedup=speedup,
+                            progress=lambda n, s: click.echo(f"  {n} messages, scenario +{s / 3600:.1f} h", err=True))
+    click.echo(f"published {run.published} messages in {run.seconds:.1f} s ({run.rate:.0f} msg/s); "
+               f"at most {run.behind_s:.1f} s behind schedule")
+    summary = scenario.truth.summary()
+    click.echo(f"truth: {summary['sequences']} sequences, {summary['observations']} observations "
+               f"({summary['joined_lora_and_full']} joined LoRa+full, {summary['lora_only']} LoRa only), "
+               f"crossings {summary['crossings']}")
+    if out_dir:
+        from station.central.individuals import write_assignments
+
+        write_assignments(out_dir / "individuals.csv", scenario.truth.assignments())
+        (out_dir / "truth.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+
+
+def _broker(value: str | None, config) -> tuple[str, int]:
+    if not value:
+        return config.mqtt.host, config.mqtt.port
+    host, _, port = value.rpartition(":")
+    if not host or not port.isdigit():
+        raise click.BadParameter(f"{value!r}: use HOST:PORT, e.g. 127.0.0.1:1883", param_hint="--broker")
+    return host, int(port)
+
+
+def _write_setup(folder: Path, scenario) -> None:
+    from station.central.registry import write_stations_csv
+
+    folder.mkdir(parents=True, exist_ok=True)
+    write_stations_csv(folder / "stations.csv", scenario.registry())
+    villages = ",\n  ".join(f'{{name = "{s.name}", latitude = {s.latitude}, longitude = {s.longitude}, '
+                            f'country = "{s.country}"}}' for s in scenario.settlements)
+    zones = ",\n  ".join(f'{{name = "{z.name}", polygon = {[list(p) for p in z.polygon]}}}' for z in scenario.zones)
+    (folder / "alerts.toml").write_text(f"# paste into central.toml\n[alerts]\nsettlements = [\n  {villages}\n]\n"
+                                        f"protected_zones = [\n  {zones}\n]\n", encoding="utf-8")
+
+
+@click.command("export")
+@click.option("-c", "--config", "config_path", type=click.Path(path_type=Path), default="station.toml",
+              envvar="TRAPD_CONFIG", show_default=True, help="Station configuration file (env TRAPD_CONFIG).")
+@click.option("--camtrap-dp", "camtrap_dp", is_flag=True,
+              help="Write a Camtrap DP 1.0.2 package (the only format so far; required).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder for the package (created).")
+@click.option("--since", type=UtcTime(), help="Sequences starting at or after this time (UTC if no zone).")
+@click.option("--until", type=UtcTime(), help="Sequences starting before this time.")
+@click.option("--species", multiple=True, help="Only these species keys (repeat).")
+@click.option("--latitude", type=click.FloatRange(-90, 90), help="Location for deployments that have none.")
+@click.option("--longitude", type=click.FloatRange(-180, 180), help="Location for deployments that have none.")
+@click.option("--copy-media", is_flag=True, help="Copy the image files beside the tables (never people's).")
+@click.option("--validate/--no-validate", default=True, show_default=True,
+              help="Check the written package offline (needs frictionless).")
+def export(config_path: Path, camtrap_dp: bool, out: Path, since, until, species, latitude, longitude,
+           copy_media: bool, validate: bool) -> None:
+    """Export this station's store as a Camtrap DP package (for cards collected by hand)."""
+    from station.config import load_config
+    from station.export_camtrap import StationExport, export_station
+
+    if not camtrap_dp:
+        raise click.UsageError("choose the format: --camtrap-dp (Camtrap DP 1.0.2)")
+    try:
+        config = load_config(config_path)
+        options = StationExport(config.station.id, config.station.park, config.station.country, latitude,
+                                longitude, since, until, tuple(species), copy_media)
+        summary = export_station(config.data_dir / "station.db", config.data_dir / "media", out, options)
+    except ConfigError as exc:
+        click.echo(f"config error: {exc}", err=True)
+        sys.exit(2)
+    except StationError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    rows = summary.rows
+    click.echo(f"wrote {out}: {rows['deployments']} deployments, {rows['media']} media, "
+               f"{rows['observations']} observations")
+    if validate:
+        _report_validation(out)
