@@ -44,11 +44,13 @@ def test_priority_detections_go_over_lora_while_mqtt_is_down(tmp_path):
 
 
 def test_lora_stays_silent_while_mqtt_is_up(tmp_path, broker):
-    config = make_config(tmp_path / "data", broker=broker, lora=LORA)
+    # a grace period longer than the MQTT connect at start-up, as in the field (default 300 s)
+    config = make_config(tmp_path / "data", broker=broker, lora={**LORA, "mqtt_grace_s": 10.0})
     with running_station(config) as app:
         simulator = app.lora.modem.simulator
         app.trigger_source.fire("amur_tiger")
         assert app.wait_idle(30)
+        assert app.uplink.connected
         time.sleep(1.0)
         assert simulator.uplinks == []
 
