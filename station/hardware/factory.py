@@ -58,7 +58,7 @@ def build_trigger(config: StationConfig, *, board: CompanionBoard | None = None,
         gpio = config.gpio
         return GpioPir(pin=gpio.pir_pin, queue_len=gpio.pir_queue_len, threshold=gpio.pir_threshold,
                        sample_rate=gpio.pir_sample_hz, pin_factory=pin_factory)
-    raise HardwareError(f"hardware.trigger = \"{kind}\" is not supported by this build yet; "
+    raise HardwareError(f"hardware.trigger = \"{kind}\" is not a known trigger source; "
                         "use \"simulated\", \"gpio\" or \"bridge\"")
 
 
@@ -83,7 +83,7 @@ def build_illuminator(config: StationConfig, *, board: CompanionBoard | None = N
         gpio = config.gpio
         return GpioLamp(pin=gpio.lamp_pin, pwm=gpio.lamp_pwm, frequency_hz=gpio.lamp_pwm_hz,
                         active_high=gpio.lamp_active_high, pin_factory=pin_factory)
-    raise HardwareError(f"hardware.illuminator = \"{kind}\" is not supported by this build yet; "
+    raise HardwareError(f"hardware.illuminator = \"{kind}\" is not a known lamp; "
                         "use \"simulated\", \"none\", \"gpio\" or \"bridge\"")
 
 
