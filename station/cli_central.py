@@ -10,13 +10,12 @@ import json
 import signal
 import sys
 import threading
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 
 import click
 
-from station.errors import ConfigError, StationError
+from station.cli_errors import StationErrorsCommand, StationErrorsGroup
 
 CENTRAL_CONFIG_HELP = "Central server configuration (env TRAPD_CENTRAL_CONFIG; default ./central.toml if present)."
 
@@ -36,20 +35,6 @@ class UtcTime(click.ParamType):
         return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
-class CentralGroup(click.Group):
-    """Turns the project's own errors into one clear line and an exit code, never a traceback."""
-
-    def invoke(self, ctx: click.Context):
-        try:
-            return super().invoke(ctx)
-        except ConfigError as exc:
-            click.echo(f"config error: {exc}", err=True)
-            sys.exit(2)
-        except StationError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(1)
-
-
 def _config(ctx: click.Context):
     from station.central.config import DEFAULT_CENTRAL_CONFIG, load_central_config
 
@@ -65,7 +50,7 @@ def _store(ctx: click.Context):
     return open_store(_config(ctx).database)
 
 
-@click.group(cls=CentralGroup)
+@click.group(cls=StationErrorsGroup)
 @click.option("-c", "--config", "config_path", type=click.Path(path_type=Path), envvar="TRAPD_CENTRAL_CONFIG",
               help=CENTRAL_CONFIG_HELP)
 @click.pass_context
@@ -394,7 +379,7 @@ def _write_setup(folder: Path, scenario) -> None:
                                         f"protected_zones = [\n  {zones}\n]\n", encoding="utf-8")
 
 
-@click.command("export")
+@click.command("export", cls=StationErrorsCommand)
 @click.option("-c", "--config", "config_path", type=click.Path(path_type=Path), default="station.toml",
               envvar="TRAPD_CONFIG", show_default=True, help="Station configuration file (env TRAPD_CONFIG).")
 @click.option("--camtrap-dp", "camtrap_dp", is_flag=True,
@@ -417,17 +402,10 @@ def export(config_path: Path, camtrap_dp: bool, out: Path, since, until, species
 
     if not camtrap_dp:
         raise click.UsageError("choose the format: --camtrap-dp (Camtrap DP 1.0.2)")
-    try:
-        config = load_config(config_path)
-        options = StationExport(config.station.id, config.station.park, config.station.country, latitude,
-                                longitude, since, until, tuple(species), copy_media)
-        summary = export_station(config.data_dir / "station.db", config.data_dir / "media", out, options)
-    except ConfigError as exc:
-        click.echo(f"config error: {exc}", err=True)
-        sys.exit(2)
-    except StationError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
+    config = load_config(config_path)
+    options = StationExport(config.station.id, config.station.park, config.station.country, latitude,
+                            longitude, since, until, tuple(species), copy_media)
+    summary = export_station(config.data_dir / "station.db", config.data_dir / "media", out, options)
     rows = summary.rows
     click.echo(f"wrote {out}: {rows['deployments']} deployments, {rows['media']} media, "
                f"{rows['observations']} observations")
