@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import shutil
-import sqlite3
+from contextlib import closing
 import time
 from pathlib import Path
 
 from station.errors import StoreError
 from station.ids import iso, utc_now, uuid7
+from station.store.db import connect
 from station.store.media import MediaStore
 from station.store.repo import OutboxMessage
 from station.uplink.messages import TelemetryMessage, encode_json
@@ -20,7 +21,7 @@ FULL_MEDIA_PRIORITY = 1
 def telemetry_message(*, station_id: str, data_dir: Path, db_path: Path, started_mono: float,
                       queue_depths: dict[str, int], counters: dict[str, int], board: dict) -> OutboxMessage:
     usage = shutil.disk_usage(data_dir)
-    with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=10) as conn:
+    with closing(connect(db_path, readonly=True).conn) as conn:
         pending = conn.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL AND dropped_reason IS NULL"
                                ).fetchone()[0]
     message = TelemetryMessage(id=uuid7(), station_id=station_id, at=iso(utc_now()),
@@ -34,7 +35,7 @@ def telemetry_message(*, station_id: str, data_dir: Path, db_path: Path, started
 
 
 def full_media_message(*, db_path: Path, media: MediaStore, media_id: str) -> OutboxMessage:
-    with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=10) as conn:
+    with closing(connect(db_path, readonly=True).conn) as conn:
         row = conn.execute("SELECT file_path, event_id, file_deleted_at FROM media WHERE media_id = ?",
                            [media_id]).fetchone()
     if row is None:
