@@ -48,8 +48,9 @@ def export_station(db_path: Path, media_root: Path, out: Path, options: StationE
         observations = _observations(conn, events, options)
         kept = {row["eventID"] for row in observations}
         events = [e for e in events if e["event_id"] in kept]
-        deployments = _deployments(conn, events, options)
         media = _media(conn, events, options)
+        dated_by_file = {row["deploymentID"] for row in media if row["_time_from_file"]}
+        deployments = _deployments(conn, events, options, dated_by_file)
     finally:
         conn.close()
     tables = {"deployments": deployments, "media": media, "observations": observations}
@@ -72,7 +73,9 @@ def _deployment_id(event: dict, options: StationExport) -> str:
     return event["deployment_id"] or f"{options.station_id}-undeclared"
 
 
-def _deployments(conn: sqlite3.Connection, events: list[dict], options: StationExport) -> list[Row]:
+def _deployments(conn: sqlite3.Connection, events: list[dict], options: StationExport,
+                 dated_by_file: set[str]) -> list[Row]:
+    """One row per deployment; ``timestampIssues`` is true where some photos were dated by their file."""
     declared = {row["deployment_id"]: dict(row) for row in conn.execute("SELECT * FROM deployments")}
     spans: dict[str, list[str]] = {}
     for event in events:
@@ -95,6 +98,7 @@ def _deployments(conn: sqlite3.Connection, events: list[dict], options: StationE
                      "setupBy": known.get("setup_by"), "cameraID": options.station_id,
                      "cameraHeight": known.get("camera_height_m"), "cameraTilt": _whole(known.get("camera_tilt_deg")),
                      "cameraHeading": _whole(known.get("camera_heading_deg")), "habitat": known.get("habitat"),
+                     "timestampIssues": deployment_id in dated_by_file,
                      "featureType": known.get("feature_type"), "deploymentGroups": f"park:{options.park}",
                      "deploymentTags": f"country:{options.country}", "deploymentComments": known.get("comments")})
     if unlocated:
@@ -139,20 +143,32 @@ def _media(conn: sqlite3.Connection, events: list[dict], options: StationExport)
     # privacy looks at every observation of a sequence, also those a species filter left out
     private = {row[0] for row in conn.execute("SELECT DISTINCT event_id FROM observations "
                                               "WHERE observation_type = 'human'")}
+    imported = _imported(conn)
     rows = []
     for media in map(dict, conn.execute("SELECT * FROM media ORDER BY timestamp, media_id")):
         event = by_id.get(media["event_id"])
         if event is None:
             continue
         deleted = media["file_deleted_at"]
+        source_path, time_source = imported.get(media["media_id"], (None, None))
+        comments = [f"file deleted on the station at {deleted} to free space" if deleted else None,
+                    "time taken from the file's modification date (the photo has no EXIF DateTimeOriginal)"
+                    if time_source == "mtime" else None]
         rows.append({"mediaID": media["media_id"], "deploymentID": _deployment_id(event, options),
                      "captureMethod": "timeLapse" if event["trigger_source"] == "schedule" else "activityDetection",
                      "timestamp": parse_iso(media["timestamp"]), "filePath": f"media/{media['file_path']}",
                      "filePublic": media["event_id"] not in private,
-                     "fileName": Path(media["file_path"]).name, "fileMediatype": media["file_mediatype"],
-                     "mediaComments": f"file deleted on the station at {deleted} to free space" if deleted else None,
-                     "_source": media["file_path"]})
+                     "fileName": source_path or Path(media["file_path"]).name,
+                     "fileMediatype": media["file_mediatype"],
+                     "mediaComments": "; ".join(c for c in comments if c) or None,
+                     "_source": media["file_path"], "_time_from_file": time_source == "mtime"})
     return rows
+
+
+def _imported(conn: sqlite3.Connection) -> dict[str, tuple[str, str]]:
+    """media id -> (path on the imported SD card, "exif" or "mtime") for photos `trapd replay` imported."""
+    return {row[0]: (row[1], row[2]) for row in conn.execute(
+        "SELECT media_id, source_path, time_source FROM replay_imports WHERE media_id IS NOT NULL")}
 
 
 def _copy_media(media_root: Path, out: Path, media: list[Row]) -> None:

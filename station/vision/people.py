@@ -1,0 +1,102 @@
+"""Telling people and vehicles from animals when the camera-trap detector cannot (MegadetectorLite has one
+class, "object").
+
+A second detector that knows people and vehicles (configured as ``[model] people``; measured on real photos:
+a COCO YOLOX-nano, see docs/accuracy.md) runs on the whole frame. Each of its human or vehicle boxes at or
+above its threshold names the detector's boxes that cover most of it (``cover``: the share of the hint's area
+inside the box); a person hint that no box covers is kept as a box of its own, because on an anti-poaching
+camera a person must never come out blank. Human wins over vehicle (a rider on a motorbike is boxed once).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Protocol, Sequence, TypeVar
+
+HINT_KINDS = ("vehicle", "human")  # applied in this order, so human overrides vehicle
+
+
+class _Box(Protocol):
+    x: float
+    y: float
+    width: float
+    height: float
+    score: float
+    species: str
+
+
+B = TypeVar("B", bound=_Box)
+
+
+@dataclasses.dataclass(frozen=True)
+class PeopleSettings:
+    thresholds: dict[str, float]  # species key (human, vehicle) -> least score of a hint
+    cover: float = 0.5
+    keep_uncovered: tuple[str, ...] = ("human", "vehicle")
+
+
+def covered_share(hint: _Box, box: _Box) -> float:
+    """Share of ``hint``'s area that lies inside ``box`` (normalised boxes, top-left origin)."""
+    width = min(hint.x + hint.width, box.x + box.width) - max(hint.x, box.x)
+    height = min(hint.y + hint.height, box.y + box.height) - max(hint.y, box.y)
+    area = hint.width * hint.height
+    return max(0.0, width) * max(0.0, height) / area if area > 0 else 0.0
+
+
+def separate(boxes: Sequence[B], hints: Sequence[B], settings: PeopleSettings) -> list[B]:
+    """``boxes`` with the species of the hints that fall in them; uncovered person hints added as boxes."""
+    result = list(boxes)
+    for kind in HINT_KINDS:
+        threshold = settings.thresholds.get(kind)
+        if threshold is None:
+            continue
+        for hint in (h for h in hints if h.species == kind and h.score >= threshold):
+            hits = [i for i, box in enumerate(result) if covered_share(hint, box) >= settings.cover]
+            for i in hits:
+                if result[i].species != "human":
+                    result[i] = dataclasses.replace(result[i], species=kind)
+            if not hits and kind in settings.keep_uncovered:
+                result.append(hint)
+    return result
+
+
+class _Detects(Protocol):
+    card: object
+
+    @property
+    def input_size(self) -> tuple[int, int]: ...
+
+    def prepare(self, pixels: object) -> object: ...
+
+    def detect(self, pixels: object) -> list: ...
+
+
+class SeparatingDetector:
+    """The camera-trap detector with a people/vehicle detector beside it, behind the detector's own interface
+    (``card``, ``input_size``, ``prepare``, ``detect``), so the frame pipeline needs no second path."""
+
+    def __init__(self, detector: _Detects, people: _Detects, settings: PeopleSettings) -> None:
+        self.detector, self.people, self.settings = detector, people, settings
+        self.card = detector.card
+
+    @classmethod
+    def from_cards(cls, detector: _Detects, people: _Detects, *, cover: float = 0.5) -> SeparatingDetector:
+        """Thresholds from the people card's human and vehicle species (what it was measured at)."""
+        card = people.card
+        thresholds = {key: card.threshold(key) for key in HINT_KINDS if key in card.species_by_key()}
+        return cls(detector, people, PeopleSettings(thresholds=thresholds, cover=cover))
+
+    @property
+    def input_size(self) -> tuple[int, int]:
+        return self.detector.input_size
+
+    @property
+    def models(self) -> list[str]:
+        return [self.detector.card.label, self.people.card.label]
+
+    def prepare(self, pixels: object) -> object:
+        return self.detector.prepare(pixels)
+
+    def detect(self, pixels: object) -> list:
+        hints = [box for box in self.people.detect(pixels) if box.species in HINT_KINDS]
+        return separate(self.detector.detect(pixels), hints, self.settings)
