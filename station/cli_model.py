@@ -65,29 +65,111 @@ def check(card: Path) -> None:
 
 @model.command("eval")
 @card_argument
-@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("source", type=click.Path(exists=True, path_type=Path))
 @click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path), default=Path("model-eval"),
-              show_default=True, help="Folder for report.json, confusion.txt, confusion.png and tradeoff.png.")
+              show_default=True, help="Folder for the report (report.json, and pictures: boxes.png for a "
+                                      "detector; confusion.png and tradeoff.png for a classifier).")
 @click.option("--labels", "labels_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="TOML map of folder (or scientific) names to species keys.")
+              help="TOML map of folder names, labels or scientific names to species keys.")
+@click.option("--classifier", "classifier_card", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="With a detector CARD: the classifier card that names the species in its boxes' crops.")
+@click.option("--people", "people_card", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="With a detector CARD: the person/vehicle detector card whose boxes relabel the detector's.")
+@click.option("--sample", type=click.IntRange(1, 200), default=16, show_default=True,
+              help="Photos drawn with their boxes in boxes.png (detector only).")
 @threads_option
-def evaluate_command(card: Path, folder: Path, out: Path, labels_file: Path | None, threads: int) -> None:
-    """Evaluate CARD on FOLDER (one subfolder per species key, or a Camtrap DP package)."""
+def evaluate_command(card: Path, source: Path, out: Path, labels_file: Path | None, classifier_card: Path | None,
+                     people_card: Path | None, sample: int, threads: int) -> None:
+    """Evaluate CARD on SOURCE: a labels CSV (file,label,scientific_name,count,...), a folder with one
+    subfolder per species key, or a Camtrap DP package. A detector CARD is judged as the station's whole
+    per-frame step (with --people and --classifier if given); a classifier CARD on whole frames."""
+    from station.vision.dataset import load_label_map
+    from station.vision.detector_card import card_kind
+
+    label_map = load_label_map(labels_file)
+    if card_kind(card) == "detector":
+        _evaluate_pipeline(card, source, out, label_map, classifier_card, people_card, sample, threads)
+        return
+    if classifier_card or people_card:
+        raise click.UsageError("--classifier and --people go with a detector card; CARD is a classifier")
+    _evaluate_classifier(card, source, out, label_map, threads)
+
+
+def _labelled_photos(source: Path, label_map: dict[str, str]) -> Any:
+    from station.vision.dataset import read_labelled
+    from station.vision.labels_csv import from_labelled_set, is_labels_csv, read_labels_csv
+
+    if is_labels_csv(source):
+        return read_labels_csv(source, label_map)
+    if source.is_file():
+        raise click.UsageError(f"{source}: give a labels CSV (.csv) or a folder")
+    return from_labelled_set(read_labelled(source, label_map))
+
+
+def _evaluate_classifier(card: Path, source: Path, out: Path, label_map: dict[str, str], threads: int) -> None:
     from station.vision.classifier import Classifier
-    from station.vision.dataset import load_label_map, read_labelled
+    from station.vision.dataset import LabelledImage, LabelledSet
     from station.vision.evaluate import confusion_table, evaluate
     from station.vision.plots import write_report
 
     classifier = Classifier.from_card_file(card, threads=threads)
-    labelled = read_labelled(folder, load_label_map(labels_file))
+    photos = _labelled_photos(source, label_map)
+    labelled = LabelledSet(source=photos.source, skipped=photos.skipped, images=[
+        LabelledImage(p.path, p.species or "unknown_animal", p.file) for p in photos.photos])
     update, close = _progress_bar(f"classifying {len(labelled.images)} photos")
     try:
         evaluation = evaluate(classifier, labelled, progress=update)
     finally:
         close()
     files = write_report(evaluation, out, card_threshold=classifier.card.default_threshold,
-                         extra={"card": str(card.resolve()), "folder": str(folder.resolve())})
+                         extra={"card": str(card.resolve()), "source": str(source.resolve())})
     _print_evaluation(evaluation, confusion_table(*evaluation.confusion()), files)
+
+
+def _evaluate_pipeline(card: Path, source: Path, out: Path, label_map: dict[str, str], classifier_card: Path | None,
+                       people_card: Path | None, sample: int, threads: int) -> None:
+    from station.vision.assemble import build_pipeline, pipeline_models
+    from station.vision.evaluate_pipeline import evaluate_pipeline
+    from station.vision.plots_boxes import write_pipeline_report
+
+    pipeline = build_pipeline(card, classifier_card=classifier_card, people_card=people_card, threads=threads)
+    photos = _labelled_photos(source, label_map)
+    models = pipeline_models(pipeline)
+    update, close = _progress_bar(f"analysing {len(photos.photos)} photos")
+    try:
+        evaluation = evaluate_pipeline(lambda rgb: pipeline.analyse_image(rgb).boxes, photos, models=models,
+                                       progress=update)
+    finally:
+        close()
+    files = write_pipeline_report(evaluation, out, sample=sample, extra={
+        "cards": [str(p.resolve()) for p in (card, people_card, classifier_card) if p is not None],
+        "source": str(source.resolve())})
+    _print_pipeline(evaluation, files)
+
+
+def _print_pipeline(evaluation: Any, files: dict[str, Path]) -> None:
+    summary = evaluation.summary()
+    click.echo(f"models: {' + '.join(evaluation.models)}; {summary['photos']} photos in {evaluation.seconds:.1f} s")
+    rows = [("empty vs not empty right", "empty_vs_not_empty_accuracy"),
+            ("blank photos called blank", "blank_photos_called_blank"),
+            ("photos with something boxed", "not_blank_photos_boxed"),
+            ("human recall (people visible)", "human_recall"),
+            ("human recall (human rows)", "human_recall_human_rows"),
+            ("photos with people called blank", "people_called_blank"),
+            ("false human (no people)", "false_human_rate"),
+            ("vehicle recall", "vehicle_recall"), ("false vehicle", "false_vehicle_rate"),
+            ("species right (in catalogue)", "species_accuracy")]
+    for text, key in rows:
+        share = summary[key]
+        click.echo(f"{text:<34}{share['hits']:>4} / {share['of']:<4} {_pct(share['rate'])}")
+    count = summary["count"]
+    if count["photos"]:
+        click.echo(f"{'count: mean absolute error':<34}{count['mean_absolute_error']:>6} over {count['photos']} "
+                   f"photos; exact {count['exact']['hits']} / {count['photos']}")
+    click.echo(f"animals whose species the catalogue does not know: {summary['animals_not_in_catalogue']}")
+    for reason, n in sorted(evaluation.skipped.items()):
+        click.echo(f"skipped {n}: {reason}", err=True)
+    click.echo("wrote " + ", ".join(str(path) for path in files.values()))
 
 
 def _pct(value: float | None) -> str:

@@ -26,16 +26,23 @@ from station.vision.species import catalogue
 Progress = Callable[[int, int], None]
 
 
-class BoxLike(Protocol):
+class _Box(Protocol):
     x: float
     y: float
     width: float
     height: float
     score: float
+
+
+class BoxCall(Protocol):
+    """What the frame pipeline says of one box (``station.vision.frame_pipeline.BoxVerdict``)."""
+
+    box: _Box
     species: str
+    confidence: float
 
 
-Analyse = Callable[[np.ndarray], Sequence[BoxLike]]
+Analyse = Callable[[np.ndarray], Sequence[BoxCall]]
 
 
 def kind_of(species: str) -> str:
@@ -48,7 +55,7 @@ def kind_of(species: str) -> str:
 @dataclasses.dataclass(frozen=True)
 class PhotoResult:
     photo: LabelledPhoto
-    boxes: list[dict[str, object]]  # x, y, width, height, score, species, kind
+    boxes: list[dict[str, object]]  # x, y, width, height, score, species, confidence, kind
 
     def kinds(self) -> set[str]:
         return {str(b["kind"]) for b in self.boxes}
@@ -64,7 +71,7 @@ class PhotoResult:
 
     def top_species(self) -> str | None:
         animals = [b for b in self.boxes if b["kind"] == "animal"]
-        return str(max(animals, key=lambda b: float(b["score"]))["species"]) if animals else None
+        return str(max(animals, key=lambda b: float(b["confidence"]))["species"]) if animals else None
 
     def as_dict(self) -> dict[str, object]:
         photo = self.photo
@@ -137,10 +144,11 @@ def read_frame(path: Path) -> np.ndarray:
         raise OSError(f"corrupt image ({exc})") from None
 
 
-def box_dict(box: BoxLike) -> dict[str, object]:
+def box_dict(call: BoxCall) -> dict[str, object]:
+    box = call.box
     return {"x": round(float(box.x), 4), "y": round(float(box.y), 4), "width": round(float(box.width), 4),
-            "height": round(float(box.height), 4), "score": round(float(box.score), 4), "species": box.species,
-            "kind": kind_of(box.species)}
+            "height": round(float(box.height), 4), "score": round(float(box.score), 4), "species": call.species,
+            "confidence": round(float(call.confidence), 4), "kind": kind_of(call.species)}
 
 
 def evaluate_pipeline(analyse: Analyse, labelled: LabelledPhotos, *, models: list[str],

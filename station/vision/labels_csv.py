@@ -17,7 +17,8 @@ import dataclasses
 import re
 from pathlib import Path
 
-from station.vision.dataset import DatasetError, IMAGE_SUFFIXES, species_for
+from station.vision.dataset import DatasetError, IMAGE_SUFFIXES, LabelledSet, species_for
+from station.vision.species import catalogue
 
 KINDS = ("blank", "human", "vehicle")
 _ALSO_PRESENT = re.compile(r"also present:\s*(\d+)\s*human", re.IGNORECASE)
@@ -107,3 +108,16 @@ def read_labels_csv(path: Path, label_map: dict[str, str] | None = None) -> Labe
     if not found.photos:
         raise DatasetError(f"{path}: no row names an image that exists beside the CSV")
     return found
+
+
+def from_labelled_set(labelled: LabelledSet) -> LabelledPhotos:
+    """A labelled folder or Camtrap DP package as photos to judge a pipeline on (no counts there)."""
+    known = catalogue()
+    photos = []
+    for image in labelled.images:
+        entry = known.get(image.species)
+        kind = entry.kind if entry is not None and entry.kind in KINDS else "animal"
+        species = image.species if entry is None or entry.kind != "unknown" else None
+        photos.append(LabelledPhoto(path=image.path, file=image.group, label=image.species, kind=kind,
+                                    species=species, count=None, people=1 if kind == "human" else 0))
+    return LabelledPhotos(source=labelled.source, photos=photos, skipped=collections.Counter(labelled.skipped))

@@ -48,7 +48,9 @@ def _tile(result: PhotoResult) -> Image.Image:
         draw.rectangle((x0, y0, x1, y1), outline=colour, width=3)
         draw.text((x0 + 3, y0 + 2), f"{box['species']} {float(box['score']):.2f}", font=small, fill=colour)
     right = result.call == _truth_call(result)
-    draw.text((4, TILE - 32), f"{Path(result.photo.file).name}: true {result.photo.label}", font=small, fill=BLACK)
+    truth = result.photo.label + (f" + {result.photo.people} people" if result.photo.kind != "human"
+                                  and result.photo.has_people else "")
+    draw.text((4, TILE - 32), f"{Path(result.photo.file).name}: true {truth}", font=small, fill=BLACK)
     draw.text((4, TILE - 17), f"station: {result.call}" + ("" if right else "  (WRONG)"), font=small,
               fill=BLACK if right else (200, 0, 0))
     return tile

@@ -1,0 +1,152 @@
+"""`trapd model eval` for a detector pipeline on real camera-trap photos (a few from the shared dev set, which
+is not Amur fauna), the labels-CSV reader, and the people/vehicle separator."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from station.cli import main
+from station.vision.detector import Box
+from station.vision.labels_csv import read_labels_csv
+from station.vision.people import PeopleSettings, covered_share, separate
+from tests.shared_assets import DEV_SET, MDLITE_CARD, ROOT, model_file_of, shared_path
+
+PEOPLE_CARD = ROOT / "models" / "coco-yolox-nano-people.toml"
+IMAGENET_CARD = ROOT / "models" / "imagenet-mobilenet-v2.toml"
+#: a man walking (human), an empty day frame, three wild boar, a pick-up truck
+PHOTOS = ("dev001", "dev025", "dev060", "dev014")
+
+
+def local_card(card: Path, folder: Path) -> Path:
+    """A copy of a reference card whose model_file points at the shared model wherever it is here."""
+    if card.name == IMAGENET_CARD.name:
+        model = shared_path("models", "imagenet-mobilenet-v2", "mobilenet_v2_1.0_224_quant.tflite")
+    else:
+        model = model_file_of(card)
+    if model is None:
+        pytest.skip(f"the model of {card.name} is absent (../shared/models is never copied into the project)")
+    text = "\n".join(f'model_file = "{model.as_posix()}"' if line.startswith("model_file") else line
+                     for line in card.read_text(encoding="utf-8").splitlines())
+    copy = folder / card.name
+    copy.write_text(text + "\n", encoding="utf-8")
+    return copy
+
+
+@pytest.fixture(scope="module")
+def dev_subset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A labels CSV with four dev photos (same columns as the shared labels.csv)."""
+    labels = shared_path(*DEV_SET, "labels.csv")
+    if labels is None:
+        pytest.skip("the real camera-trap dev set ../shared/datasets/real-camtrap-dev is absent")
+    root = tmp_path_factory.mktemp("dev")
+    (root / "images").mkdir()
+    with labels.open(encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle)
+        rows = [row for row in reader if Path(row["file"]).stem in PHOTOS]
+        columns = reader.fieldnames
+    for row in rows:
+        shutil.copy(labels.parent / row["file"], root / row["file"])
+    with (root / "labels.csv").open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+    return root / "labels.csv"
+
+
+def _eval(tmp_path: Path, labels: Path, *extra: str) -> dict:
+    cards = tmp_path / "cards"
+    cards.mkdir(exist_ok=True)
+    args = ["model", "eval", str(local_card(MDLITE_CARD, cards)), str(labels), "-o", str(tmp_path / "out")]
+    for option, card in zip(extra[::2], extra[1::2]):
+        args += [option, str(local_card(Path(card), cards))]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "out" / "report.json").read_text(encoding="utf-8"))
+    report["output"] = result.output
+    return report
+
+
+def _calls(report: dict) -> dict[str, str]:
+    return {Path(p["file"]).stem: p["call"] for p in report["photos"]}
+
+
+def test_eval_of_the_detector_with_the_people_card_and_a_classifier(tmp_path: Path, dev_subset: Path) -> None:
+    report = _eval(tmp_path, dev_subset, "--people", str(PEOPLE_CARD), "--classifier", str(IMAGENET_CARD))
+    assert _calls(report) == {"dev001": "human", "dev025": "blank", "dev060": "animal", "dev014": "vehicle"}
+    summary = report["summary"]
+    assert summary["empty_vs_not_empty_accuracy"] == {"hits": 4, "of": 4, "rate": 1.0}
+    assert summary["human_recall"]["hits"] == 1 and summary["false_human_rate"]["hits"] == 0
+    assert summary["vehicle_recall"] == {"hits": 1, "of": 1, "rate": 1.0}
+    boar = next(p for p in report["photos"] if "dev060" in p["file"])
+    assert len([b for b in boar["boxes"] if b["kind"] == "animal"]) == 3  # three boar, three boxes
+    assert all(0 <= b["x"] <= 1 and 0 < b["width"] <= 1 for b in boar["boxes"])
+    assert report["models"][:2] == ["megadetector-lite-yolox-tiny-640 2022.05.28-ref", "coco-yolox-nano-people 1.0.0"]
+    assert "human recall" in report["output"] and "coco-yolox-nano-people" in report["output"]
+    with Image.open(tmp_path / "out" / "boxes.png") as picture:
+        assert picture.format == "PNG" and picture.width == 4 * 300
+
+
+def test_without_the_people_card_a_person_is_an_animal_never_blank(tmp_path: Path, dev_subset: Path) -> None:
+    report = _eval(tmp_path, dev_subset)
+    calls = _calls(report)
+    assert calls["dev001"] == "animal" and calls["dev025"] == "blank"
+    assert report["summary"]["human_recall"]["hits"] == 0
+    assert report["summary"]["people_called_blank"]["hits"] == 0
+
+
+def test_labels_csv_kinds_riders_and_species(tmp_path: Path) -> None:
+    for name in ("a.jpg", "b.jpg", "c.jpg", "d.jpg"):
+        Image.new("RGB", (32, 32)).save(tmp_path / name)
+    (tmp_path / "labels.csv").write_text(
+        "file,label,scientific_name,count,notes\n"
+        "a.jpg,vehicle,,1,\"ATV; also present: 2 humans (riders); label source: x\"\n"
+        "b.jpg,wild boar,Sus scrofa,3,\n"
+        "c.jpg,cougar,Puma concolor,,\n"
+        "d.jpg,human,Homo sapiens,2,\n"
+        "missing.jpg,blank,,,\n", encoding="utf-8")
+    found = read_labels_csv(tmp_path / "labels.csv")
+    by_file = {p.file: p for p in found.photos}
+    assert (by_file["a.jpg"].kind, by_file["a.jpg"].people) == ("vehicle", 2)
+    assert (by_file["b.jpg"].species, by_file["b.jpg"].count) == ("wild_boar", 3)
+    assert (by_file["c.jpg"].kind, by_file["c.jpg"].species, by_file["c.jpg"].count) == ("animal", None, None)
+    assert (by_file["d.jpg"].kind, by_file["d.jpg"].people) == ("human", 2)
+    assert found.skipped == {"file named in the CSV is missing": 1}
+    mapped = read_labels_csv(tmp_path / "labels.csv", {"Puma concolor": "amur_leopard"})
+    assert {p.file: p.species for p in mapped.photos}["c.jpg"] == "amur_leopard"
+
+
+def test_a_labels_csv_without_its_columns_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "labels.csv").write_text("path,species\nx.jpg,blank\n", encoding="utf-8")
+    cards = tmp_path / "cards"
+    cards.mkdir()
+    result = CliRunner().invoke(main, ["model", "eval", str(local_card(MDLITE_CARD, cards)),
+                                       str(tmp_path / "labels.csv")])
+    assert result.exit_code in (1, 2) and "no column file, label" in result.output
+    assert "Traceback" not in result.output
+
+
+def _box(x: float, y: float, w: float, h: float, score: float, species: str) -> Box:
+    return Box(x=x, y=y, width=w, height=h, score=score, class_index=0, species=species)
+
+
+def test_separator_relabels_covered_boxes_and_keeps_an_uncovered_person() -> None:
+    settings = PeopleSettings(thresholds={"human": 0.3, "vehicle": 0.35})
+    animal = _box(0.1, 0.1, 0.4, 0.6, 0.7, "unknown_animal")
+    quad = _box(0.55, 0.4, 0.4, 0.4, 0.6, "unknown_animal")
+    hints = [_box(0.15, 0.15, 0.3, 0.5, 0.8, "human"),  # inside the first box
+             _box(0.56, 0.42, 0.38, 0.36, 0.5, "vehicle"),  # the quad bike
+             _box(0.6, 0.41, 0.1, 0.2, 0.4, "human"),  # its rider: human wins over vehicle
+             _box(0.0, 0.8, 0.05, 0.15, 0.9, "human"),  # a person no box covers: kept, never blank
+             _box(0.3, 0.3, 0.1, 0.1, 0.2, "human")]  # too weak: ignored
+    result = separate([animal, quad], hints, settings)
+    assert [b.species for b in result] == ["human", "human", "human"]
+    assert result[2] == hints[3]
+    assert covered_share(hints[0], animal) == pytest.approx(1.0)
+    assert separate([animal], [], settings) == [animal]
