@@ -77,3 +77,26 @@ def dev_photo_path(name: str) -> Path:
     if path is None:
         pytest.skip(f"dev photo {name} is absent (../shared/datasets/real-camtrap-dev)")
     return path
+
+
+def reference_card(card_path: Path, folder: Path) -> Path:
+    """A copy of a reference card in ``folder`` whose model_file is the shared model's absolute path (a
+    station config can then name it wherever the checkout sits); skips where the model is absent."""
+    model = model_file_of(card_path)
+    if model is None:
+        pytest.skip(f"the reference model of {card_path.name} is absent (../shared/models is never copied "
+                    "into the project)")
+    text = card_path.read_text(encoding="utf-8")
+    relative = next(line for line in text.splitlines() if line.startswith("model_file = "))
+    folder.mkdir(parents=True, exist_ok=True)
+    copy = folder / card_path.name
+    copy.write_text(text.replace(relative, f'model_file = "{model.as_posix()}"'), encoding="utf-8")
+    return copy
+
+
+def photo_folder(folder: Path, names: list[str]) -> Path:
+    """A folder of dev photos in the given order (0.jpg, 1.jpg, ...), for the replay camera."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for index, name in enumerate(names):
+        (folder / f"{index}.jpg").symlink_to(dev_photo_path(name))
+    return folder

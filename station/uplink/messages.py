@@ -30,15 +30,20 @@ class WireDetection(WireModel):
     scientific_name: str | None = Field(None, description="Latin name; null for blank/vehicle.")
     observation_type: Literal["animal", "human", "vehicle", "unknown"]
     confidence: float = Field(ge=0.0, le=1.0, description="Best frame's probability for this species.")
-    count: int | None = Field(None, ge=0, description="Individuals counted; null when unknown (classifier).")
+    count: int | None = Field(None, ge=0, description="Individuals counted: the most boxes of this species in one "
+                                                      "frame (detector); null when unknown (classifier alone).")
     frames_seen: int = Field(ge=1, description="Frames of the sequence where the species passed its threshold.")
     best_media_id: str = Field(description="Media id of the frame to look at first; its thumbnail follows.")
+    box: list[float] | None = Field(None, min_length=4, max_length=4,
+                                    description="Since 1.1: the best box on best_media_id, [x, y, width, height] "
+                                                "normalised 0..1 from the top left (Camtrap DP bbox); null "
+                                                "without a detector.")
 
 
 class DetectionMessage(WireModel):
     """One closed sequence (Camtrap DP event) and what was seen in it. Topic ``<root>/<station>/detections``."""
 
-    schema_: Literal["detection/1.0"] = Field("detection/1.0", alias="schema")
+    schema_: Literal["detection/1.0", "detection/1.1"] = Field("detection/1.1", alias="schema")
     id: str = Field(description="UUIDv7 message id; drop duplicates by it.")
     station_id: str
     deployment_id: str | None = None
@@ -49,7 +54,9 @@ class DetectionMessage(WireModel):
     frames: int = Field(ge=0)
     empty: bool = Field(description="True when nothing passed its threshold (a blank sequence).")
     detections: list[WireDetection]
-    model: ModelRef
+    model: ModelRef = Field(description="The model that decided first (the detector, when there is one).")
+    models: list[ModelRef] | None = Field(None, description="Since 1.1: every model that decided, detector first "
+                                                            "(e.g. detector, then the classifier of its boxes).")
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 

@@ -9,7 +9,6 @@ the species key that class maps to. Thresholds, masks and the minimum area are t
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 from pathlib import Path
 from typing import Any
@@ -18,31 +17,14 @@ import numpy as np
 from PIL import Image
 
 from station.errors import ModelError
+from station.types import Box
 from station.vision.detector_card import DetectorCard, load_detector_card
 from station.vision.runtime import load_interpreter, read_model
 from station.vision.yolox import decode_yolox, grid_size
 
 _DTYPES = {"uint8": np.uint8, "int8": np.int8}
 
-
-@dataclasses.dataclass(frozen=True)
-class Box:
-    """One detected object; ``x, y, width, height`` normalised to 0..1 with the origin at the top left."""
-
-    x: float
-    y: float
-    width: float
-    height: float
-    score: float
-    class_index: int
-    species: str  # the catalogue key the detector's class maps to (human, vehicle, unknown_animal, ...)
-
-    @property
-    def area(self) -> float:
-        return self.width * self.height
-
-    def as_list(self) -> list[float]:
-        return [round(self.x, 4), round(self.y, 4), round(self.width, 4), round(self.height, 4)]
+__all__ = ["Box", "Detector", "detector_tensor_problems"]
 
 
 class Detector:

@@ -19,7 +19,8 @@ import numpy as np
 from PIL import Image
 
 from station.vision.classifier import Classifier
-from station.vision.detector import Box, Detector
+from station.types import Box, BoxVerdict
+from station.vision.detector import Detector
 from station.vision.settings import DetectionSection
 from station.vision.species import catalogue
 
@@ -27,16 +28,6 @@ from station.vision.species import catalogue
 CLASSIFIABLE_KINDS = ("animal", "unknown")
 
 CropSource = np.ndarray | Callable[[], "np.ndarray | None"] | None
-
-
-@dataclasses.dataclass(frozen=True)
-class BoxVerdict:
-    """One counted box and what it is."""
-
-    box: Box
-    species: str  # final species key (the classifier's when it named one, else the detector's)
-    confidence: float  # the classifier's probability when it named the species, else the box score
-    classified: bool = False  # True when the classifier named the species
 
 
 @dataclasses.dataclass(frozen=True)

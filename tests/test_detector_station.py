@@ -1,0 +1,108 @@
+"""The station with a detector first: real camera-trap photos through the replay camera, end to end."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from station.app import StationApp
+from station.errors import ConfigError
+from station.ids import utc_now
+from station.types import Trigger
+from station.uplink.messages import DetectionMessage
+from station.vision.station_vision import load_vision, model_label
+from tests.conftest import make_config, running_station
+from tests.shared_assets import MDLITE_CARD, photo_folder, reference_card
+
+BANNER = [0.0, 0.93, 1.0, 0.07]  # the camera's info strip at the bottom of dev058 (a logo gets boxed)
+
+
+def rows(db: Path, sql: str, params=()) -> list[tuple]:
+    with sqlite3.connect(db) as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+def detector_config(tmp_path: Path, photos: list[str], **sections):
+    card = reference_card(MDLITE_CARD, tmp_path / "cards")
+    folder = photo_folder(tmp_path / "sd", photos)
+    model = {"detector": str(card), **sections.pop("model", {})}
+    return make_config(tmp_path / "data", hardware={"camera": "replay"},
+                       camera={"replay_dir": str(folder), "replay_loop": False, "width": 1024, "height": 768},
+                       capture={"burst_frames": len(photos), "burst_interval_s": 0.0, "quiet_period_s": 0.2},
+                       model=model, **sections)
+
+
+def run_one_sequence(config) -> StationApp:
+    with running_station(config) as app:
+        app.on_trigger(Trigger(source="manual", at=utc_now()))
+        assert app.wait_idle(60)
+    return app
+
+
+def detection_message(db: Path) -> DetectionMessage:
+    payload = rows(db, "SELECT payload FROM outbox WHERE kind = 'detection'")[0][0]
+    return DetectionMessage.model_validate_json(payload)
+
+
+def test_boxes_become_a_counted_detection_with_its_box_and_the_model_named(tmp_path: Path) -> None:
+    """Two people in one frame (dev003) and a bear in the next (dev062): one 'something' seen, count 2."""
+    app = run_one_sequence(detector_config(tmp_path, ["dev003", "dev062"]))
+    db = app.db_path
+    boxes = rows(db, "SELECT m.frame_index, d.species_key, d.box_x, d.box_y, d.box_width, d.box_height, d.score, "
+                     "d.model FROM frame_detections d JOIN media m USING (media_id) ORDER BY m.frame_index, d.score DESC")
+    assert [(frame, species) for frame, species, *_ in boxes] == [
+        (0, "unknown_animal"), (0, "unknown_animal"), (1, "unknown_animal")]
+    assert all(0 <= x <= 1 and 0 <= y <= 1 and 0 < w <= 1 and 0 < h <= 1 for _, _, x, y, w, h, _, _ in boxes)
+    assert all(model == "megadetector-lite-yolox-tiny-640 2022.05.28-ref" for *_, model in boxes)
+    observations = rows(db, "SELECT observation_type, species_key, scientific_name, count, classified_by "
+                            "FROM observations")
+    assert observations == [("unknown", "unknown_animal", None, 2, "megadetector-lite-yolox-tiny-640 2022.05.28-ref")]
+    message = detection_message(db)
+    assert message.schema_ == "detection/1.1" and message.empty is False
+    assert [(m.name, m.version) for m in message.models] == [("megadetector-lite-yolox-tiny-640", "2022.05.28-ref")]
+    detection = message.detections[0]
+    assert detection.count == 2 and detection.observation_type == "unknown" and detection.scientific_name is None
+    best = max(boxes, key=lambda row: row[6])
+    assert detection.box == pytest.approx(list(best[2:6]), abs=1e-4)
+    assert detection.confidence == pytest.approx(best[6], abs=1e-4)
+
+
+def test_a_sequence_of_empty_frames_is_blank(tmp_path: Path) -> None:
+    app = run_one_sequence(detector_config(tmp_path, ["dev023", "dev030"]))
+    assert rows(app.db_path, "SELECT count(*) FROM frame_detections") == [(0,)]
+    assert rows(app.db_path, "SELECT observation_type, count FROM observations") == [("blank", None)]
+    assert detection_message(app.db_path).empty is True
+
+
+def test_a_mask_over_the_info_banner_drops_the_boxed_logo(tmp_path: Path) -> None:
+    def boxes_low_in_frame(config) -> list[tuple]:
+        app = run_one_sequence(config)
+        return rows(app.db_path, "SELECT box_y FROM frame_detections WHERE box_y + box_height / 2 > 0.93")
+
+    assert boxes_low_in_frame(detector_config(tmp_path / "plain", ["dev058"])), "the logo is boxed unmasked"
+    assert boxes_low_in_frame(detector_config(tmp_path / "masked", ["dev058"],
+                                              detection={"masks": [BANNER]})) == []
+
+
+def test_the_lores_stream_is_the_detectors_input(tmp_path: Path) -> None:
+    config = detector_config(tmp_path, ["dev062"])
+    app = run_one_sequence(config)
+    assert app.vision.input_size == (640, 640)
+    status = json.loads(rows(app.db_path, "SELECT payload FROM outbox WHERE kind = 'detection'")[0][0])
+    assert status["model"] == {"name": "megadetector-lite-yolox-tiny-640", "version": "2022.05.28-ref"}
+
+
+def test_a_non_field_model_on_a_real_camera_is_refused_unless_allowed(tmp_path: Path) -> None:
+    """The toy pipeline model (field_model = false) would decide real photos from picamera2: refused at start,
+    before the camera is opened, with the key that allows it named."""
+    config = make_config(tmp_path / "data", hardware={"camera": "picamera2", "trigger": "simulated"})
+    with pytest.raises(ConfigError, match="model.allow_non_field.*trapd-pipeline-v1 1.0.0 is not a field model"):
+        StationApp(config).start()
+    allowed = make_config(tmp_path / "data", hardware={"camera": "picamera2", "trigger": "simulated"},
+                          model={"allow_non_field": True})
+    assert load_vision(allowed).non_field_models() == ["trapd-pipeline-v1 1.0.0"]
+    simulated = make_config(tmp_path / "data")  # the simulated camera: the toy model is what it is for
+    assert model_label(load_vision(simulated)) == "trapd-pipeline-v1 1.0.0"
