@@ -99,6 +99,10 @@ class ModelSection(Section):
     card: Path | None = Field(None, description="Old name of classifier (kept working); unset with no detector "
                                                 "and no classifier: the bundled pipeline model (simulated scenes "
                                                 "only).")
+    people: Path | None = Field(None, description="Person/vehicle detector card (kind = \"detector\") run beside "
+                                                  "[model] detector: its person and vehicle boxes name the "
+                                                  "detector's boxes (a one-class detector cannot tell a person "
+                                                  "from an animal). Unset: people are reported as animals.")
     allow_non_field: bool = Field(False, description="Let a model whose card says field_model = false run on a "
                                                      "real camera (picamera2); refused otherwise.")
     threads: int = Field(2, ge=1, le=8, description="Interpreter threads.")
@@ -214,6 +218,10 @@ class StationConfig(Section):
         return None if chosen is None else self.resolve(chosen)
 
     @property
+    def people_path(self) -> Path | None:
+        return None if self.model.people is None else self.resolve(self.model.people)
+
+    @property
     def detector_path(self) -> Path | None:
         return None if self.model.detector is None else self.resolve(self.model.detector)
 
@@ -269,6 +277,8 @@ def cross_field_problems(config: StationConfig) -> list[str]:
     if (config.hardware.trigger == "gpio" and config.hardware.illuminator == "gpio"
             and config.gpio.pir_pin == config.gpio.lamp_pin):
         problems.append("gpio.lamp_pin: must differ from gpio.pir_pin")
+    if config.model.people is not None and config.model.detector is None:
+        problems.append("model.people: needs [model] detector (its boxes are what the people card relabels)")
     if config.model.card is not None and config.model.classifier is not None:
         problems.append("model.card: old name of model.classifier; set one of them, not both")
     mqtt = config.mqtt

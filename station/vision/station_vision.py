@@ -23,6 +23,7 @@ from station.vision.aggregate import aggregate, aggregate_boxes, top_species
 from station.vision.classifier import Classifier
 from station.vision.detector import Detector
 from station.vision.frame_pipeline import CropSource, FramePipeline
+from station.vision.people import SeparatingDetector
 from station.vision.settings import DetectionSection
 from station.vision.species import Species, catalogue
 
@@ -75,6 +76,8 @@ class DetectorVision:
         self.pipeline = pipeline
         self.detector = pipeline.detector
         self.classifier = pipeline.classifier
+        #: The people/vehicle separator's detector when [model] people is set (``SeparatingDetector``).
+        self.people = getattr(pipeline.detector, "people", None)
 
     @property
     def input_size(self) -> tuple[int, int]:
@@ -86,6 +89,8 @@ class DetectorVision:
     @property
     def model_refs(self) -> list[tuple[str, str]]:
         refs = [(self.detector.card.name, self.detector.card.version)]
+        if self.people is not None:
+            refs.append((self.people.card.name, self.people.card.version))
         if self.classifier is not None:
             refs.append((self.classifier.card.name, self.classifier.card.version))
         return refs
@@ -99,6 +104,7 @@ class DetectorVision:
 
     def non_field_models(self) -> list[str]:
         cards = [self.detector.card] + ([self.classifier.card] if self.classifier is not None else [])
+        cards += [self.people.card] if self.people is not None else []
         return [f"{card.name} {card.version}" for card in cards if not card.field_model]
 
     def frame_result(self, media_id: str, sequence_id: str, pixels: np.ndarray,
@@ -122,14 +128,18 @@ def model_label(vision: Vision) -> str:
 
 
 def build_vision(*, detector_card: Path | None, classifier_card: Path | None, settings: DetectionSection,
-                 threads: int) -> Vision:
-    """The detector pipeline when a detector card is given, else the classifier on whole frames."""
+                 threads: int, people_card: Path | None = None) -> Vision:
+    """The detector pipeline when a detector card is given, else the classifier on whole frames; with a
+    people card its person/vehicle boxes relabel the detector's (``station.vision.people``)."""
     classifier = None if classifier_card is None else Classifier.from_card_file(classifier_card, threads=threads)
     if detector_card is None:
         if classifier is None:
             raise ValueError("a classifier card is needed when there is no detector")
         return ClassifierVision(classifier)
-    return DetectorVision(FramePipeline(Detector.from_card(detector_card, threads=threads), classifier, settings))
+    detector = Detector.from_card(detector_card, threads=threads)
+    if people_card is not None:
+        detector = SeparatingDetector.from_cards(detector, Detector.from_card(people_card, threads=threads))
+    return DetectorVision(FramePipeline(detector, classifier, settings))  # type: ignore[arg-type]
 
 
 def load_vision(config, *, camera: str | None = None) -> Vision:  # config: StationConfig (no import cycle)
@@ -137,7 +147,7 @@ def load_vision(config, *, camera: str | None = None) -> Vision:  # config: Stat
     detector = config.detector_path
     classifier = config.classifier_path if detector is not None else config.card_path
     vision = build_vision(detector_card=detector, classifier_card=classifier, settings=config.detection,
-                          threads=config.model.threads)
+                          threads=config.model.threads, people_card=config.people_path)
     check_field_use(vision, camera or config.hardware.camera, allowed=config.model.allow_non_field)
     return vision
 
@@ -162,8 +172,11 @@ def reload_vision(config, current: Vision, card: Path | None) -> Vision:
     threads = config.model.threads
     if card_kind(card) == "detector":
         classifier = current.classifier
-        vision: Vision = DetectorVision(FramePipeline(Detector.from_card(card, threads=threads), classifier,
-                                                      config.detection))
+        detector = Detector.from_card(card, threads=threads)
+        people = getattr(current, "people", None)  # a new detector keeps the people separator
+        if people is not None:
+            detector = SeparatingDetector.from_cards(detector, people)
+        vision: Vision = DetectorVision(FramePipeline(detector, classifier, config.detection))  # type: ignore[arg-type]
     elif isinstance(current, DetectorVision):
         vision = DetectorVision(FramePipeline(current.detector, Classifier.from_card_file(card, threads=threads),
                                               config.detection))

@@ -15,6 +15,7 @@ reason where they are absent. Run: ``python -m tests.bench.bench_detector``.
 
 from __future__ import annotations
 
+import os
 import statistics
 import subprocess
 import sys
@@ -48,6 +49,25 @@ def _local_card(card: Path, folder: Path) -> Path:
     copy = folder / card.name
     copy.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return copy
+
+
+def _card_320(folder: Path) -> Path:
+    """The 640 reference card turned into one for the shared 320-pixel conversion (same network)."""
+    model = shared_path("models", "megadetector-lite-yolox-tiny", "mdlite_yolox_tiny_320_pp_uint8.tflite")
+    if model is None:
+        raise Absent("the 320-pixel MegadetectorLite reference model is absent (../shared/models)")
+    from station.vision.card import sha256_of
+
+    text = _local_card(MDLITE_CARD, folder).read_text(encoding="utf-8")
+    lines = []
+    for line in text.splitlines():
+        key = line.split("=")[0].strip()
+        lines.append({"model_file": f'model_file = "{model.as_posix()}"', "sha256": f'sha256 = "{sha256_of(model)}"',
+                      "width": "width = 320", "height": "height = 320",
+                      "name": 'name = "megadetector-lite-yolox-tiny-320"'}.get(key, line))
+    card = folder / "megadetector-lite-320.toml"
+    card.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return card
 
 
 def _model(card: Path) -> Path | None:
@@ -115,7 +135,8 @@ def _vm_kb(pid: int, key: str) -> int:
     return 0
 
 
-def trapd_run_rss(frames_wanted: int = 12, timeout_s: float = 120.0) -> dict:
+def trapd_run_rss(frames_wanted: int = 12, timeout_s: float = 120.0, *, people: bool = True, size: int = 640,
+                  env: dict[str, str] | None = None) -> dict:
     """RSS of a real `trapd run` once it has analysed ``frames_wanted`` real photos with all models loaded."""
     import sqlite3
 
@@ -129,14 +150,15 @@ def trapd_run_rss(frames_wanted: int = 12, timeout_s: float = 120.0) -> dict:
         config = {"station": {"id": "bench-rss", "data_dir": "data"}, "hardware": {"camera": "replay"},
                   "camera": {"replay_dir": str(images), "width": 1024, "height": 768},
                   "capture": {"burst_frames": 3, "burst_interval_s": 0.2, "quiet_period_s": 0.0, "timelapse_s": 1.0},
-                  "model": {"detector": str(_local_card(MDLITE_CARD, folder)),
-                            "people": str(_local_card(PEOPLE_CARD, folder)),
-                            "classifier": str(_local_card(IMAGENET_CARD, folder))},
+                  "model": {"detector": str(_local_card(MDLITE_CARD, folder) if size == 640 else _card_320(folder)),
+                            "classifier": str(_local_card(IMAGENET_CARD, folder)),
+                            **({"people": str(_local_card(PEOPLE_CARD, folder))} if people else {})},
                   "mqtt": {"enabled": False}}
         (folder / "station.toml").write_text(default_config_text(config), encoding="utf-8")
         log = (folder / "run.log").open("wb")
         process = subprocess.Popen([sys.executable, "-m", "station", "--log-level", "warning", "run", "-c",
-                                    str(folder / "station.toml")], stdout=log, stderr=subprocess.STDOUT)
+                                    str(folder / "station.toml")], stdout=log, stderr=subprocess.STDOUT,
+                                   env={**os.environ, **(env or {})})
         try:
             deadline, analysed, peak = time.monotonic() + timeout_s, 0, 0
             while time.monotonic() < deadline and process.poll() is None and analysed < frames_wanted:
@@ -156,7 +178,8 @@ def trapd_run_rss(frames_wanted: int = 12, timeout_s: float = 120.0) -> dict:
             log.close()
     return {"frames_analysed": analysed, "rss_mb": round(rss / 1024, 1), "peak_rss_mb": round(hwm / 1024, 1),
             "target_mb": RSS_TARGET_MB, "within_target": hwm / 1024 <= RSS_TARGET_MB,
-            "models": "megadetector-lite 640 + coco-yolox-nano-people + imagenet-mobilenet-v2"}
+            "models": f"megadetector-lite {size} + " + ("coco-yolox-nano-people + " if people else "")
+                      + "imagenet-mobilenet-v2", "environment": env or {}}
 
 
 def macs_and_sizes() -> dict:
@@ -177,7 +200,12 @@ def macs_and_sizes() -> dict:
 
 def run() -> dict:
     results: dict[str, object] = {}
-    for name, part in (("macs", macs_and_sizes), ("detect", detect_ratio), ("rss", trapd_run_rss)):
+    parts = (("macs", macs_and_sizes), ("detect", detect_ratio),
+             ("rss_detector_640_classifier", lambda: trapd_run_rss(people=False)),
+             ("rss_detector_640_people_classifier", lambda: trapd_run_rss(people=True)),
+             ("rss_detector_320_classifier", lambda: trapd_run_rss(people=False, size=320)),
+             ("rss_detector_320_people_classifier", lambda: trapd_run_rss(people=True, size=320)))
+    for name, part in parts:
         try:
             results[name] = part()
         except Absent as exc:
