@@ -6,6 +6,7 @@ codes as in ``station.cli``: 0 ok, 1 a check or the work failed, 2 a usage or co
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import sys
@@ -241,11 +242,20 @@ def bench(card: Path, threads: int, seconds: float, as_json: bool, strict: bool)
 @click.option("--utc-offset", default="local", show_default=True,
               help="Time zone of the camera clocks, for EXIF times without one: e.g. +10:00 (Vladivostok), "
                    "+08:00 (China), or local (this machine's zone).")
-def replay(config_path: Path, folder: Path, gap_s: float, max_frames: int, utc_offset: str) -> None:
-    """Import FOLDER of camera-trap photos (an SD card): classify, store and queue them like live captures.
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, writable=True, path_type=Path),
+              help="Write a per-photo CSV here: file, time, sequence, observation type, species, confidence, "
+                   "count, boxes (and the models).")
+@click.option("--allow-non-field", is_flag=True,
+              help="Import with a model whose card says field_model = false (a toy or general-purpose model); "
+                   "refused otherwise, because an SD card holds real photos.")
+def replay(config_path: Path, folder: Path, gap_s: float, max_frames: int, utc_offset: str,
+           report_path: Path | None, allow_non_field: bool) -> None:
+    """Import FOLDER of camera-trap photos (an SD card): detect, classify, store and queue them like live
+    captures, with the models of station.toml ([model] detector, people, classifier).
 
-    Each folder of photos is one camera. Ctrl-C stops after the sequence in progress; run the same
-    command again to import the rest (files already imported or skipped are not touched again).
+    Each folder of photos is one camera; each photo keeps its path on the card (Camtrap DP fileName).
+    Ctrl-C stops after the sequence in progress; run the same command again to import the rest (files
+    already imported or skipped are not touched again).
     """
     from station.config import load_config
     from station.replay_import import ImportSettings, ReplayImporter
@@ -256,12 +266,23 @@ def replay(config_path: Path, folder: Path, gap_s: float, max_frames: int, utc_o
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--utc-offset") from None
     config = load_config(config_path)
-    importer = ReplayImporter(config)
+    importer = ReplayImporter(config, allow_non_field=allow_non_field)
+    click.echo(f"models: {importer.models}")
     stop = threading.Event()
-    with _StopOnInterrupt(stop), _PhaseBars() as progress:
+    with contextlib.ExitStack() as stack:
+        on_photo = None
+        if report_path is not None:
+            from station.replay_report import PhotoReport
+
+            on_photo = PhotoReport(stack.enter_context(report_path.open("w", encoding="utf-8", newline="")),
+                                   importer.models)
+        stack.enter_context(_StopOnInterrupt(stop))
+        progress = stack.enter_context(_PhaseBars())
         report = importer.run(folder, ImportSettings(gap_s=gap_s, max_frames=max_frames, camera_zone=zone),
-                              stop=stop, progress=progress)
+                              stop=stop, progress=progress, on_photo=on_photo)
     _print_import(report, config.data_dir)
+    if report_path is not None:
+        click.echo(f"per-photo report: {report_path} ({on_photo.rows} photos)")
     sys.exit(130 if report.interrupted else 0)
 
 
@@ -313,9 +334,11 @@ def _print_import(report: Any, data_dir: Path) -> None:
     state = "interrupted" if report.interrupted else "done"
     click.echo(f"{report.folder}: {state} in {report.seconds:.0f} s; {report.files_found} files found, "
                f"{report.done_before} handled by an earlier run")
-    click.echo(f"imported {report.imported} photos in {report.sequences} sequences into {data_dir}"
-               + (f" ({report.dated_by_mtime} dated by file time: no EXIF DateTimeOriginal)"
-                  if report.dated_by_mtime else ""))
+    click.echo(f"imported {report.imported} photos in {report.sequences} sequences into {data_dir}, "
+               f"decided by {report.models}")
+    if report.dated_by_mtime:
+        click.echo(f"{report.dated_by_mtime} photos dated by their file's modification time (no EXIF "
+                   "DateTimeOriginal): check those times; the Camtrap DP export flags them (timestampIssues)")
     if report.detections:
         click.echo("detections: " + ", ".join(f"{k} {v}" for k, v in report.detections.most_common()))
     if report.skipped:

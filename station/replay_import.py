@@ -1,13 +1,18 @@
 """`trapd replay`: import a conventional camera trap's photos into the station as if it had captured them.
 
-Photos are found, dated and grouped by ``station.replay_scan``; each sequence is then classified with the
-station's model and stored through the station's own parts — ``MediaStore`` for the files, ``aggregate``
+Photos are found, dated and grouped by ``station.replay_scan``; each sequence is then decided by the
+station's own vision (``station.vision.station_vision``: the detector first, the people card and the
+classifier on its boxes when configured; or the classifier alone on whole frames) and stored through the station's own parts — ``MediaStore`` for the files, ``aggregate``
 for the detections, ``Composer`` for observations and outbox messages (so an uplink forwards them), and
 ``StationStore`` for the rows — with one difference from a live capture: a whole sequence, and the
 ``replay_imports`` rows that remember its files, commit in one transaction. An import stopped at any point
 (Ctrl-C, a power cut) therefore leaves whole sequences only, and the next run skips every file already
 recorded (path under the imported folder, size, mtime) and imports the rest exactly once. Files that
 cannot be read are recorded as skipped, with the reason.
+
+A model whose card says ``field_model = false`` (the toy pipeline model, an ImageNet classifier) is refused
+for an import unless the caller allows it explicitly: an SD card holds real photos. Each imported photo
+can be reported (``on_photo``) once its sequence has committed: the per-photo report of ``trapd replay``.
 """
 
 from __future__ import annotations
@@ -35,8 +40,7 @@ from station.store.db import write_transaction
 from station.store.media import MediaStore
 from station.store.repo import StationStore
 from station.types import Detection, Frame, FrameResult, SequenceClosed
-from station.vision.aggregate import aggregate, top_species
-from station.vision.classifier import Classifier
+from station.vision.station_vision import Vision, check_field_use, load_vision, model_label
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +48,19 @@ TRIGGER_SOURCE = "import"
 PENDING_KEY = "replay_pending"  # kv row: the sequence whose files are being written, until it commits
 
 Progress = Callable[[str, int, int], None]  # phase ("dating" or "importing"), files done, files in the phase
+
+
+@dataclasses.dataclass(frozen=True)
+class ImportedPhoto:
+    """One photo as imported: where it was on the card, when it was taken (and how that is known), its
+    sequence and what the station saw in it."""
+
+    source_path: str
+    taken_at: str
+    time_source: str  # "exif" or "mtime" (a file date: the Camtrap DP export flags it)
+    sequence_id: str
+    media_id: str
+    result: FrameResult
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,6 +80,7 @@ class ImportReport:
     detections: collections.Counter = dataclasses.field(default_factory=collections.Counter)
     skipped: collections.Counter = dataclasses.field(default_factory=collections.Counter)  # reason -> files
     dated_by_mtime: int = 0
+    models: str = ""
     interrupted: bool = False
     seconds: float = 0.0
 
@@ -84,21 +102,31 @@ class _Stored:
 class ReplayImporter:
     """Imports one folder into the station store of ``config``; use from one thread."""
 
-    def __init__(self, config: StationConfig, *, classifier: Classifier | None = None,
+    def __init__(self, config: StationConfig, *, vision: Vision | None = None, allow_non_field: bool = False,
                  db_name: str = "station.db", media_dir: str = "media") -> None:
+        """``allow_non_field``: import with a model whose card says it is not for real photos (refused
+        otherwise, with a ConfigError that says how to fix it); the config's model.allow_non_field also does."""
         self._config = config
-        self._classifier = classifier or Classifier.from_card_file(config.card_path, threads=config.model.threads)
+        allowed = allow_non_field or config.model.allow_non_field
+        if vision is None:
+            vision = load_vision(config.model_copy(update={"model": config.model.model_copy(
+                update={"allow_non_field": allowed})}), camera="sd-card")
+        else:
+            check_field_use(vision, "sd-card", allowed=allowed)
+        self.vision = vision
+        self.models = model_label(vision)
         self._media = MediaStore(config.data_dir / media_dir)
         self._db_path = config.data_dir / db_name
-        card = self._classifier.card
         self._composer = Composer(station_id=config.station.id, deployment_id=config.station.deployment_id,
-                                  card=card, thumbnail_max_bytes=config.mqtt.thumbnail_max_bytes)
+                                  vision=vision, thumbnail_max_bytes=config.mqtt.thumbnail_max_bytes)
 
     def run(self, folder: Path, settings: ImportSettings = ImportSettings(), *,
-            stop: threading.Event | None = None, progress: Progress | None = None) -> ImportReport:
-        """Import every photo under ``folder`` not imported before; returns what was done."""
+            stop: threading.Event | None = None, progress: Progress | None = None,
+            on_photo: Callable[[ImportedPhoto], None] | None = None) -> ImportReport:
+        """Import every photo under ``folder`` not imported before; returns what was done. ``on_photo`` is
+        called for each photo of a sequence once that sequence has committed."""
         started = time.monotonic()
-        report = ImportReport(folder=str(folder))
+        report = ImportReport(folder=str(folder), models=self.models)
         self._config.data_dir.mkdir(parents=True, exist_ok=True)
         store = StationStore(self._db_path)
         try:
@@ -109,7 +137,7 @@ class ReplayImporter:
                 if stop is not None and stop.is_set():
                     report.interrupted = True
                     break
-                self._import_sequence(store, group, report)
+                self._import_sequence(store, group, report, on_photo)
                 done += len(group)
                 if progress is not None:
                     progress("importing", done, total)
@@ -143,7 +171,8 @@ class ReplayImporter:
         return group_sequences(dated, gap_s=settings.gap_s, max_frames=settings.max_frames), len(dated)
 
     # -- one sequence --------------------------------------------------------------------------------------
-    def _import_sequence(self, store: StationStore, group: list[DatedPhoto], report: ImportReport) -> None:
+    def _import_sequence(self, store: StationStore, group: list[DatedPhoto], report: ImportReport,
+                         on_photo: Callable[[ImportedPhoto], None] | None = None) -> None:
         event_id = uuid7()
         _set_pending(store, event_id)
         stored: list[_Stored] = []
@@ -162,6 +191,10 @@ class ReplayImporter:
             report.imported += len(stored)
             report.sequences += 1
             report.detections.update(d.species for d in detections)
+            for photo in stored if on_photo is not None else ():
+                on_photo(ImportedPhoto(source_path=photo.item.photo.key, taken_at=iso(photo.frame.captured_at),
+                                       time_source=photo.item.time_source, sequence_id=event_id,
+                                       media_id=photo.frame.media_id, result=photo.result))
             retention.enforce(store, self._media, min_free_bytes=self._config.storage.min_free_mb * 1_000_000)
 
     def _store_photo(self, event_id: str, index: int, item: DatedPhoto) -> _Stored | Rejected:
@@ -170,7 +203,7 @@ class ReplayImporter:
             data = item.photo.path.read_bytes()
             with Image.open(io.BytesIO(data)) as image:
                 width, height = image.size
-                pixels = self._classifier.prepare(np.asarray(image.convert("RGB")))
+                full = np.asarray(image.convert("RGB"))
         except UnidentifiedImageError:
             return Rejected(item.photo, "not an image Pillow can read")
         except OSError as exc:  # truncated or corrupt JPEG data, or the card failing under us
@@ -182,17 +215,14 @@ class ReplayImporter:
                                          captured_at=item.taken_at.astimezone(timezone.utc))
         frame = Frame(media_id=media_id, sequence_id=event_id, burst_index=0, frame_index=index,
                       captured_at=item.taken_at, path=path, width=width, height=height)
-        scores = self._classifier.classify(pixels)
-        species, score = top_species(scores)
-        result = FrameResult(media_id=media_id, sequence_id=event_id, scores=scores, top_species=species,
-                             top_score=score)
+        # The detector (or classifier) sees the whole photo at its input size; crops come from the full photo.
+        result = self.vision.frame_result(media_id, event_id, self.vision.prepare(full), full)
         self._media.write(path, data)
         return _Stored(item, frame, result, len(data))
 
     def _commit(self, store: StationStore, event_id: str, stored: list[_Stored],
                 rejected: list[Rejected]) -> list[Detection]:
         """The sequence's rows, its outbox messages and the import rows of its files: one transaction."""
-        card = self._classifier.card
         with write_transaction(store.db):
             _remember_rejected(store, rejected)
             store.db.execute("DELETE FROM kv WHERE key = ?", [PENDING_KEY])
@@ -201,15 +231,14 @@ class ReplayImporter:
             frames = tuple(photo.frame for photo in stored)
             closed = SequenceClosed(sequence_id=event_id, frames=frames, started_at=frames[0].captured_at,
                                     ended_at=frames[-1].captured_at, trigger_source=TRIGGER_SOURCE)
-            detections = aggregate([photo.result for photo in stored], empty_species=card.empty_species,
-                                   threshold=card.threshold, new_id=uuid7)
+            detections = self.vision.aggregate([photo.result for photo in stored], uuid7)
             record = self._composer.record(closed, detections, self._media.read)
             store.open_event(event_id=event_id, station_id=self._config.station.id,
                              deployment_id=self._config.station.deployment_id, trigger_source=TRIGGER_SOURCE,
                              start=iso(closed.started_at))
             for photo in stored:
                 store.add_media(photo.frame, photo.size)
-                store.add_frame_result(photo.result)
+                store.add_frame_result(photo.result, model=self.models)
             store.close_sequence(record.closed, record.observations, record.messages, record.model)
             store.db["replay_imports"].insert_all(
                 [_row(p.item.photo, "imported", taken_at=iso(p.frame.captured_at), time_source=p.item.time_source,
@@ -254,4 +283,4 @@ def _remember_rejected(store: StationStore, rejected: list[Rejected]) -> None:
 def _summary(report: ImportReport) -> dict[str, object]:
     return {"folder": report.folder, "imported": report.imported, "sequences": report.sequences,
             "skipped": report.skipped_total, "done_before": report.done_before,
-            "dated_by_mtime": report.dated_by_mtime, "interrupted": report.interrupted}
+            "dated_by_mtime": report.dated_by_mtime, "models": report.models, "interrupted": report.interrupted}

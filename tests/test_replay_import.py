@@ -6,6 +6,7 @@ plus the files real cards carry that are not photos or cannot be read.
 
 from __future__ import annotations
 
+import csv
 import os
 import sqlite3
 import threading
@@ -68,7 +69,8 @@ def sd_card(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def importer(tmp_path: Path) -> ReplayImporter:
-    return ReplayImporter(make_config(tmp_path / "data"))
+    # The toy pipeline model decides the simulated scenes; it is not a field model, so allowed explicitly.
+    return ReplayImporter(make_config(tmp_path / "data"), allow_non_field=True)
 
 
 def settings(gap_s: float = 60.0) -> ImportSettings:
@@ -188,12 +190,44 @@ def test_replay_command(sd_card: Path, tmp_path: Path) -> None:
     config.write_text(default_config_text({"station": {"id": "sd-import", "data_dir": "data"},
                                            "mqtt": {"enabled": False}}))
     runner = CliRunner()
-    result = runner.invoke(replay, ["-c", str(config), str(sd_card), "--gap", "60", "--utc-offset", "+10:00"])
+    refused = runner.invoke(replay, ["-c", str(config), str(sd_card), "--utc-offset", "+10:00"])
+    assert refused.exit_code == 2 and "trapd-pipeline-v1 1.0.0 is not a field model" in refused.output
+    assert "Traceback" not in refused.output and not (tmp_path / "data" / "station.db").exists()
+    report = tmp_path / "photos.csv"
+    result = runner.invoke(replay, ["-c", str(config), str(sd_card), "--gap", "60", "--utc-offset", "+10:00",
+                                    "--allow-non-field", "--report", str(report)])
     assert result.exit_code == 0, result.output
+    assert "models: trapd-pipeline-v1 1.0.0" in result.output
     assert f"imported {GOOD_PHOTOS} photos in 4 sequences" in result.output
     assert "skipped 5 files" in result.output and "empty file" in result.output
-    assert "1 dated by file time" in result.output
-    again = runner.invoke(replay, ["-c", str(config), str(sd_card), "--utc-offset", "+10:00"])
+    assert "1 photos dated by their file's modification time" in result.output
+    rows = {row["file"]: row for row in csv.DictReader(report.open(encoding="utf-8"))}
+    assert len(rows) == GOOD_PHOTOS and f"per-photo report: {report} ({GOOD_PHOTOS} photos)" in result.output
+    tiger = rows["site-12/cam-A/DCIM/100RECNX/IMG_0000.JPG"]
+    assert (tiger["observation_type"], tiger["species"], tiger["time"]) == ("animal", "amur_tiger",
+                                                                            "2025-11-03T11:40:00.000Z")
+    assert tiger["time_source"] == "exif" and tiger["models"] == "trapd-pipeline-v1 1.0.0"
+    assert rows[NO_EXIF]["time_source"] == "mtime"
+    assert rows["site-12/cam-A/DCIM/100RECNX/IMG_0003.JPG"]["observation_type"] == "blank"
+    assert len({rows[k]["sequence"] for k in rows if k.startswith("site-12/cam-A")}) == 2
+    again = runner.invoke(replay, ["-c", str(config), str(sd_card), "--utc-offset", "+10:00", "--allow-non-field"])
     assert again.exit_code == 0 and "imported 0 photos" in again.output
     bad = runner.invoke(replay, ["-c", str(config), str(sd_card), "--utc-offset", "Vladivostok"])
     assert bad.exit_code == 2 and "--utc-offset" in bad.output
+
+
+def test_the_camtrap_dp_export_keeps_card_paths_and_flags_file_dates(sd_card: Path, tmp_path: Path) -> None:
+    from station.camtrapdp.validate import validate_package
+    from station.export_camtrap import StationExport, export_station
+
+    importer(tmp_path).run(sd_card, settings())
+    out = tmp_path / "package"
+    export_station(tmp_path / "data" / "station.db", tmp_path / "data" / "media", out,
+                   StationExport(station_id="test-station", park="LLNP", country="RU", latitude=43.1, longitude=131.4))
+    assert validate_package(out) == []
+    media = {row["fileName"]: row for row in csv.DictReader((out / "media.csv").open(encoding="utf-8"))}
+    assert "site-12/cam-A/DCIM/100RECNX/IMG_0000.JPG" in media and NO_EXIF in media
+    assert "modification date" in media[NO_EXIF]["mediaComments"]
+    assert not media["site-12/cam-B/IMG_0000.JPG"]["mediaComments"]
+    deployments = list(csv.DictReader((out / "deployments.csv").open(encoding="utf-8")))
+    assert [row["timestampIssues"] for row in deployments] == ["true"]
