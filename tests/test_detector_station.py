@@ -15,7 +15,7 @@ from station.types import Trigger
 from station.uplink.messages import DetectionMessage
 from station.vision.station_vision import load_vision, model_label
 from tests.conftest import make_config, running_station
-from tests.shared_assets import MDLITE_CARD, photo_folder, reference_card
+from tests.shared_assets import MDLITE_CARD, dev_photo_path, photo_folder, reference_card
 
 BANNER = [0.0, 0.93, 1.0, 0.07]  # the camera's info strip at the bottom of dev058 (a logo gets boxed)
 
@@ -106,3 +106,41 @@ def test_a_non_field_model_on_a_real_camera_is_refused_unless_allowed(tmp_path: 
     assert load_vision(allowed).non_field_models() == ["trapd-pipeline-v1 1.0.0"]
     simulated = make_config(tmp_path / "data")  # the simulated camera: the toy model is what it is for
     assert model_label(load_vision(simulated)) == "trapd-pipeline-v1 1.0.0"
+
+
+def test_the_lora_summary_carries_the_count(tmp_path: Path) -> None:
+    """MQTT down: the LoRa summary of the sequence says how many were counted (the most boxes in one frame)."""
+    from station.devtools.mosquitto import free_port
+    from station.lora.codec import DetectionFrame, decode_uplink
+    from tests.test_lora_link import LORA, wait_uplinks
+
+    config = detector_config(tmp_path, ["dev003"], lora={**LORA, "max_priority": 1},
+                             mqtt={"enabled": True, "port": free_port(), "reconnect_max_s": 1.0})
+    with running_station(config) as app:
+        simulator = app.lora.modem.simulator
+        app.on_trigger(Trigger(source="manual", at=utc_now()))
+        assert app.wait_idle(60)
+        uplinks = wait_uplinks(simulator, 2)
+    frames = [decode_uplink(u.payload) for u in uplinks]
+    counts = [(d.species_code, d.count) for f in frames if isinstance(f, DetectionFrame) for d in f.detections]
+    assert counts == [(254, 2)]  # unknown_animal, two boxes in the frame
+
+
+def test_the_thumbnail_of_a_small_box_is_cropped_to_it(tmp_path: Path) -> None:
+    """A bear filling 5 % of the frame (dev062): the thumbnail shows the box with a margin, not the landscape."""
+    from PIL import Image
+    import io
+
+    app = run_one_sequence(detector_config(tmp_path, ["dev062"]))
+    thumb = rows(app.db_path, "SELECT payload FROM outbox WHERE kind = 'media'")[0][0]
+    box = detection_message(app.db_path).detections[0].box
+    assert box[2] * box[3] < 0.25
+    with Image.open(io.BytesIO(thumb)) as image:
+        ratio = image.width / image.height
+    with Image.open(dev_photo_path("dev062")) as photo:
+        width, height = photo.size
+    # the crop is the box grown by 60 % of its size on each side (clipped to the frame), so its shape follows
+    # the box's, not the frame's 4:3
+    grown_w = min(1.0, box[0] + box[2] * 1.6) - max(0.0, box[0] - box[2] * 0.6)
+    grown_h = min(1.0, box[1] + box[3] * 1.6) - max(0.0, box[1] - box[3] * 0.6)
+    assert ratio == pytest.approx(grown_w * width / (grown_h * height), rel=0.05)
