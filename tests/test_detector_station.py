@@ -144,3 +144,27 @@ def test_the_thumbnail_of_a_small_box_is_cropped_to_it(tmp_path: Path) -> None:
     grown_w = min(1.0, box[0] + box[2] * 1.6) - max(0.0, box[0] - box[2] * 0.6)
     grown_h = min(1.0, box[1] + box[3] * 1.6) - max(0.0, box[1] - box[3] * 0.6)
     assert ratio == pytest.approx(grown_w * width / (grown_h * height), rel=0.05)
+
+
+def test_camtrap_dp_export_has_a_media_level_observation_per_box(tmp_path: Path) -> None:
+    import csv
+
+    from station.camtrapdp.validate import validate_package
+    from station.export_camtrap import StationExport, export_station
+
+    app = run_one_sequence(detector_config(tmp_path, ["dev003", "dev062"]))
+    out = tmp_path / "package"
+    export_station(app.db_path, app.config.data_dir / "media", out,
+                   StationExport("test-station", "LLNP", "RU", latitude=43.1, longitude=131.9))
+    assert validate_package(out) == []
+    with (out / "observations.csv").open(encoding="utf-8", newline="") as handle:
+        observations = list(csv.DictReader(handle))
+    events = [o for o in observations if o["observationLevel"] == "event"]
+    media = [o for o in observations if o["observationLevel"] == "media"]
+    assert [(o["observationType"], o["count"]) for o in events] == [("unknown", "2")]
+    assert len(media) == 3 and all(o["mediaID"] and o["count"] == "1" for o in media)
+    stored = {tuple(round(v, 4) for v in row) for row in rows(
+        app.db_path, "SELECT box_x, box_y, box_width, box_height FROM frame_detections")}
+    exported = {tuple(round(float(o[k]), 4) for k in ("bboxX", "bboxY", "bboxWidth", "bboxHeight")) for o in media}
+    assert exported == stored
+    assert {o["classifiedBy"] for o in media} == {"megadetector-lite-yolox-tiny-640 2022.05.28-ref"}
