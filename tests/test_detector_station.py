@@ -168,3 +168,24 @@ def test_camtrap_dp_export_has_a_media_level_observation_per_box(tmp_path: Path)
     exported = {tuple(round(float(o[k]), 4) for k in ("bboxX", "bboxY", "bboxWidth", "bboxHeight")) for o in media}
     assert exported == stored
     assert {o["classifiedBy"] for o in media} == {"megadetector-lite-yolox-tiny-640 2022.05.28-ref"}
+
+
+def test_init_and_the_pi_image_use_the_bundled_real_detector(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from station.cli import main
+    from station.config import load_config
+    from station.vision.bundled import BUNDLED_DETECTOR
+
+    result = CliRunner().invoke(main, ["init", str(tmp_path / "station.toml")])
+    assert result.exit_code == 0, result.output
+    written = load_config(tmp_path / "station.toml")
+    pi = load_config(Path(__file__).resolve().parents[1] / "deploy" / "image" / "station.pi.toml")
+    for config in (written, pi):
+        assert config.model.detector == Path("bundled") and not config.model.allow_non_field
+    bundled = Path(__file__).resolve().parents[1] / BUNDLED_DETECTOR
+    if not bundled.is_file():
+        pytest.skip(f"{BUNDLED_DETECTOR} is not built in this checkout yet (models/detector/convert.py)")
+    vision = load_vision(pi)
+    assert vision.detector is not None and vision.non_field_models() == []
+    assert written.detector_path == bundled
