@@ -183,9 +183,16 @@ def test_init_and_the_pi_image_use_the_bundled_real_detector(tmp_path: Path) -> 
     pi = load_config(Path(__file__).resolve().parents[1] / "deploy" / "image" / "station.pi.toml")
     for config in (written, pi):
         assert config.model.detector == Path("bundled") and not config.model.allow_non_field
+
+
+def test_the_bundled_detector_loads_as_a_field_model(tmp_path: Path) -> None:
+    from station.config import load_config
+    from station.vision.bundled import BUNDLED_DETECTOR
+
+    pi = load_config(Path(__file__).resolve().parents[1] / "deploy" / "image" / "station.pi.toml")
     bundled = Path(__file__).resolve().parents[1] / BUNDLED_DETECTOR
     if not bundled.is_file():
         pytest.skip(f"{BUNDLED_DETECTOR} is not built in this checkout yet (models/detector/convert.py)")
     vision = load_vision(pi)
     assert vision.detector is not None and vision.non_field_models() == []
-    assert written.detector_path == bundled
+    assert pi.detector_path == bundled
