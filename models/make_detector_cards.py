@@ -4,7 +4,8 @@
 
 - ``models/megadetector-lite-640.toml``: MegadetectorLite (YOLOX-tiny, one class "object"), the int8
   conversion with TFLite's detection post-processing appended (4 output tensors);
-- ``models/coco-yolox-nano-416.toml``: a COCO YOLOX-nano with its raw head (decoded by the station).
+- ``models/coco-yolox-nano-416.toml``: a COCO YOLOX-nano with its raw head (decoded by the station);
+- with ``--bundled``: ``models/detector/mdlite-yolox-tiny-640.toml``, the card of the project's own conversion.
 
 The models stay in the shared folder (they are not copied into the project); the cards point at them with a
 path relative to the card, so tests that use them skip where that folder is absent. The bundled detector a
@@ -58,6 +59,31 @@ def _model(shared: Path, facts: dict[str, str]) -> tuple[str, str]:
 
 def mdlite_card(shared: Path) -> dict[str, Any]:
     model_file, digest = _model(shared, MDLITE)
+    return mdlite_card_document(model_file, digest)
+
+
+BUNDLED_DIR = MODELS_DIR / "detector"
+BUNDLED_MODEL = "mdlite-yolox-tiny-640.tflite"  # written by models/detector/convert.py
+
+
+def bundled_card() -> dict[str, Any]:
+    """The card of the project's own MegadetectorLite conversion (``models/detector/``)."""
+    model = BUNDLED_DIR / BUNDLED_MODEL
+    if not model.is_file():
+        raise SystemExit(f"{model}: not built yet; run models/detector/convert.py first")
+    doc = mdlite_card_document(BUNDLED_MODEL, sha256_of(model))
+    doc.update({"name": "megadetector-lite-yolox-tiny-640", "version": "2022.05.28-trapd1",
+                "summary": "MegadetectorLite (DrivenData's YOLOX-tiny trained on MegaDetector's boxes over "
+                           "camera-trap video frames), converted by the project (models/detector/convert.py) "
+                           "from the weights in the PyPI wheel zamba==2.7.2 to full-integer TFLite with the "
+                           "standard detection post-processing appended; 640x640 input. One class: 'object' = "
+                           "animal, person or vehicle.",
+                "licence": "MIT (zamba weights, LICENSE.zamba-MIT) and Apache-2.0 (YOLOX network, "
+                           "LICENSE.yolox-Apache-2.0); both notices are beside the model"})
+    return doc
+
+
+def mdlite_card_document(model_file: str, digest: str) -> dict[str, Any]:
     return {
         "schema_version": 1, "name": "megadetector-lite-yolox-tiny-640", "version": "2022.05.28-ref",
         "kind": "detector", "field_model": True, "model_file": model_file, "sha256": digest,
@@ -101,7 +127,16 @@ def coco_card(shared: Path) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--shared", type=Path, default=DEFAULT_SHARED, help="folder holding the reference models")
+    parser.add_argument("--bundled", action="store_true",
+                        help=f"write only the card of the bundled detector (models/detector/{BUNDLED_MODEL})")
     args = parser.parse_args(argv)
+    if args.bundled:
+        path = BUNDLED_DIR / BUNDLED_MODEL.replace(".tflite", ".toml")
+        header = ("Card of the bundled detector, written by models/make_detector_cards.py --bundled;\n"
+                  "rebuild the model with models/detector/convert.py and rerun, not edit here.")
+        path.write_text(cardtoml.dumps(bundled_card(), header=header), encoding="utf-8")
+        print(f"wrote {path}: {load_detector_card(path)[0].label}", file=sys.stderr)
+        return 0
     header = ("Our card for a third-party reference detector (not copied into the project), written by\n"
               "models/make_detector_cards.py; edit it there and rerun, not here.")
     for name, build in ((MDLITE["card"], mdlite_card), (COCO["card"], coco_card)):

@@ -88,12 +88,17 @@ class CaptureSection(Section):
                                         "start, while the PIR and the camera settle.")
 
 
+#: ``[model] detector = "bundled"``: the detector installed with trapd (models/detector/).
+BUNDLED = "bundled"
+
+
 class ModelSection(Section):
     """The models. Each card beside its .tflite says everything else (input, classes, thresholds)."""
 
-    detector: Path | None = Field(None, description="Detector card (kind = \"detector\"), relative to this file; "
-                                                    "set: every frame goes through it first and only its boxes "
-                                                    "count. Unset: the classifier sees whole frames.")
+    detector: Path | None = Field(None, description="Detector card (kind = \"detector\"), relative to this file, "
+                                                    "or \"bundled\" (the detector installed with trapd); set: "
+                                                    "every frame goes through it first and only its boxes count. "
+                                                    "Unset: the classifier sees whole frames.")
     classifier: Path | None = Field(None, description="Classifier card: names the species in each box (with a "
                                                       "detector) or in the whole frame (without one).")
     card: Path | None = Field(None, description="Old name of classifier (kept working); unset with no detector "
@@ -223,7 +228,14 @@ class StationConfig(Section):
 
     @property
     def detector_path(self) -> Path | None:
-        return None if self.model.detector is None else self.resolve(self.model.detector)
+        """[model] detector; ``"bundled"`` is the detector installed with trapd."""
+        if self.model.detector is None:
+            return None
+        if self.model.detector == Path(BUNDLED):
+            from station.vision.bundled import bundled_detector_card
+
+            return bundled_detector_card()
+        return self.resolve(self.model.detector)
 
     @property
     def uses_board(self) -> bool:

@@ -136,3 +136,21 @@ def test_crops_grow_by_the_margin_and_stay_inside_the_picture() -> None:
     assert crop(pixels, box, 0.2).shape[:2] == (28, 70)
     edge = Box(x=0.9, y=0.9, width=0.1, height=0.1, score=0.9, class_index=0, species="unknown_animal")
     assert crop(pixels, edge, 0.5).shape[:2] == (15, 30)
+
+
+def test_model_check_passes_a_detector_card_and_says_what_is_wrong_with_a_bad_one(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from station.cli import main
+    from tests.shared_assets import reference_card
+
+    card = reference_card(MDLITE_CARD, tmp_path)
+    good = CliRunner().invoke(main, ["model", "check", str(card)])
+    assert good.exit_code == 0, good.output
+    assert "PASS  detect" in good.output and "PASS  field model        yes" in good.output
+    wrong = tmp_path / "wrong.toml"
+    wrong.write_text(card.read_text(encoding="utf-8").replace('format = "postprocessed"', 'format = "yolox"'),
+                     encoding="utf-8")
+    bad = CliRunner().invoke(main, ["model", "check", str(wrong)])
+    assert bad.exit_code == 1
+    assert "FAIL  tensors" in bad.output and "a raw YOLOX head is one output tensor; the model has 4" in bad.output

@@ -15,7 +15,7 @@ from station.types import Trigger
 from station.uplink.messages import DetectionMessage
 from station.vision.station_vision import load_vision, model_label
 from tests.conftest import make_config, running_station
-from tests.shared_assets import MDLITE_CARD, photo_folder, reference_card
+from tests.shared_assets import MDLITE_CARD, dev_photo_path, photo_folder, reference_card
 
 BANNER = [0.0, 0.93, 1.0, 0.07]  # the camera's info strip at the bottom of dev058 (a logo gets boxed)
 
@@ -106,3 +106,93 @@ def test_a_non_field_model_on_a_real_camera_is_refused_unless_allowed(tmp_path: 
     assert load_vision(allowed).non_field_models() == ["trapd-pipeline-v1 1.0.0"]
     simulated = make_config(tmp_path / "data")  # the simulated camera: the toy model is what it is for
     assert model_label(load_vision(simulated)) == "trapd-pipeline-v1 1.0.0"
+
+
+def test_the_lora_summary_carries_the_count(tmp_path: Path) -> None:
+    """MQTT down: the LoRa summary of the sequence says how many were counted (the most boxes in one frame)."""
+    from station.devtools.mosquitto import free_port
+    from station.lora.codec import DetectionFrame, decode_uplink
+    from tests.test_lora_link import LORA, wait_uplinks
+
+    config = detector_config(tmp_path, ["dev003"], lora={**LORA, "max_priority": 1},
+                             mqtt={"enabled": True, "port": free_port(), "reconnect_max_s": 1.0})
+    with running_station(config) as app:
+        simulator = app.lora.modem.simulator
+        app.on_trigger(Trigger(source="manual", at=utc_now()))
+        assert app.wait_idle(60)
+        uplinks = wait_uplinks(simulator, 2)
+    frames = [decode_uplink(u.payload) for u in uplinks]
+    counts = [(d.species_code, d.count) for f in frames if isinstance(f, DetectionFrame) for d in f.detections]
+    assert counts == [(254, 2)]  # unknown_animal, two boxes in the frame
+
+
+def test_the_thumbnail_of_a_small_box_is_cropped_to_it(tmp_path: Path) -> None:
+    """A bear filling 5 % of the frame (dev062): the thumbnail shows the box with a margin, not the landscape."""
+    from PIL import Image
+    import io
+
+    app = run_one_sequence(detector_config(tmp_path, ["dev062"]))
+    thumb = rows(app.db_path, "SELECT payload FROM outbox WHERE kind = 'media'")[0][0]
+    box = detection_message(app.db_path).detections[0].box
+    assert box[2] * box[3] < 0.25
+    with Image.open(io.BytesIO(thumb)) as image:
+        ratio = image.width / image.height
+    with Image.open(dev_photo_path("dev062")) as photo:
+        width, height = photo.size
+    # the crop is the box grown by 60 % of its size on each side (clipped to the frame), so its shape follows
+    # the box's, not the frame's 4:3
+    grown_w = min(1.0, box[0] + box[2] * 1.6) - max(0.0, box[0] - box[2] * 0.6)
+    grown_h = min(1.0, box[1] + box[3] * 1.6) - max(0.0, box[1] - box[3] * 0.6)
+    assert ratio == pytest.approx(grown_w * width / (grown_h * height), rel=0.05)
+
+
+def test_camtrap_dp_export_has_a_media_level_observation_per_box(tmp_path: Path) -> None:
+    import csv
+
+    from station.camtrapdp.validate import validate_package
+    from station.export_camtrap import StationExport, export_station
+
+    app = run_one_sequence(detector_config(tmp_path, ["dev003", "dev062"]))
+    out = tmp_path / "package"
+    export_station(app.db_path, app.config.data_dir / "media", out,
+                   StationExport("test-station", "LLNP", "RU", latitude=43.1, longitude=131.9))
+    assert validate_package(out) == []
+    with (out / "observations.csv").open(encoding="utf-8", newline="") as handle:
+        observations = list(csv.DictReader(handle))
+    events = [o for o in observations if o["observationLevel"] == "event"]
+    media = [o for o in observations if o["observationLevel"] == "media"]
+    assert [(o["observationType"], o["count"]) for o in events] == [("unknown", "2")]
+    assert len(media) == 3 and all(o["mediaID"] and o["count"] == "1" for o in media)
+    stored = {tuple(round(v, 4) for v in row) for row in rows(
+        app.db_path, "SELECT box_x, box_y, box_width, box_height FROM frame_detections")}
+    exported = {tuple(round(float(o[k]), 4) for k in ("bboxX", "bboxY", "bboxWidth", "bboxHeight")) for o in media}
+    assert exported == stored
+    assert {o["classifiedBy"] for o in media} == {"megadetector-lite-yolox-tiny-640 2022.05.28-ref"}
+
+
+def test_init_and_the_pi_image_use_the_bundled_real_detector(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from station.cli import main
+    from station.config import load_config
+    from station.vision.bundled import BUNDLED_DETECTOR
+
+    result = CliRunner().invoke(main, ["init", str(tmp_path / "station.toml")])
+    assert result.exit_code == 0, result.output
+    written = load_config(tmp_path / "station.toml")
+    pi = load_config(Path(__file__).resolve().parents[1] / "deploy" / "image" / "station.pi.toml")
+    for config in (written, pi):
+        assert config.model.detector == Path("bundled") and not config.model.allow_non_field
+
+
+def test_the_bundled_detector_loads_as_a_field_model(tmp_path: Path) -> None:
+    from station.config import load_config
+    from station.vision.bundled import BUNDLED_DETECTOR
+
+    pi = load_config(Path(__file__).resolve().parents[1] / "deploy" / "image" / "station.pi.toml")
+    bundled = Path(__file__).resolve().parents[1] / BUNDLED_DETECTOR
+    if not bundled.is_file():
+        pytest.skip(f"{BUNDLED_DETECTOR} is not built in this checkout yet (models/detector/convert.py)")
+    vision = load_vision(pi)
+    assert vision.detector is not None and vision.non_field_models() == []
+    assert pi.detector_path == bundled

@@ -86,6 +86,8 @@ def _station_json(model: type[BaseModel], name: str, payload: bytes, station_id:
                               for d in data["detections"]]
         if isinstance(data.get("model"), dict):
             data["model"] = _known_fields(ModelRef, data["model"])
+        if isinstance(data.get("models"), list):
+            data["models"] = [_known_fields(ModelRef, m) if isinstance(m, dict) else m for m in data["models"]]
     try:
         record = model.model_validate(data)
     except ValidationError as exc:

@@ -53,6 +53,12 @@ _LORA_SUMMARY = f"""INSERT INTO observations ({_OBSERVATION_COLUMNS})
         lora_frame = EXCLUDED.lora_frame, lora_received_at = EXCLUDED.lora_received_at"""
 
 
+def _models(message: DetectionMessage) -> str:
+    """Every model that decided (detection/1.1 lists them, detector first), else the one of 1.0."""
+    refs = message.models or [message.model]
+    return " + ".join(f"{ref.name} {ref.version}" for ref in refs)
+
+
 @dataclasses.dataclass
 class Written:
     """What one record did to the store."""
@@ -149,12 +155,12 @@ class StoreWriter:
             "empty, model, received_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
             "ON CONFLICT (event_id) DO NOTHING RETURNING 1",
             [message.sequence_id, message.id, station, deployment, start, end, message.trigger, message.frames,
-             message.empty, f"{message.model.name} {message.model.version}", received_at]).fetchone()
+             message.empty, _models(message), received_at]).fetchone()
         if inserted is None:
             return Written(stored=False)
         second = int(start.timestamp())
         base = [message.sequence_id, station, deployment, start, end, second]
-        model = f"{message.model.name} {message.model.version}"
+        model = _models(message)
         written = Written(stored=True)
         for d in message.detections:
             self.conn.execute(_FULL_RECORD, [d.observation_id, *base, d.observation_type, d.species, d.species_code,

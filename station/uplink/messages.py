@@ -7,7 +7,7 @@ new ``schema`` string and a new topic root (``camtrap/v2``).
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -34,7 +34,7 @@ class WireDetection(WireModel):
                                                       "frame (detector); null when unknown (classifier alone).")
     frames_seen: int = Field(ge=1, description="Frames of the sequence where the species passed its threshold.")
     best_media_id: str = Field(description="Media id of the frame to look at first; its thumbnail follows.")
-    box: list[float] | None = Field(None, min_length=4, max_length=4,
+    box: list[Annotated[float, Field(ge=0.0, le=1.0)]] | None = Field(None, min_length=4, max_length=4,
                                     description="Since 1.1: the best box on best_media_id, [x, y, width, height] "
                                                 "normalised 0..1 from the top left (Camtrap DP bbox); null "
                                                 "without a detector.")

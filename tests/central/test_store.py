@@ -47,6 +47,20 @@ def test_a_repeated_detection_is_stored_once(writer):
     assert count(writer.conn, "SELECT count(*) FROM observations") == 2
 
 
+def test_a_detection_1_1_names_every_model_and_keeps_the_count(writer):
+    from station.uplink.messages import ModelRef
+
+    base = detection("tlnp-0001", ["wild_boar"])
+    refs = [ModelRef(name="megadetector-lite", version="1"), ModelRef(name="tlnp-crops", version="2")]
+    boxed = base.detections[0].model_copy(update={"count": 3, "box": [0.1, 0.2, 0.3, 0.4]})
+    message = base.model_copy(update={"schema_": "detection/1.1", "detections": [boxed], "model": refs[0],
+                                      "models": refs})
+    assert write(writer, message).stored
+    assert writer.conn.execute("SELECT model FROM events").fetchone()[0] == "megadetector-lite 1 + tlnp-crops 2"
+    assert writer.conn.execute("SELECT count, classified_by FROM observations").fetchone() == (
+        3, "megadetector-lite 1 + tlnp-crops 2")
+
+
 def test_lora_first_then_the_full_record_is_one_observation(writer):
     message = detection("tlnp-0001", ["amur_tiger", "human"])
     first = write(writer, lora_summary("tlnp-0001", message))
