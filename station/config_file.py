@@ -61,7 +61,4 @@ def toml_value(value: Any) -> str | None:
         return "{" + ", ".join(f"{json.dumps(str(k))} = {toml_value(v)}" for k, v in value.items()) + "}"
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(toml_value(v) or '""' for v in value) + "]"
-    if isinstance(value, dict):  # an inline table, e.g. [detection] thresholds = { human = 0.2 }
-        return "{ " + ", ".join(f"{json.dumps(str(k))} = {toml_value(v)}" for k, v in value.items()) + " }" \
-            if value else "{}"
     raise TypeError(f"cannot write {type(value).__name__} to TOML")
