@@ -3,7 +3,9 @@
     .venv-train/bin/python models/train.py PHOTOS --out models/mypark --name mypark-v1 [--labels map.toml]
 
 PHOTOS is a folder with one subfolder per class (named by species keys of station/vision/species.toml, or
-mapped with --labels), or a Camtrap DP package (media.csv, observations.csv and the photos). Photos are
+mapped with --labels), or a Camtrap DP package (media.csv, observations.csv and the photos). For a classifier
+behind the detector, give it crops: ``trapd model crops DETECTOR-CARD labels.csv --out crops`` cuts the
+detector's boxes from a park's labelled photos into such a folder (pass --field-model for real photos). Photos are
 prepared exactly as the station prepares a frame (whole photo, RGB, bilinear to the input size); a share of
 them (whole sequences at a time) is held out. A small CNN is trained on the CPU, converted to full-integer
 TFLite (uint8 in and out, int8 inside) with a representative dataset, evaluated on the held-out photos
@@ -66,6 +68,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--no-flip", action="store_true", help="no random left-right mirroring in training")
     parser.add_argument("--trained-on", default="", help="card text: what the photos are (cameras, places)")
     parser.add_argument("--not-for", default="", help="card text: what the model must not be used for")
+    parser.add_argument("--field-model", action="store_true",
+                        help="the photos are real camera-trap photos (e.g. crops from `trapd model crops`): the card "
+                             "says field_model = true, so the station runs it on a real camera; without it the "
+                             "station refuses the model there unless model.allow_non_field is set")
     args = parser.parse_args(argv)
     if not 8 <= args.size <= 512 or args.epochs < 1 or not 0.0 < args.heldout < 0.9:
         parser.error("need 8 <= --size <= 512, --epochs >= 1 and 0 < --heldout < 0.9")
@@ -159,7 +165,7 @@ def card_document(args: argparse.Namespace, classes: list[str], model_path: Path
                                      f"{args.source.name!r}; photos per class in [training] below.")
     return {
         "schema_version": 1, "name": args.name, "version": args.version, "kind": "classifier",
-        "model_file": model_path.name, "sha256": sha256_of(model_path),
+        "field_model": bool(args.field_model), "model_file": model_path.name, "sha256": sha256_of(model_path),
         "summary": (f"A small int8 CNN ({len(classes)} classes, {args.size}x{args.size} RGB input) trained by "
                     "models/train.py on labelled photos."),
         "trained_on": trained_on,

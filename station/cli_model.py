@@ -173,6 +173,33 @@ def _print_pipeline(evaluation: Any, files: dict[str, Path]) -> None:
     click.echo("wrote " + ", ".join(str(path) for path in files.values()))
 
 
+@model.command()
+@click.argument("detector_card", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("source", type=click.Path(exists=True, path_type=Path))
+@click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder to write the crops into, one subfolder per species key (models/train.py takes it).")
+@click.option("--labels", "labels_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="TOML map of labels or scientific names to species keys.")
+@threads_option
+def crops(detector_card: Path, source: Path, out: Path, labels_file: Path | None, threads: int) -> None:
+    """Cut the detector's boxes from labelled photos (labels CSV, class folders or Camtrap DP) into OUT,
+    filed by label, to train a park's own classifier on crops with models/train.py."""
+    from station.vision.assemble import build_pipeline
+    from station.vision.crops import write_crops
+    from station.vision.dataset import load_label_map
+
+    pipeline = build_pipeline(detector_card, threads=threads)
+    report = write_crops(pipeline, _labelled_photos(source, load_label_map(labels_file)), out)
+    click.echo(f"{report.photos} photos, {sum(report.crops.values())} crops into {out} "
+               f"(detector {pipeline.detector.card.label}, margin {pipeline.settings.crop_margin})")
+    for key, count in sorted(report.crops.items()):
+        click.echo(f"  {key:<22}{count:>6}")
+    for reason, count in sorted(report.skipped.items()):
+        click.echo(f"skipped {count}: {reason}", err=True)
+    if not report.crops:
+        raise click.ClickException("no crops written: the detector found no box on any usable photo")
+
+
 def _pct(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.1f} %"
 

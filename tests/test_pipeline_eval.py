@@ -150,3 +150,20 @@ def test_separator_relabels_covered_boxes_and_keeps_an_uncovered_person() -> Non
     assert result[2] == hints[3]
     assert covered_share(hints[0], animal) == pytest.approx(1.0)
     assert separate([animal], [], settings) == [animal]
+
+
+def test_crops_for_training_are_a_labelled_folder_train_py_reads(tmp_path: Path, dev_subset: Path) -> None:
+    from station.vision.dataset import read_labelled_folder
+
+    cards = tmp_path / "cards"
+    cards.mkdir()
+    out = tmp_path / "crops"
+    result = CliRunner().invoke(main, ["model", "crops", str(local_card(MDLITE_CARD, cards)), str(dev_subset),
+                                       "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    found = read_labelled_folder(out)  # what models/train.py reads
+    counts = found.counts()
+    assert counts["wild_boar"] == 3 and counts["human"] == 1 and counts["vehicle"] >= 1
+    assert "blank" not in counts  # the empty frame has no false box
+    with Image.open(out / "wild_boar" / "images_dev060-0.jpg") as crop:
+        assert 20 < crop.width < 1024 and 20 < crop.height < 1024
