@@ -137,17 +137,21 @@ def _box(x: float, y: float, w: float, h: float, score: float, species: str) -> 
 
 
 def test_separator_relabels_covered_boxes_and_keeps_an_uncovered_person() -> None:
+    weak = _box(0.0, 0.0, 1.0, 1.0, 0.08, "unknown_animal")  # below the detector's threshold
+    lifted = separate([weak], [_box(0.2, 0.2, 0.3, 0.3, 0.84, "vehicle")], PeopleSettings({"vehicle": 0.35}))
+    assert [(b.species, b.score) for b in lifted] == [("vehicle", 0.84)]
     settings = PeopleSettings(thresholds={"human": 0.3, "vehicle": 0.35})
     animal = _box(0.1, 0.1, 0.4, 0.6, 0.7, "unknown_animal")
     quad = _box(0.55, 0.4, 0.4, 0.4, 0.6, "unknown_animal")
     hints = [_box(0.15, 0.15, 0.3, 0.5, 0.8, "human"),  # inside the first box
              _box(0.56, 0.42, 0.38, 0.36, 0.5, "vehicle"),  # the quad bike
-             _box(0.6, 0.41, 0.1, 0.2, 0.4, "human"),  # its rider: human wins over vehicle
+             _box(0.6, 0.41, 0.1, 0.2, 0.4, "human"),  # its rider: a box of its own beside the vehicle
              _box(0.0, 0.8, 0.05, 0.15, 0.9, "human"),  # a person no box covers: kept, never blank
              _box(0.3, 0.3, 0.1, 0.1, 0.2, "human")]  # too weak: ignored
     result = separate([animal, quad], hints, settings)
-    assert [b.species for b in result] == ["human", "human", "human"]
-    assert result[2] == hints[3]
+    assert [b.species for b in result] == ["human", "vehicle", "human", "human"]
+    assert result[2] == hints[2] and result[3] == hints[3]
+    assert result[1].score == 0.6  # the detector's score, higher than the hint's
     assert covered_share(hints[0], animal) == pytest.approx(1.0)
     assert separate([animal], [], settings) == [animal]
 

@@ -4,8 +4,10 @@ class, "object").
 A second detector that knows people and vehicles (configured as ``[model] people``; measured on real photos:
 a COCO YOLOX-nano, see docs/accuracy.md) runs on the whole frame. Each of its human or vehicle boxes at or
 above its threshold names the detector's boxes that cover most of it (``cover``: the share of the hint's area
-inside the box); a person hint that no box covers is kept as a box of its own, because on an anti-poaching
-camera a person must never come out blank. Human wins over vehicle (a rider on a motorbike is boxed once).
+inside the box), and such a box takes the hint's score when that is higher (the detector's own score may be
+below its threshold: both models saw something there); a hint that no box covers is kept as a box of its
+own, because on an anti-poaching camera a person must never come out blank. A box a vehicle hint named
+stays a vehicle; a person hint inside it (a rider, a driver) is added as a box of its own.
 """
 
 from __future__ import annotations
@@ -52,13 +54,14 @@ def separate(boxes: Sequence[B], hints: Sequence[B], settings: PeopleSettings) -
             continue
         for hint in (h for h in hints if h.species == kind and h.score >= threshold):
             hits = [i for i, box in enumerate(result) if covered_share(hint, box) >= settings.cover]
-            for i in hits:
-                if result[i].species != "human":
-                    result[i] = dataclasses.replace(result[i], species=kind)
-            if not hits and kind in settings.keep_uncovered:
+            # a vehicle box stays a vehicle: the person on it (a rider, a driver) becomes a box of its own
+            keep = ("human", "vehicle") if kind == "human" else ("human",)
+            named = [i for i in hits if result[i].species not in keep]
+            for i in named:  # the box takes the hint's score when higher: both models saw something there
+                result[i] = dataclasses.replace(result[i], species=kind, score=max(result[i].score, hint.score))
+            if not named and not any(result[i].species == kind for i in hits) and kind in settings.keep_uncovered:
                 result.append(hint)
     return result
-
 
 class _Detects(Protocol):
     card: object
