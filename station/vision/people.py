@@ -3,9 +3,10 @@ class, "object").
 
 A second detector that knows people and vehicles (configured as ``[model] people``; measured on real photos:
 a COCO YOLOX-nano, see docs/accuracy.md) runs on the whole frame. Each of its human or vehicle boxes at or
-above its threshold names the detector's boxes that cover most of it (``cover``: the share of the hint's area
-inside the box), and such a box takes the hint's score when that is higher (the detector's own score may be
-below its threshold: both models saw something there); a hint that no box covers is kept as a box of its
+above its threshold names one of the detector's boxes that cover most of it (``cover``: the share of the
+hint's area inside the box; of several, the most confident), and that box takes the hint's
+score when that is higher (the detector's own score may be below its threshold: both models saw something
+there); a hint that no box covers is kept as a box of its
 own, because on an anti-poaching camera a person must never come out blank. A box a vehicle hint named
 stays a vehicle; a person hint inside it (a rider, a driver) is added as a box of its own.
 """
@@ -57,7 +58,9 @@ def separate(boxes: Sequence[B], hints: Sequence[B], settings: PeopleSettings) -
             # a vehicle box stays a vehicle: the person on it (a rider, a driver) becomes a box of its own
             keep = ("human", "vehicle") if kind == "human" else ("human",)
             named = [i for i in hits if result[i].species not in keep]
-            for i in named:  # the box takes the hint's score when higher: both models saw something there
+            if named:  # one hint names one box: the detector's most confident of those that cover it
+                i = max(named, key=lambda n: result[n].score)
+                # the box takes the hint's score when higher: both models saw something there
                 result[i] = dataclasses.replace(result[i], species=kind, score=max(result[i].score, hint.score))
             if not named and not any(result[i].species == kind for i in hits) and kind in settings.keep_uncovered:
                 result.append(hint)
