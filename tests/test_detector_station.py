@@ -175,7 +175,6 @@ def test_init_and_the_pi_image_use_the_bundled_real_detector(tmp_path: Path) -> 
 
     from station.cli import main
     from station.config import load_config
-    from station.vision.bundled import BUNDLED_DETECTOR
 
     result = CliRunner().invoke(main, ["init", str(tmp_path / "station.toml")])
     assert result.exit_code == 0, result.output
