@@ -195,3 +195,17 @@ def test_the_bundled_detector_loads_as_a_field_model(tmp_path: Path) -> None:
     vision = load_vision(pi)
     assert vision.detector is not None and vision.non_field_models() == []
     assert pi.detector_path == bundled
+
+
+def test_the_demo_names_the_toy_model_in_what_it_prints() -> None:
+    """The demo runs the toy model on simulated scenes (the detector does not find drawn animals) and says so."""
+    from click.testing import CliRunner
+
+    from station.cli import main
+
+    result = CliRunner().invoke(main, ["demo"])
+    assert result.exit_code == 0, result.output
+    assert "not a field model" in result.output.splitlines()[0]
+    assert "decided by: trapd-pipeline-v1 1.0.0" in result.output
+    detections = [line for line in result.output.splitlines() if "/detections" in line]
+    assert detections and all(line.endswith("(by trapd-pipeline-v1 1.0.0)") for line in detections)
