@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from station.app import StationApp
-from station.errors import ConfigError
+from station.errors import ConfigError, ModelError
 from station.ids import utc_now
 from station.types import Trigger
 from station.uplink.messages import DetectionMessage
@@ -209,3 +209,19 @@ def test_the_demo_names_the_toy_model_in_what_it_prints() -> None:
     assert "decided by: trapd-pipeline-v1 1.0.0" in result.output
     detections = [line for line in result.output.splitlines() if "/detections" in line]
     assert detections and all(line.endswith("(by trapd-pipeline-v1 1.0.0)") for line in detections)
+
+
+def test_model_reload_with_a_detector_card_puts_the_detector_in_front(tmp_path: Path) -> None:
+    card = reference_card(MDLITE_CARD, tmp_path / "cards")
+    config = make_config(tmp_path / "data")  # the toy classifier on whole frames
+    with running_station(config) as app:
+        assert app.vision.detector is None
+        label = app.reload_model(card)
+        assert label == "megadetector-lite-yolox-tiny-640 2022.05.28-ref + trapd-pipeline-v1 1.0.0"
+        assert app.vision.input_size == (640, 640) and app.classifier.card.name == "trapd-pipeline-v1"
+        bad = tmp_path / "bad.toml"
+        bad.write_text(card.read_text(encoding="utf-8").replace("sha256 = \"01f1", "sha256 = \"ffff"),
+                       encoding="utf-8")
+        with pytest.raises(ModelError, match="sha256 does not match"):
+            app.reload_model(bad)
+        assert app.vision.detector is not None and app.vision.detector.card.label.startswith("megadetector")
