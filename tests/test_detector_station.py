@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from station.app import StationApp
-from station.errors import ConfigError
+from station.errors import ConfigError, ModelError
 from station.ids import utc_now
 from station.types import Trigger
 from station.uplink.messages import DetectionMessage
@@ -175,7 +175,6 @@ def test_init_and_the_pi_image_use_the_bundled_real_detector(tmp_path: Path) -> 
 
     from station.cli import main
     from station.config import load_config
-    from station.vision.bundled import BUNDLED_DETECTOR
 
     result = CliRunner().invoke(main, ["init", str(tmp_path / "station.toml")])
     assert result.exit_code == 0, result.output
@@ -196,3 +195,33 @@ def test_the_bundled_detector_loads_as_a_field_model(tmp_path: Path) -> None:
     vision = load_vision(pi)
     assert vision.detector is not None and vision.non_field_models() == []
     assert pi.detector_path == bundled
+
+
+def test_the_demo_names_the_toy_model_in_what_it_prints() -> None:
+    """The demo runs the toy model on simulated scenes (the detector does not find drawn animals) and says so."""
+    from click.testing import CliRunner
+
+    from station.cli import main
+
+    result = CliRunner().invoke(main, ["demo"])
+    assert result.exit_code == 0, result.output
+    assert "not a field model" in result.output.splitlines()[0]
+    assert "decided by: trapd-pipeline-v1 1.0.0" in result.output
+    detections = [line for line in result.output.splitlines() if "/detections" in line]
+    assert detections and all(line.endswith("(by trapd-pipeline-v1 1.0.0)") for line in detections)
+
+
+def test_model_reload_with_a_detector_card_puts_the_detector_in_front(tmp_path: Path) -> None:
+    card = reference_card(MDLITE_CARD, tmp_path / "cards")
+    config = make_config(tmp_path / "data")  # the toy classifier on whole frames
+    with running_station(config) as app:
+        assert app.vision.detector is None
+        label = app.reload_model(card)
+        assert label == "megadetector-lite-yolox-tiny-640 2022.05.28-ref + trapd-pipeline-v1 1.0.0"
+        assert app.vision.input_size == (640, 640) and app.classifier.card.name == "trapd-pipeline-v1"
+        bad = tmp_path / "bad.toml"
+        bad.write_text(card.read_text(encoding="utf-8").replace("sha256 = \"01f1", "sha256 = \"ffff"),
+                       encoding="utf-8")
+        with pytest.raises(ModelError, match="sha256 does not match"):
+            app.reload_model(bad)
+        assert app.vision.detector is not None and app.vision.detector.card.label.startswith("megadetector")
