@@ -171,3 +171,19 @@ def test_crops_for_training_are_a_labelled_folder_train_py_reads(tmp_path: Path,
     assert "blank" not in counts  # the empty frame has no false box
     with Image.open(out / "wild_boar" / "images_dev060-0.jpg") as crop:
         assert 20 < crop.width < 1024 and 20 < crop.height < 1024
+
+
+@pytest.mark.slow
+def test_the_whole_dev_set_holds_the_figures_in_docs_accuracy(tmp_path: Path) -> None:
+    """All 96 dev photos (not Amur fauna) through detector 640 + people card + ImageNet classifier: the
+    figures docs/accuracy.md records (row C), with one photo of slack for runtime differences."""
+    labels = shared_path(*DEV_SET, "labels.csv")
+    if labels is None:
+        pytest.skip("the real camera-trap dev set ../shared/datasets/real-camtrap-dev is absent")
+    summary = _eval(tmp_path, labels, "--people", str(PEOPLE_CARD), "--classifier", str(IMAGENET_CARD))["summary"]
+    assert summary["photos"] == 96
+    assert summary["empty_vs_not_empty_accuracy"]["hits"] >= 86
+    assert summary["human_recall"]["hits"] >= 8 and summary["human_recall"]["of"] == 15
+    assert summary["false_human_rate"]["hits"] <= 4
+    assert summary["vehicle_recall"]["hits"] >= 9 and summary["false_vehicle_rate"]["hits"] <= 1
+    assert summary["people_called_blank"]["hits"] <= 2
