@@ -19,6 +19,22 @@ import click
 from station.cli_errors import StationErrorsCommand, StationErrorsGroup
 
 card_argument = click.argument("card", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+
+
+def _bundled_or_file(ctx: click.Context, param: click.Parameter, value: str) -> Path:
+    """A card path, or ``bundled``: the detector installed with trapd (as ``[model] detector = "bundled"``)."""
+    if value == "bundled":
+        from station.vision.bundled import bundled_detector_card
+
+        return bundled_detector_card()
+    path = Path(value)
+    if not path.is_file():
+        raise click.BadParameter(f"{value}: no such card file (or write bundled for the bundled detector)")
+    return path
+
+
+def detector_or_card_argument(name: str) -> Callable:
+    return click.argument(name, callback=_bundled_or_file)
 threads_option = click.option("--threads", type=click.IntRange(1, 8), default=2, show_default=True,
                               help="Interpreter threads (as [model] threads in station.toml).")
 
@@ -65,7 +81,7 @@ def check(card: Path) -> None:
 
 
 @model.command("eval")
-@card_argument
+@detector_or_card_argument("card")
 @click.argument("source", type=click.Path(exists=True, path_type=Path))
 @click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path), default=Path("model-eval"),
               show_default=True, help="Folder for the report (report.json, and pictures: boxes.png for a "
@@ -81,7 +97,7 @@ def check(card: Path) -> None:
 @threads_option
 def evaluate_command(card: Path, source: Path, out: Path, labels_file: Path | None, classifier_card: Path | None,
                      people_card: Path | None, sample: int, threads: int) -> None:
-    """Evaluate CARD on SOURCE: a labels CSV (file,label,scientific_name,count,...), a folder with one
+    """Evaluate CARD (a card file, or bundled: the bundled detector) on SOURCE: a labels CSV (file,label,scientific_name,count,...), a folder with one
     subfolder per species key, or a Camtrap DP package. A detector CARD is judged as the station's whole
     per-frame step (with --people and --classifier if given); a classifier CARD on whole frames."""
     from station.vision.dataset import load_label_map
@@ -174,7 +190,7 @@ def _print_pipeline(evaluation: Any, files: dict[str, Path]) -> None:
 
 
 @model.command()
-@click.argument("detector_card", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@detector_or_card_argument("detector_card")
 @click.argument("source", type=click.Path(exists=True, path_type=Path))
 @click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Folder to write the crops into, one subfolder per species key (models/train.py takes it).")
@@ -182,7 +198,7 @@ def _print_pipeline(evaluation: Any, files: dict[str, Path]) -> None:
               help="TOML map of labels or scientific names to species keys.")
 @threads_option
 def crops(detector_card: Path, source: Path, out: Path, labels_file: Path | None, threads: int) -> None:
-    """Cut the detector's boxes from labelled photos (labels CSV, class folders or Camtrap DP) into OUT,
+    """Cut DETECTOR_CARD's boxes (a card file, or bundled) from labelled photos (labels CSV, class folders or Camtrap DP) into OUT,
     filed by label, to train a park's own classifier on crops with models/train.py."""
     from station.vision.assemble import build_pipeline
     from station.vision.crops import write_crops
