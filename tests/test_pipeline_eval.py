@@ -187,3 +187,14 @@ def test_the_whole_dev_set_holds_the_figures_in_docs_accuracy(tmp_path: Path) ->
     assert summary["false_human_rate"]["hits"] <= 4
     assert summary["vehicle_recall"]["hits"] >= 9 and summary["false_vehicle_rate"]["hits"] <= 1
     assert summary["people_called_blank"]["hits"] <= 2
+
+
+def test_eval_of_the_detector_on_a_labelled_folder(tmp_path: Path, dev_subset: Path) -> None:
+    folder = tmp_path / "photos"
+    for key, name in (("human", "dev001"), ("blank", "dev025")):
+        (folder / key).mkdir(parents=True)
+        shutil.copy(dev_subset.parent / "images" / f"{name}.jpg", folder / key / f"{name}.jpg")
+    report = _eval(tmp_path, folder)
+    assert {p["file"]: (p["true_kind"], p["call"]) for p in report["photos"]} == {
+        "human/dev001.jpg": ("human", "animal"), "blank/dev025.jpg": ("blank", "blank")}
+    assert report["summary"]["people_called_blank"] == {"hits": 0, "of": 1, "rate": 0.0}
