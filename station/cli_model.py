@@ -242,16 +242,19 @@ def _print_evaluation(evaluation: Any, table: list[str], files: dict[str, Path])
 
 
 @model.command()
-@card_argument
+@detector_or_card_argument("card")
 @threads_option
 @click.option("--seconds", type=click.FloatRange(0.2, 600), default=4.0, show_default=True,
               help="About how long to time (each side gets half).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--strict", is_flag=True, help="Exit 1 when the classify step is over the target ratio.")
 def bench(card: Path, threads: int, seconds: float, as_json: bool, strict: bool) -> None:
-    """Time bare invoke() against the station's classify step on CARD's model (interleaved, medians)."""
+    """Time bare invoke() against the station's classify step on CARD's model (interleaved, medians); for
+    a detector card (or bundled), against the per-frame detect step (boxes, thresholds, masks)."""
     from station.vision.bench import run_bench
+    from station.vision.detector_card import card_kind
 
+    step_name = "detect step   " if card_kind(card) == "detector" else "classify step "
     update, close = _progress_bar("timing")
     try:
         result = run_bench(card, threads=threads, seconds=seconds, progress=None if as_json else update)
@@ -263,7 +266,7 @@ def bench(card: Path, threads: int, seconds: float, as_json: bool, strict: bool)
         verdict = "within target" if result.within_target else "OVER target"
         click.echo(f"model          {result.model} ({result.runtime})")
         click.echo(f"bare invoke    median {result.bare_invoke_ms:.3f} ms, p90 {result.bare_invoke_p90_ms:.3f} ms")
-        click.echo(f"classify step  median {result.classify_step_ms:.3f} ms, "
+        click.echo(f"{step_name} median {result.classify_step_ms:.3f} ms, "
                    f"p90 {result.classify_step_p90_ms:.3f} ms")
         click.echo(f"ratio          {result.ratio:.3f} (target <= {result.target_ratio:.2f}: {verdict}), "
                    f"{result.calls} calls each, interleaved")

@@ -198,3 +198,20 @@ def test_eval_of_the_detector_on_a_labelled_folder(tmp_path: Path, dev_subset: P
     assert {p["file"]: (p["true_kind"], p["call"]) for p in report["photos"]} == {
         "human/dev001.jpg": ("human", "animal"), "blank/dev025.jpg": ("blank", "blank")}
     assert report["summary"]["people_called_blank"] == {"hits": 0, "of": 1, "rate": 0.0}
+
+
+def test_model_bench_of_a_detector_card_times_the_detect_step(tmp_path: Path) -> None:
+    from tests.bench.bench_detector import Absent, _card_320
+
+    try:
+        card = _card_320(tmp_path)
+    except Absent as exc:
+        pytest.skip(str(exc))
+    result = CliRunner().invoke(main, ["model", "bench", str(card), "--seconds", "0.5", "--json"])
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.output[result.output.index("{"):])
+    assert figures["model"].startswith("megadetector-lite-yolox-tiny-320")
+    assert 0 < figures["bare_invoke_ms"] and 0 < figures["classify_step_ms"]
+    assert 0.5 < figures["ratio"] < 2.0  # the target is 1.10 (tests/bench); a loaded machine gets slack here
+    text = CliRunner().invoke(main, ["model", "bench", str(card), "--seconds", "0.2"])
+    assert "detect step" in text.output

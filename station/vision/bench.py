@@ -94,21 +94,23 @@ def _percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-def time_interleaved(classifier: Classifier, frames: list[np.ndarray], calls: int,
-                     progress: Progress | None = None) -> tuple[list[float], list[float]]:
-    """Seconds per call of the bare invoke and of the classify step, measured in ABBA order."""
-    quantized = [classifier.quantize(frame) for frame in frames]  # the bare side's input, made once
+Side = Callable[[int], object]
+
+
+def interleave(bare_call: Side, step_call: Side, calls: int,
+               progress: Progress | None = None) -> tuple[list[float], list[float]]:
+    """Seconds per call of two sides (call ``i`` of each gets the same frame), measured in ABBA order."""
     bare, step = [], []
     clock = time.perf_counter
 
     def run_bare(i: int) -> None:
         started = clock()
-        classifier.invoke_bare(quantized[i % len(frames)])
+        bare_call(i)
         bare.append(clock() - started)
 
     def run_step(i: int) -> None:
         started = clock()
-        top_species(classifier.classify(classifier.prepare(frames[i % len(frames)])))
+        step_call(i)
         step.append(clock() - started)
 
     for i in range(calls):
@@ -120,29 +122,53 @@ def time_interleaved(classifier: Classifier, frames: list[np.ndarray], calls: in
     return bare, step
 
 
-def _calls_for(classifier: Classifier, frame: np.ndarray, seconds: float, low: int, high: int) -> int:
+def _calls_for(step: Side, seconds: float, low: int, high: int) -> int:
     started = time.perf_counter()
-    for _ in range(WARM_UP_CALLS):
-        classifier.classify(frame)
+    for i in range(WARM_UP_CALLS):
+        step(i)
     per_pair = 2 * (time.perf_counter() - started) / WARM_UP_CALLS
     return max(low, min(high, int(seconds / max(per_pair, 1e-6))))
 
 
+def _classifier_sides(card_path: Path, threads: int) -> tuple[str, Side, Side]:
+    classifier = Classifier.from_card_file(card_path, threads=threads)
+    frames = bench_frames(classifier)
+    quantized = [classifier.quantize(frame) for frame in frames]
+    return (f"{classifier.card.name} {classifier.card.version}",
+            lambda i: classifier.invoke_bare(quantized[i % len(frames)]),
+            lambda i: top_species(classifier.classify(classifier.prepare(frames[i % len(frames)]))))
+
+
+def _detector_sides(card_path: Path, threads: int) -> tuple[str, Side, Side]:
+    """A detector card: bare invoke against the station's per-frame detect step (no classifier)."""
+    from station.vision.assemble import build_pipeline
+
+    pipeline = build_pipeline(card_path, threads=threads)
+    detector = pipeline.detector
+    frames = [detector.prepare(render(scene, BENCH_FRAME_SIZE)) for scene in BENCH_SCENES]
+    quantized = [detector.quantize(frame) for frame in frames]
+    return (detector.card.label, lambda i: detector.invoke_bare(quantized[i % len(frames)]),
+            lambda i: pipeline.analyse(frames[i % len(frames)]))
+
+
 def run_bench(card_path: Path, *, threads: int = 2, seconds: float = 4.0, min_calls: int = 50,
               max_calls: int = 5000, progress: Progress | None = None) -> BenchResult:
-    """Load the model behind ``card_path`` and time it for about ``seconds``."""
+    """Load the model behind ``card_path`` (a classifier or a detector card) and time it for about
+    ``seconds``: bare invoke against the classify step, or against the detect step for a detector."""
+    from station.vision.detector_card import card_kind
+
     rss_before = rss_mb()
     started = time.perf_counter()
-    classifier = Classifier.from_card_file(card_path, threads=threads)
+    sides = _detector_sides if card_kind(card_path) == "detector" else _classifier_sides
+    model, bare_call, step_call = sides(card_path, threads)
     load_ms = (time.perf_counter() - started) * 1e3
-    frames = bench_frames(classifier)
-    calls = _calls_for(classifier, frames[0], seconds, min_calls, max_calls)
-    for frame in frames:  # every frame once through both paths before timing
-        classifier.invoke_bare(classifier.quantize(frame))
-    bare, step = time_interleaved(classifier, frames, calls, progress)
+    calls = _calls_for(step_call, seconds, min_calls, max_calls)
+    for i in range(len(BENCH_SCENES)):  # every frame once through both paths before timing
+        bare_call(i)
+    bare, step = interleave(bare_call, step_call, calls, progress)
     bare_ms, step_ms = statistics.median(bare) * 1e3, statistics.median(step) * 1e3
     return BenchResult(
-        model=f"{classifier.card.name} {classifier.card.version}", runtime=interpreter_class()[1],
+        model=model, runtime=interpreter_class()[1],
         interpreter_threads=threads, process_threads=process_threads(), calls=calls,
         bare_invoke_ms=round(bare_ms, 4), classify_step_ms=round(step_ms, 4),
         bare_invoke_p90_ms=round(_percentile(bare, 0.9) * 1e3, 4),
