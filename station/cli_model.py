@@ -311,8 +311,15 @@ def replay(config_path: Path, folder: Path, gap_s: float, max_frames: int, utc_o
         zone = parse_utc_offset(utc_offset)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--utc-offset") from None
+    from station.errors import ConfigError
+
     config = load_config(config_path)
-    importer = ReplayImporter(config, allow_non_field=allow_non_field)
+    try:
+        importer = ReplayImporter(config, allow_non_field=allow_non_field)
+    except ConfigError as exc:
+        if "allow_non_field" not in str(exc):
+            raise
+        raise ConfigError(f"{exc} (for this import only: trapd replay --allow-non-field)") from None
     click.echo(f"models: {importer.models}")
     stop = threading.Event()
     with contextlib.ExitStack() as stack:
@@ -360,7 +367,7 @@ class _PhaseBars:
 
     def __enter__(self) -> Callable[[str, int, int], None]:
         self._bars: dict[str, tuple[Callable[[int, int], None], Callable[[], None]]] = {}
-        labels = {"dating": "reading photo dates", "importing": "classifying and storing"}
+        labels = {"dating": "reading photo dates", "importing": "analysing and storing"}
 
         def progress(phase: str, done: int, total: int) -> None:
             if phase not in self._bars:
