@@ -231,7 +231,8 @@ def _register_subcommands() -> None:
 
     main.add_command(central)
     main.add_command(export)
-    from station.cli_model import model, replay
+    from station.cli_model import model
+    from station.cli_replay import replay
 
     main.add_command(model)
     main.add_command(replay)

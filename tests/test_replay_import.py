@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 from PIL import ExifTags, Image
 
-from station.cli_model import replay
+from station.cli_replay import replay
 from station.config_file import default_config_text
 from station.hardware.scenes import Scene, render
 from station.replay_import import PENDING_KEY, ImportSettings, ReplayImporter
