@@ -154,4 +154,9 @@ MIGRATIONS: list[str] = [
         worker text
     );
     """,
+    # 2: the detector's best box of each detection (detection/1.1 `box`: x, y, width, height, normalised from
+    # the top left, on best_media_id); exported as a media-level Camtrap DP observation beside the event one
+    """
+    ALTER TABLE observations ADD COLUMN box double precision[];
+    """,
 ]
