@@ -268,3 +268,20 @@ def test_a_station_without_nmcli_says_so_and_the_switch_does_not_stop_anything(c
 def test_nmcli_without_networkmanager_running_is_one_clear_error():
     with pytest.raises(HardwareError, match=r"nmcli connection up trapd-hotspot failed: .*provisioned"):
         NmcliHotspot("trapd-hotspot", timeout_s=5, nmcli=NMCLI).up()
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node not installed")
+def test_the_polkit_rule_lets_only_the_daemon_switch_networks():
+    """polkit rules are JavaScript: run this one (node) with the calls polkitd would make."""
+    script = """
+const rules = [], polkit = {Result: {YES: "yes"}, addRule: rule => rules.push(rule)};
+new Function("polkit", require("fs").readFileSync(process.argv[1], "utf8"))(polkit);
+const ask = (id, user) => rules.map(rule => rule({id}, {user})).find(r => r !== undefined) ?? "ask";
+console.log(JSON.stringify([ask("org.freedesktop.NetworkManager.network-control", "trapd"),
+  ask("org.freedesktop.NetworkManager.network-control", "pi"),
+  ask("org.freedesktop.NetworkManager.settings.modify.system", "trapd")]));
+"""
+    rule = ROOT / "deploy" / "polkit" / "50-trapd-hotspot.rules"
+    done = subprocess.run(["node", "-e", script, str(rule)], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == '["yes","ask","ask"]'  # the daemon may not edit connections, others ask
