@@ -48,8 +48,8 @@ EN = {
     "location_name": "Place name", "latitude": "Latitude", "longitude": "Longitude",
     "accuracy": "GPS accuracy (m)", "use_gps": "Use phone GPS", "gps_wait": "Getting position…",
     "gps_ok": "Position taken (±{m} m).", "gps_failed": "No GPS position ({error}): type the coordinates.",
-    "gps_insecure": "The phone gives GPS only to secure pages: type or paste the coordinates "
-                    "(e.g. 43.1234, 131.5678).",
+    "gps_insecure": "The phone gives GPS only to secure pages: open this page with https:// (the address on "
+                    "the station's QR card), or type or paste the coordinates (e.g. 43.1234, 131.5678).",
     "camera_height": "Camera height (m)", "heading": "Heading (degrees from north)",
     "tilt": "Tilt (degrees, down is negative)", "habitat": "Habitat", "feature_type": "Feature",
     "feature_none": "(none)", "notes": "Notes", "setup_by": "Set up by",
@@ -103,8 +103,9 @@ RU = {
     "location_name": "Название места", "latitude": "Широта", "longitude": "Долгота",
     "accuracy": "Точность GPS (м)", "use_gps": "Взять GPS телефона", "gps_wait": "Определяем положение…",
     "gps_ok": "Положение получено (±{m} м).", "gps_failed": "Нет GPS ({error}): введите координаты.",
-    "gps_insecure": "Телефон даёт GPS только защищённым страницам: введите или вставьте координаты "
-                    "(например, 43.1234, 131.5678).",
+    "gps_insecure": "Телефон даёт GPS только защищённым страницам: откройте страницу через https:// (адрес "
+                    "на карточке станции с QR-кодом) или введите или вставьте координаты (например, 43.1234, "
+                    "131.5678).",
     "camera_height": "Высота камеры (м)", "heading": "Направление (градусы от севера)",
     "tilt": "Наклон (градусы, вниз — минус)", "habitat": "Местообитание", "feature_type": "Объект",
     "feature_none": "(нет)", "notes": "Заметки", "setup_by": "Установил(а)",
@@ -154,7 +155,8 @@ ZH = {
     "location_name": "地点名称", "latitude": "纬度", "longitude": "经度",
     "accuracy": "GPS 精度（米）", "use_gps": "使用手机 GPS", "gps_wait": "正在定位…",
     "gps_ok": "已获取位置（±{m} 米）。", "gps_failed": "无法定位（{error}）：请手动输入坐标。",
-    "gps_insecure": "手机只向安全页面提供 GPS：请输入或粘贴坐标（例如 43.1234, 131.5678）。",
+    "gps_insecure": "手机只向安全页面提供 GPS：请用 https:// 打开本页（地址见站点的二维码卡片），"
+                    "或输入或粘贴坐标（例如 43.1234, 131.5678）。",
     "camera_height": "相机高度（米）", "heading": "朝向（以北为 0 度）",
     "tilt": "俯仰角（度，向下为负）", "habitat": "生境", "feature_type": "地物类型",
     "feature_none": "（无）", "notes": "备注", "setup_by": "布设人",

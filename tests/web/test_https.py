@@ -44,9 +44,10 @@ def provisioned(tmp_path_factory) -> Path:
 
 
 @contextlib.contextmanager
-def tls_station(data_dir: Path, cert: Path, key: Path) -> Iterator[StationApp]:
-    web = {"port": 0, "bind": "127.0.0.1", "password_hash": hash_password(PASSWORD),
-           "enabled_after_start_s": 120, "tls_cert_file": str(cert), "tls_key_file": str(key)}
+def tls_station(data_dir: Path, cert: Path | None, key: Path | None) -> Iterator[StationApp]:
+    web = {"port": 0, "bind": "127.0.0.1", "password_hash": hash_password(PASSWORD), "enabled_after_start_s": 120}
+    if cert is not None and key is not None:
+        web.update(tls_cert_file=str(cert), tls_key_file=str(key))
     app = StationApp(make_config(data_dir, web=web, hotspot={"adapter": "simulated"}))
     app.start()
     try:
@@ -80,7 +81,7 @@ def launch(playwright, station: StationApp, home: Path):
     port = station.web.address[1]
     return playwright.chromium.launch(
         executable_path=str(CHROMIUM), env={**os.environ, "HOME": str(home)},
-        args=[*CHROMIUM_ARGS, f"--host-resolver-rules=MAP {HOST} 127.0.0.1"]), f"https://{HOST}:{port}"
+        args=[*CHROMIUM_ARGS, f"--host-resolver-rules=MAP {HOST} 127.0.0.1"]), f"{station.web.scheme}://{HOST}:{port}"
 
 
 @pytest.fixture(scope="module")
@@ -114,6 +115,23 @@ def test_a_phone_that_trusts_the_station_ca_gets_the_page_and_its_gps(playwright
         context.close()
     finally:
         browser.close()
+
+
+def test_over_plain_http_the_same_phone_gets_no_gps_and_is_told_to_use_https(playwright, trusting_home, tmp_path):
+    with tls_station(tmp_path / "data", None, None) as plain:
+        browser, url = launch(playwright, plain, trusting_home)
+        try:
+            context = browser.new_context(viewport=PHONE, locale="en-GB", base_url=url, geolocation=GEO,
+                                          permissions=["geolocation"])
+            page = context.new_page()
+            log_in(page)
+            assert url.startswith("http://") and page.evaluate("window.isSecureContext") is False
+            page.goto("/deployment")
+            page.click("#gps")
+            assert "open this page with https://" in page.inner_text("#gpsmsg")
+            assert page.input_value("#latitude") == ""
+        finally:
+            browser.close()
 
 
 def test_a_phone_without_the_ca_is_warned_and_the_fingerprint_is_what_provisioning_printed(
