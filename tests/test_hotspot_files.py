@@ -285,3 +285,21 @@ console.log(JSON.stringify([ask("org.freedesktop.NetworkManager.network-control"
     done = subprocess.run(["node", "-e", script, str(rule)], capture_output=True, text=True, timeout=30)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == '["yes","ask","ask"]'  # the daemon may not edit connections, others ask
+
+
+def test_selftest_names_the_page_certificate_or_says_why_it_cannot_serve(station_etc, tmp_path):
+    from station.config_edit import set_key
+    from station.selftest import run_selftest
+
+    provision(station_etc, station_id="llnp-0412", data_dir=tmp_path / "data", web_password="ranger-pass-1",
+              camera="simulated", trigger="simulated", illuminator="simulated")
+    page = next(check for check in run_selftest(station_etc) if check.name == "page")
+    cert = (station_etc.parent / "tls" / "web-cert.pem").read_bytes()
+    assert page.ok and page.detail == f"HTTPS on port 8443, certificate SHA-256 {fingerprint(cert)}"
+    other = provision(tmp_path / "other.toml", station_id="llnp-0413").ranger.certificate
+    (station_etc.parent / "tls" / "web-key.pem").write_bytes(other.key_pem)  # a careless copy
+    page = next(check for check in run_selftest(station_etc) if check.name == "page")
+    assert not page.ok and "the key does not belong to the certificate" in page.detail
+    set_key(station_etc, "web.tls_cert_file", "tls/missing.pem")
+    page = next(check for check in run_selftest(station_etc) if check.name == "page")
+    assert not page.ok and "does not exist" in page.detail
