@@ -134,9 +134,12 @@ class StationApp:
 
     def _start_store_and_links(self) -> None:
         config = self.config
+        early_reading = self.board  # the board reports right after the handshake, before there is a writer
         self.writer = StoreWriter(db_path=self.db_path, stats=self.stats, on_outbox=self.notify_outbox,
                                   maintenance=self._retention)
         self.writer.start()
+        if early_reading:
+            self.writer.submit(lambda store: store.add_board_telemetry(early_reading))
         self.commands = CommandWorker(self)
         self.commands.start()
         self.uplink = self._build_uplink()
