@@ -231,6 +231,8 @@ class StationApp:
             self.web.start()
         except WebError as exc:
             log.error("%s", exc)
+        if self.hotspot is not None and not self.web.enabled:
+            self.hotspot.want(False)  # left on by a crash or a power cut: off until the page opens (power)
 
     def enable_web(self, seconds: float) -> None:
         """Open the ranger's page for ``seconds`` (for a remote command or a button on the board)."""

@@ -183,6 +183,17 @@ def test_the_hotspot_is_on_exactly_while_the_page_is(station):
     assert station.hotspot.wait_settled(5) and station.hotspot.hotspot.is_up
 
 
+def test_a_hotspot_left_on_is_switched_off_at_start_when_the_page_stays_off(tmp_path):
+    config = make_config(tmp_path, web={"port": 0, "bind": "127.0.0.1"}, hotspot={"adapter": "simulated"})
+    app = StationApp(config)
+    app.start()
+    try:
+        assert app.hotspot.wait_settled(5)
+        assert app.hotspot.hotspot.switches == [False] and not app.web.enabled
+    finally:
+        app.stop()
+
+
 @pytest.mark.parametrize("mistake", ["missing", "not a certificate", "key of another certificate"])
 def test_a_bad_certificate_keeps_the_page_off_with_one_line_and_the_station_captures(
         mistake, provisioned, tmp_path, caplog):
