@@ -85,7 +85,7 @@ def provision(config_path: Path, from_file: Path | None, interactive: bool | Non
             result = provision_station(config_path, system_root=system_root, **settings)
     except OSError as exc:
         raise click.ClickException(f"{exc}; provisioning writes system files: run it as root (sudo)") from None
-    _report(result)
+    _report(result, live_system=system_root.resolve() == Path("/"))
 
 
 def _existing(config_path: Path) -> dict[str, Any]:
@@ -132,7 +132,7 @@ def _ask_missing(settings: dict[str, Any], existing: dict[str, Any]) -> None:
             settings[key] = None
 
 
-def _report(result: ProvisionResult) -> None:
+def _report(result: ProvisionResult, *, live_system: bool) -> None:
     config = result.config
     mqtt = config.mqtt
     link = f"MQTT {mqtt.host}:{mqtt.port}{' TLS' if mqtt.ca_file else ''}" if mqtt.enabled else "no MQTT"
@@ -145,6 +145,9 @@ def _report(result: ProvisionResult) -> None:
         click.echo(f"time zone set to {result.timezone}")
     if result.ranger is not None:
         _report_ranger(result)
+        if live_system:  # a running system reads /etc/hostname at boot and new keyfiles when told to
+            click.echo(f"the new host name and hotspot take effect at the next boot (now: sudo hostnamectl "
+                       f"set-hostname {result.ranger.hostname} && sudo nmcli connection reload)")
     click.echo(f"next: trapd selftest -c {result.config_path}")
 
 
