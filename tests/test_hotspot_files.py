@@ -102,6 +102,9 @@ def test_provisioning_writes_a_root_only_keyfile_and_keeps_its_password_when_pro
     changed = provision(station_etc, station_id="llnp-0412", hotspot_password="new-pass;word", system_root=root)
     assert changed.ranger.credentials.password == "new-pass;word"
     assert "psk=new-pass;word" in keyfile_of(root).read_text()
+    renamed = provision(station_etc, station_id="llnp-0415", system_root=root).ranger
+    assert renamed.credentials.ssid == "trapd-llnp-0415"  # another unit now: its own network and password
+    assert renamed.credentials.password != "new-pass;word"
 
 
 @pytest.mark.parametrize("settings,message", [

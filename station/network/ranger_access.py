@@ -25,7 +25,7 @@ from station.fsutil import write_atomic
 from station.network.certs import CertificateError, PageCertificate, make_page_certificate, still_fits
 from station.network.hostname import HostnameError, apply_hostname, station_hostname
 from station.network.wifi import (AP_ADDRESS, CONNECTION_ID, KEYFILE_DIR, WifiCredentials, WifiError,
-                                  default_ssid, keyfile_text, new_passphrase, qr_payload)
+                                  connection_uuid, default_ssid, keyfile_text, new_passphrase, qr_payload)
 
 CERT_FILES = {"ca": "web-ca.pem", "cert": "web-cert.pem", "key": "web-key.pem"}
 CARD_FILE = "ranger-card.png"
@@ -75,7 +75,7 @@ def plan_ranger_access(station_id: str, *, port: int, tls_dir: Path, hotspot: st
     credentials = None
     if hotspot != "none" and system_root is not None:
         keyfile = system_root / KEYFILE_DIR / f"{CONNECTION_ID}.nmconnection"
-        old_ssid, old_password = _existing_wifi(keyfile)
+        old_ssid, old_password = _existing_wifi(keyfile, station_id)
         try:
             credentials = WifiCredentials(ssid=ssid or old_ssid or default_ssid(station_id),
                                           password=password or old_password or new_passphrase())
@@ -143,9 +143,10 @@ def _existing_certificate(tls_dir: Path) -> PageCertificate | None:
         return None
 
 
-def _existing_wifi(keyfile: Path) -> tuple[str | None, str | None]:
-    """(SSID, password) of a keyfile this provisioning wrote earlier, or (None, None). Read line by line:
-    configparser would strip the spaces a passphrase may end with."""
+def _existing_wifi(keyfile: Path, station_id: str) -> tuple[str | None, str | None]:
+    """(SSID, password) of the keyfile provisioning wrote earlier for this station id, or (None, None) (none,
+    or another id's: a renamed unit gets its own network). Read line by line: configparser would strip the
+    spaces a passphrase may end with."""
     try:
         lines = keyfile.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError):
@@ -157,6 +158,8 @@ def _existing_wifi(keyfile: Path) -> tuple[str | None, str | None]:
         elif "=" in line and not line.startswith("#"):
             key, value = line.split("=", 1)
             values[(section, key.strip())] = value
+    if values.get(("connection", "uuid")) != connection_uuid(station_id):
+        return None, None
     ssid, psk = values.get(("wifi", "ssid")), values.get(("wifi-security", "psk"))
     if ssid is not None and ssid.endswith(";"):
         try:
