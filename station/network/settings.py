@@ -18,7 +18,8 @@ class HotspotSection(BaseModel):
     connection: str = Field("trapd-hotspot", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$",
                             description="NetworkManager connection the nmcli adapter switches on and off.")
     ssid: str = Field("", max_length=32,
-                      description="The hotspot's network name, as provisioned (shown on the status page; the "
-                                  "password is only in the NetworkManager keyfile).")
+                      description="The hotspot's network name as provisioned, for reference: change it with "
+                                  "`trapd provision --hotspot-ssid` (the network itself and its password are in "
+                                  "NetworkManager's keyfile).")
     switch_timeout_s: float = Field(45.0, ge=5.0, le=300.0,
                                     description="Longest wait for NetworkManager to bring the hotspot up or down.")
