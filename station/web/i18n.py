@@ -17,6 +17,8 @@ EN = {
     "title": "Ranger's page",
     "password": "Password", "log_in": "Log in", "log_out": "Log out",
     "wrong_password": "Wrong password.", "locked": "Too many wrong passwords: wait {s} s and try again.",
+    "login_cert_hint": "Before you type the password: the address starts with https:// and the browser trusts "
+                       "the station's certificate, or its SHA-256 fingerprint matches the station's card.",
     "tab_status": "Status", "tab_walk": "Walk test", "tab_aim": "Aim", "tab_deployment": "Deployment",
     "tab_detections": "Detections",
     "page_off_in": "This page switches off in {min} min.",
@@ -74,6 +76,8 @@ RU = {
     "title": "Страница егеря",
     "password": "Пароль", "log_in": "Войти", "log_out": "Выйти",
     "wrong_password": "Неверный пароль.", "locked": "Слишком много неверных паролей: подождите {s} с и повторите.",
+    "login_cert_hint": "Прежде чем вводить пароль: адрес начинается с https:// и браузер доверяет сертификату "
+                       "станции, или его отпечаток SHA-256 совпадает с карточкой станции.",
     "tab_status": "Состояние", "tab_walk": "Проверка", "tab_aim": "Наводка", "tab_deployment": "Установка",
     "tab_detections": "Обнаружения",
     "page_off_in": "Страница отключится через {min} мин.",
@@ -129,6 +133,7 @@ ZH = {
     "title": "护林员页面",
     "password": "密码", "log_in": "登录", "log_out": "退出",
     "wrong_password": "密码错误。", "locked": "密码错误次数过多：请等待 {s} 秒后再试。",
+    "login_cert_hint": "输入密码之前请确认：地址以 https:// 开头，且浏览器信任本站证书，或其 SHA-256 指纹与站点卡片上的一致。",
     "tab_status": "状态", "tab_walk": "走动测试", "tab_aim": "对准", "tab_deployment": "布设",
     "tab_detections": "识别记录",
     "page_off_in": "本页面将在 {min} 分钟后关闭。",

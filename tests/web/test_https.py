@@ -93,13 +93,15 @@ def playwright():
         yield running
 
 
-def test_a_phone_that_trusts_the_station_ca_gets_the_page_and_its_gps(playwright, station, trusting_home):
+def test_a_phone_that_trusts_the_station_ca_gets_the_page_and_its_gps(playwright, station, trusting_home, artifacts):
     browser, url = launch(playwright, station, trusting_home)
     try:
         context = browser.new_context(viewport=PHONE, locale="en-GB", base_url=url, geolocation=GEO,
                                       permissions=["geolocation"])
         context.set_default_timeout(10_000)
         page = context.new_page()
+        page.goto("/login")
+        page.screenshot(path=artifacts / "https-login.png", full_page=True)
         log_in(page)
         assert page.url.startswith(f"{url}/status")
         assert page.evaluate("window.isSecureContext") is True
@@ -109,6 +111,7 @@ def test_a_phone_that_trusts_the_station_ca_gets_the_page_and_its_gps(playwright
         page.click("#gps")
         eventually(page, lambda: page.input_value("#latitude") != "", what="the GPS position")
         assert (page.input_value("#latitude"), page.input_value("#longitude")) == ("43.108211", "131.873535")
+        page.screenshot(path=artifacts / "https-deployment-gps.png", full_page=True)
         # a ranger who typed http:// lands on the HTTPS page
         page.goto(url.replace("https://", "http://") + "/status")
         assert page.url == f"{url}/status"
