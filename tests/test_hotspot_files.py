@@ -306,3 +306,17 @@ def test_selftest_names_the_page_certificate_or_says_why_it_cannot_serve(station
     set_key(station_etc, "web.tls_cert_file", "tls/missing.pem")
     page = next(check for check in run_selftest(station_etc) if check.name == "page")
     assert not page.ok and "does not exist" in page.detail
+
+
+def test_the_first_boot_file_sets_the_hotspot_and_leaves_no_password_on_the_card(station_etc, tmp_path):
+    from station.provision import provision_from_file
+
+    boot = tmp_path / "bootfs"
+    boot.mkdir()
+    (boot / "trapd-provision.toml").write_text('station_id = "tlnp-0007"\nhotspot = "nmcli"\n'
+                                               'hotspot_password = "Siberian;tiger,7"\n')
+    result = provision_from_file(boot / "trapd-provision.toml", station_etc, system_root=tmp_path / "root")
+    assert result.ranger.credentials == WifiCredentials("trapd-tlnp-0007", "Siberian;tiger,7")
+    assert "psk=Siberian;tiger,7" in keyfile_of(tmp_path / "root").read_text()
+    applied = (boot / "trapd-provision.toml.applied").read_text()
+    assert 'hotspot_password = ""' in applied and "Siberian" not in applied
