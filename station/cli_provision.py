@@ -59,6 +59,10 @@ UNPROVISIONED = {"unprovisioned", "demo-station", None}
 @click.option("--hotspot-password", envvar="TRAPD_HOTSPOT_PASSWORD",
               help="Hotspot WPA2 password, 8-63 ASCII characters (env TRAPD_HOTSPOT_PASSWORD; default: the "
                    "current one, or a new random one).")
+@click.option("--web-ca-file", type=PATH_TYPE,
+              help="The park's CA certificate (PEM) to sign the page's certificate with (default: a CA of this "
+                   "station's own).")
+@click.option("--web-ca-key-file", type=PATH_TYPE, help="Private key of --web-ca-file (PEM); read, never copied.")
 @click.option("--interactive/--no-interactive", default=None,
               help="Ask for what the flags left out [default: when stdin is a terminal].")
 @click.option("--system-root", type=PATH_TYPE, default=Path("/"), show_default=True,

@@ -85,6 +85,9 @@ class ProvisionRequest(BaseModel):
     hotspot: Literal["none", "simulated", "nmcli"] | None = Field(None, description="the ranger's Wi-Fi adapter")
     hotspot_ssid: str | None = Field(None, description="hotspot network name (default trapd-<station id>)")
     hotspot_password: str | None = Field(None, description="hotspot WPA2 password, 8-63 ASCII (default: kept or new)")
+    web_ca_file: Path | None = Field(None, description="the park's CA certificate for the page (default: a CA "
+                                                       "of this station's own)")
+    web_ca_key_file: Path | None = Field(None, description="the park's CA key; used once, never copied")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -150,7 +153,8 @@ def provision(config_path: Path, *, station_id: str, park: str | None = None, co
               timezone: str | None = None, camera: str | None = None, trigger: str | None = None,
               illuminator: str | None = None, bridge_port: str | None = None, data_dir: Path | None = None,
               web_password: str | None = None, hotspot: str | None = None, hotspot_ssid: str | None = None,
-              hotspot_password: str | None = None, system_root: Path | None = None) -> ProvisionResult:
+              hotspot_password: str | None = None, web_ca_file: Path | None = None,
+              web_ca_key_file: Path | None = None, system_root: Path | None = None) -> ProvisionResult:
     """Write a validated ``config_path`` with this identity and these settings.
 
     Settings left as None keep what the existing config says; ``broker_url=""`` turns MQTT off. TLS files
@@ -200,7 +204,7 @@ def _apply(config_path: Path, request: ProvisionRequest, *, base: Path,
     _set_lora(raw, request)
     if request.web_password is not None:
         raw.setdefault("web", {})["password_hash"] = hash_password(request.web_password)
-    ranger = _plan_ranger(raw, request, config_path, system_root)
+    ranger = _plan_ranger(raw, request, config_path, system_root, base)
     config = validate_config(raw, source=str(config_path), base_dir=config_path.resolve().parent)
     (config_path.parent / TLS_DIR).mkdir(mode=0o700, parents=True, exist_ok=True)
     written = [_write_owned(config_path.parent / TLS_DIR / f"{name}.pem", data)
@@ -222,7 +226,7 @@ def _apply(config_path: Path, request: ProvisionRequest, *, base: Path,
 
 
 def _plan_ranger(raw: dict[str, Any], request: ProvisionRequest, config_path: Path,
-                 system_root: Path | None) -> RangerAccess:
+                 system_root: Path | None, base: Path) -> RangerAccess:
     """Certificate, host name and hotspot for the ranger's phone; the config points at what it needs."""
     web, hotspot = raw.setdefault("web", {}), raw.setdefault("hotspot", {})
     if request.hotspot is not None:
@@ -235,12 +239,30 @@ def _plan_ranger(raw: dict[str, Any], request: ProvisionRequest, config_path: Pa
     ranger = ranger_access.plan_ranger_access(
         request.station_id, port=port, tls_dir=config_path.parent / TLS_DIR,
         hotspot=str(hotspot.get("adapter", "none")), ssid=request.hotspot_ssid,
-        password=request.hotspot_password, system_root=system_root)
+        password=request.hotspot_password, system_root=system_root, park_ca=_park_ca(request, base))
     web.update(tls_cert_file=f"{TLS_DIR}/{ranger_access.CERT_FILES['cert']}",
                tls_key_file=f"{TLS_DIR}/{ranger_access.CERT_FILES['key']}")
     if ranger.credentials is not None:
         hotspot["ssid"] = ranger.credentials.ssid
     return ranger
+
+
+def _park_ca(request: ProvisionRequest, base: Path) -> tuple[bytes, bytes] | None:
+    """The park's CA (certificate, key) PEM bytes when both files are given (relative paths against ``base``)."""
+    paths = {"web_ca_file": request.web_ca_file, "web_ca_key_file": request.web_ca_key_file}
+    given = {key: path for key, path in paths.items() if path is not None}
+    if not given:
+        return None
+    if len(given) == 1:
+        raise ConfigError("web_ca_key_file: web_ca_file and web_ca_key_file go together (the park's CA and its key)")
+    pems = []
+    for key, path in given.items():
+        path = path if path.is_absolute() else base / path
+        try:
+            pems.append(path.read_bytes())
+        except OSError as exc:
+            raise ConfigError(f"{key}: cannot read {path}: {exc.strerror or exc}") from None
+    return pems[0], pems[1]
 
 
 def _write_card(path: Path, ranger: RangerAccess) -> Path:
@@ -354,8 +376,9 @@ def _retire(boot_file: Path, raw: dict[str, Any], request: ProvisionRequest) -> 
     applied = boot_file.with_name(boot_file.name + APPLIED_SUFFIX)
     write_atomic(applied, ("\n".join(lines) + "\n").encode("utf-8"))
     boot_file.unlink()
-    if request.key_file is not None:  # a private key beside the file must not stay on the card either
-        key_file = (boot_file.parent / request.key_file).resolve()
-        if key_file.parent == boot_file.parent.resolve():
-            key_file.unlink(missing_ok=True)
+    for secret in (request.key_file, request.web_ca_key_file):  # a private key beside the file must not stay
+        if secret is not None:                                   # on the card either
+            key_file = (boot_file.parent / secret).resolve()
+            if key_file.parent == boot_file.parent.resolve():
+                key_file.unlink(missing_ok=True)
     fsync_dir(boot_file.parent)

@@ -320,3 +320,69 @@ def test_the_first_boot_file_sets_the_hotspot_and_leaves_no_password_on_the_card
     assert "psk=Siberian;tiger,7" in keyfile_of(tmp_path / "root").read_text()
     applied = (boot / "trapd-provision.toml.applied").read_text()
     assert 'hotspot_password = ""' in applied and "Siberian" not in applied
+
+
+# -- a park's own CA -----------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def park_ca(tmp_path_factory) -> tuple[Path, Path]:
+    """A park CA made with openssl (RSA, valid 400 days), and a leaf certificate it signed."""
+    from tests.pki import make_cert
+
+    folder = tmp_path_factory.mktemp("park-pki")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "400", "-subj",
+                    "/CN=LLNP park CA", "-keyout", "park-ca.key", "-out", "park-ca.crt"], cwd=folder, check=True,
+                   capture_output=True)
+    make_cert(folder, "park-ca", "not-a-ca")
+    return folder / "park-ca.crt", folder / "park-ca.key"
+
+
+def test_a_park_ca_signs_every_station_so_one_trusted_ca_opens_them_all(station_etc, tmp_path, park_ca):
+    ca_file, ca_key = park_ca
+    for station_id in ("llnp-0412", "llnp-0413"):
+        etc = tmp_path / station_id / "station.toml"
+        etc.parent.mkdir()
+        ranger = provision(etc, station_id=station_id, web_ca_file=ca_file, web_ca_key_file=ca_key).ranger
+        tls = etc.parent / "tls"
+        assert (tls / "web-ca.pem").read_bytes() == ca_file.read_bytes()
+        verify = subprocess.run(["openssl", "verify", "-CAfile", str(ca_file), "-verify_hostname",
+                                 ranger.mdns_name, str(tls / "web-cert.pem")], capture_output=True, text=True)
+        assert verify.returncode == 0, verify.stdout + verify.stderr
+        assert ca_key.read_bytes() not in b"".join(path.read_bytes() for path in tls.iterdir())
+        again = provision(etc, station_id=station_id, web_ca_file=ca_file, web_ca_key_file=ca_key).ranger
+        assert again.certificate_kept and again.certificate.fingerprint == ranger.certificate.fingerprint
+    switched = provision(station_etc, station_id="llnp-0412").ranger  # its own CA first ...
+    moved = provision(station_etc, station_id="llnp-0412", web_ca_file=ca_file, web_ca_key_file=ca_key).ranger
+    assert not moved.certificate_kept and moved.certificate.fingerprint != switched.certificate.fingerprint
+
+
+@pytest.mark.parametrize("mistake,message", [
+    ("leaf as CA", "web_ca_file: the park's CA certificate is not a CA"),
+    ("wrong key", "web_ca_file: the private key does not belong to the certificate"),
+    ("no key", "web_ca_key_file: web_ca_file and web_ca_key_file go together"),
+    ("missing", "web_ca_file: cannot read"),
+])
+def test_park_ca_mistakes_are_refused_before_anything_is_written(station_etc, park_ca, mistake, message):
+    ca_file, ca_key = park_ca
+    leaf = ca_file.with_name("not-a-ca.crt")
+    settings = {"leaf as CA": {"web_ca_file": leaf, "web_ca_key_file": leaf.with_suffix(".key")},
+                "wrong key": {"web_ca_file": ca_file, "web_ca_key_file": leaf.with_suffix(".key")},
+                "no key": {"web_ca_file": ca_file},
+                "missing": {"web_ca_file": ca_file.with_name("nope.crt"), "web_ca_key_file": ca_key}}[mistake]
+    before = station_etc.read_bytes()
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        provision(station_etc, station_id="llnp-0412", **settings)
+    assert station_etc.read_bytes() == before and not (station_etc.parent / "tls").exists()
+
+
+def test_a_park_ca_key_on_the_card_is_deleted_once_applied(station_etc, tmp_path, park_ca):
+    from station.provision import provision_from_file
+
+    boot = tmp_path / "bootfs"
+    boot.mkdir()
+    shutil.copy(park_ca[0], boot / "park-ca.pem")
+    shutil.copy(park_ca[1], boot / "park-ca.key")
+    (boot / "trapd-provision.toml").write_text('station_id = "llnp-0412"\nweb_ca_file = "park-ca.pem"\n'
+                                               'web_ca_key_file = "park-ca.key"\n')
+    provision_from_file(boot / "trapd-provision.toml", station_etc, system_root=tmp_path / "root")
+    assert not (boot / "park-ca.key").exists() and (boot / "park-ca.pem").exists()
+    assert (station_etc.parent / "tls" / "web-ca.pem").read_bytes() == park_ca[0].read_bytes()

@@ -8,6 +8,10 @@ So provisioning makes, per station:
 - the page's certificate (``web-cert.pem``) for ``trapd-<id>.local`` and the hotspot's 10.42.0.1, and
   its key (``web-key.pem``).
 
+A park that runs its own CA gives its certificate and key at provisioning instead: the page's certificate
+is then signed by it (``web-ca.pem`` is the park's), and a phone that trusts the park's CA once opens every
+station of the park. The park's key is used only in memory and never copied to the station.
+
 The SHA-256 fingerprint of the page's certificate is printed (and shown beside the QR code) so a ranger
 who does not install the CA can compare it with what the phone's browser shows before going on.
 """
@@ -17,11 +21,12 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import ipaddress
+from typing import Any
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 #: Phones refuse server certificates valid for more than 398 days only when a public CA issued them;
@@ -44,12 +49,39 @@ class PageCertificate:
         return fingerprint(self.cert_pem)
 
 
-def make_page_certificate(station_id: str, hostname: str, addresses: tuple[str, ...],
-                          *, now: datetime.datetime | None = None) -> PageCertificate:
-    """A one-leaf CA and the page's certificate for ``hostname`` (e.g. trapd-llnp-0412.local) and ``addresses``."""
+def make_page_certificate(station_id: str, hostname: str, addresses: tuple[str, ...], *,
+                          park_ca: tuple[bytes, bytes] | None = None,
+                          now: datetime.datetime | None = None) -> PageCertificate:
+    """The page's certificate for ``hostname`` (e.g. trapd-llnp-0412.local) and ``addresses``, signed by a CA
+    made for this station alone, or by the park's CA when ``park_ca`` (certificate PEM, key PEM) is given:
+    then a ranger's phone that trusts the park's CA trusts every station of the park."""
     now = now or datetime.datetime.now(datetime.timezone.utc)
     start, end = now - datetime.timedelta(days=1), now + datetime.timedelta(days=VALID_DAYS)
     ips = [ipaddress.ip_address(address) for address in addresses]
+    if park_ca is None:
+        ca, ca_key = _station_ca(station_id, hostname, ips, start, end)
+    else:
+        ca, ca_key = _load_park_ca(*park_ca)
+        end = min(end, ca.not_valid_after_utc)
+    key = ec.generate_private_key(ec.SECP256R1())
+    leaf = (x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hostname)]))
+            .issuer_name(ca.subject).public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(start).not_valid_after(end)
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(hostname), *map(x509.IPAddress, ips)]),
+                           critical=False)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.public_key()), critical=False)
+            .sign(ca_key, _digest_for(ca_key)))
+    pem = serialization.Encoding.PEM
+    key_pem = key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    return PageCertificate(ca_pem=ca.public_bytes(pem), cert_pem=leaf.public_bytes(pem), key_pem=key_pem)
+
+
+def _station_ca(station_id: str, hostname: str, ips: list, start: datetime.datetime,
+                end: datetime.datetime) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+    """A CA that may sign only this station's names; its key is never written anywhere."""
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"trapd station {station_id} CA"),
                          x509.NameAttribute(NameOID.ORGANIZATION_NAME, "trapd")])
@@ -66,20 +98,23 @@ def make_page_certificate(station_id: str, hostname: str, addresses: tuple[str, 
           .add_extension(constraints, critical=True)
           .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
           .sign(ca_key, hashes.SHA256()))
-    key = ec.generate_private_key(ec.SECP256R1())
-    leaf = (x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hostname)]))
-            .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(start).not_valid_after(end)
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName(hostname), *map(x509.IPAddress, ips)]),
-                           critical=False)
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
-            .sign(ca_key, hashes.SHA256()))
-    pem = serialization.Encoding.PEM
-    key_pem = key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    return PageCertificate(ca_pem=ca.public_bytes(pem), cert_pem=leaf.public_bytes(pem), key_pem=key_pem)
+    return ca, ca_key
+
+
+def _load_park_ca(cert_pem: bytes, key_pem: bytes) -> tuple[x509.Certificate, Any]:
+    check_pair(cert_pem, key_pem)
+    ca = _load_cert(cert_pem)
+    try:
+        is_ca = ca.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    except x509.ExtensionNotFound:
+        is_ca = False
+    if not is_ca:
+        raise CertificateError("the park's CA certificate is not a CA (no basicConstraints CA:TRUE)")
+    return ca, serialization.load_pem_private_key(key_pem, password=None)
+
+
+def _digest_for(key: Any) -> hashes.HashAlgorithm | None:
+    return None if isinstance(key, (ed25519.Ed25519PrivateKey, ed448.Ed448PrivateKey)) else hashes.SHA256()
 
 
 def fingerprint(cert_pem: bytes) -> str:
@@ -97,11 +132,14 @@ def names_of(cert_pem: bytes) -> tuple[set[str], set[str]]:
     return set(san.get_values_for_type(x509.DNSName)), {str(ip) for ip in san.get_values_for_type(x509.IPAddress)}
 
 
-def still_fits(existing: PageCertificate, hostname: str, addresses: tuple[str, ...],
-               *, now: datetime.datetime | None = None) -> bool:
-    """Whether an existing certificate can be kept (same names, key matches, CA signed it, > 30 days left)."""
+def still_fits(existing: PageCertificate, hostname: str, addresses: tuple[str, ...], *,
+               park_ca_pem: bytes | None = None, now: datetime.datetime | None = None) -> bool:
+    """Whether an existing certificate can be kept: same names, its key, signed by its CA (the park's, when
+    one is given now), more than 30 days left."""
     now = now or datetime.datetime.now(datetime.timezone.utc)
     try:
+        if park_ca_pem is not None and _load_cert(park_ca_pem) != _load_cert(existing.ca_pem):
+            return False
         check_pair(existing.cert_pem, existing.key_pem)
         cert, ca = _load_cert(existing.cert_pem), _load_cert(existing.ca_pem)
         cert.verify_directly_issued_by(ca)

@@ -62,16 +62,24 @@ class RangerAccess:
 
 
 def plan_ranger_access(station_id: str, *, port: int, tls_dir: Path, hotspot: str, ssid: str | None,
-                       password: str | None, system_root: Path | None) -> RangerAccess:
-    """Host name, certificate (kept or new) and Wi-Fi credentials (given, kept or new) for this station."""
+                       password: str | None, system_root: Path | None,
+                       park_ca: tuple[bytes, bytes] | None = None) -> RangerAccess:
+    """Host name, certificate (kept or new; signed by ``park_ca`` when given) and Wi-Fi credentials (given,
+    kept or new) for this station."""
     try:
         hostname = station_hostname(station_id)
     except HostnameError as exc:
         raise ConfigError(str(exc)) from None
     names = (f"{hostname}.local", (AP_ADDRESS,))
     existing = _existing_certificate(tls_dir)
-    kept = existing is not None and still_fits(existing, *names)
-    certificate = existing if kept and existing is not None else make_page_certificate(station_id, *names)
+    kept = existing is not None and still_fits(existing, *names, park_ca_pem=park_ca[0] if park_ca else None)
+    if kept and existing is not None:
+        certificate = existing
+    else:
+        try:
+            certificate = make_page_certificate(station_id, *names, park_ca=park_ca)
+        except CertificateError as exc:
+            raise ConfigError(f"web_ca_file: {exc}") from None
     credentials = None
     if hotspot != "none" and system_root is not None:
         keyfile = system_root / KEYFILE_DIR / f"{CONNECTION_ID}.nmconnection"
