@@ -386,3 +386,30 @@ def test_a_park_ca_key_on_the_card_is_deleted_once_applied(station_etc, tmp_path
     provision_from_file(boot / "trapd-provision.toml", station_etc, system_root=tmp_path / "root")
     assert not (boot / "park-ca.key").exists() and (boot / "park-ca.pem").exists()
     assert (station_etc.parent / "tls" / "web-ca.pem").read_bytes() == park_ca[0].read_bytes()
+
+
+def test_wishes_that_arrive_while_the_hotspot_switches_end_in_the_last_one():
+    import threading
+    import time
+
+    from station.hardware.hotspot import SimulatedHotspot
+
+    class SlowHotspot(SimulatedHotspot):  # NetworkManager takes seconds to bring an access point up
+        def __init__(self) -> None:
+            super().__init__()
+            self.threads: set[str] = set()
+
+        def up(self) -> None:
+            self.threads.add(threading.current_thread().name)
+            time.sleep(0.3)
+            super().up()
+
+    hotspot = SlowHotspot()
+    switch = HotspotSwitch(hotspot)
+    started = time.monotonic()
+    for wish in (True, False, True, False):
+        switch.want(wish)
+    assert time.monotonic() - started < 0.1  # the page never waits for NetworkManager
+    assert switch.wait_settled(5)
+    assert not hotspot.is_up and hotspot.switches == [True, False]  # the middle wishes merged
+    assert hotspot.threads == {"hotspot"}

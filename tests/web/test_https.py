@@ -16,6 +16,7 @@ import shutil
 import socket
 import ssl
 import subprocess
+import time
 from pathlib import Path
 from typing import Iterator
 
@@ -176,6 +177,18 @@ def test_plain_http_is_redirected_to_https_and_never_served(station):
         with socket.create_connection((host, port), timeout=5) as raw:
             raw.sendall(f"GET / HTTP/1.1\r\nHost: {host_header}\r\n\r\n".encode())
             assert raw.recv(200).startswith(b"HTTP/1.0 400")
+
+
+def test_a_silent_or_garbage_connection_does_not_hold_up_a_phone(station, provisioned):
+    host, port = station.web.address
+    context = ssl.create_default_context(cafile=provisioned / "web-ca.pem")
+    with socket.create_connection((host, port)) as silent, socket.create_connection((host, port)) as garbage:
+        garbage.sendall(b"\x16\x03\x01\x00\x05hello")  # looks like TLS, is not
+        started = time.monotonic()
+        with socket.create_connection((host, port)) as raw, context.wrap_socket(raw, server_hostname=HOST) as tls:
+            tls.sendall(f"GET /login HTTP/1.0\r\nHost: {HOST}:{port}\r\n\r\n".encode())
+            assert tls.recv(12) == b"HTTP/1.0 200"
+        assert time.monotonic() - started < 2.0 and silent.fileno() >= 0
 
 
 def test_the_hotspot_is_on_exactly_while_the_page_is(station):
