@@ -397,17 +397,21 @@ def test_wishes_that_arrive_while_the_hotspot_switches_end_in_the_last_one():
     class SlowHotspot(SimulatedHotspot):  # NetworkManager takes seconds to bring an access point up
         def __init__(self) -> None:
             super().__init__()
+            self.switching = threading.Event()
             self.threads: set[str] = set()
 
         def up(self) -> None:
             self.threads.add(threading.current_thread().name)
+            self.switching.set()
             time.sleep(0.3)
             super().up()
 
     hotspot = SlowHotspot()
     switch = HotspotSwitch(hotspot)
+    switch.want(True)
+    assert hotspot.switching.wait(5)  # NetworkManager is busy bringing it up ...
     started = time.monotonic()
-    for wish in (True, False, True, False):
+    for wish in (False, True, False):  # ... while the page opens and closes again
         switch.want(wish)
     assert time.monotonic() - started < 0.1  # the page never waits for NetworkManager
     assert switch.wait_settled(5)
