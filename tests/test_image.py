@@ -64,6 +64,7 @@ def test_pi_gen_stage_has_what_pi_gen_runs():
         assert os.access(script, os.X_OK), f"{script} must be executable (pi-gen runs it directly)"
     packages = (stage / "00-trapd" / "00-packages-nr").read_text().split()
     assert {"python3-picamera2", "python3-libcamera", "python3-venv", "mosquitto-clients"} <= set(packages)
+    assert {"network-manager", "dnsmasq-base", "avahi-daemon"} <= set(packages)  # the ranger's hotspot and name
     assert 'IMG_SUFFIX="-trapd"' in (stage / "EXPORT_IMAGE").read_text()
 
 
