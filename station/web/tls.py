@@ -24,6 +24,8 @@ from station.web.errors import WebError
 log = logging.getLogger(__name__)
 
 HANDSHAKE_TIMEOUT_S = 10.0
+#: A phone that opened a connection and went quiet (walked out of range) frees its thread after this long.
+IDLE_TIMEOUT_S = 30.0
 _TLS_RECORD_HANDSHAKE = 0x16
 _MAX_PLAIN_REQUEST = 8192
 
@@ -66,7 +68,7 @@ def with_tls(server_class: type[BaseServer], context: ssl.SSLContext) -> type[Ba
             except (OSError, ssl.SSLError) as exc:
                 log.debug("ranger's page: TLS handshake with %s failed: %s", client_address[0], exc)
                 return
-            secure.settimeout(None)
+            secure.settimeout(IDLE_TIMEOUT_S)
             try:
                 super().finish_request(secure, client_address)
             finally:
