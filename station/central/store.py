@@ -36,19 +36,20 @@ PLACE_TTL_S = 30.0
 
 _OBSERVATION_COLUMNS = ("observation_id, event_id, station_id, deployment_id, event_start, event_end, start_second, "
                         "observation_type, species_key, species_code, scientific_name, count, confidence, "
-                        "frames_seen, best_media_id, classified_by, source, lora_frame, lora_received_at")
+                        "frames_seen, best_media_id, classified_by, source, lora_frame, lora_received_at, box")
 _FULL_RECORD = f"""INSERT INTO observations ({_OBSERVATION_COLUMNS})
-    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'station', NULL, NULL)
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'station', NULL, NULL, %s)
     ON CONFLICT ON CONSTRAINT observations_join_key DO UPDATE SET
         observation_id = EXCLUDED.observation_id, event_id = EXCLUDED.event_id,
         deployment_id = EXCLUDED.deployment_id, event_start = EXCLUDED.event_start,
         event_end = EXCLUDED.event_end, observation_type = EXCLUDED.observation_type,
         species_key = EXCLUDED.species_key, scientific_name = EXCLUDED.scientific_name, count = EXCLUDED.count,
         confidence = EXCLUDED.confidence, frames_seen = EXCLUDED.frames_seen,
-        best_media_id = EXCLUDED.best_media_id, classified_by = EXCLUDED.classified_by, source = 'station'
+        best_media_id = EXCLUDED.best_media_id, classified_by = EXCLUDED.classified_by, source = 'station',
+        box = EXCLUDED.box
     WHERE observations.source = 'lora'"""
 _LORA_SUMMARY = f"""INSERT INTO observations ({_OBSERVATION_COLUMNS})
-    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, NULL, NULL, %s, 'lora', %s, %s)
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, NULL, NULL, %s, 'lora', %s, %s, NULL)
     ON CONFLICT ON CONSTRAINT observations_join_key DO UPDATE SET
         lora_frame = EXCLUDED.lora_frame, lora_received_at = EXCLUDED.lora_received_at"""
 
@@ -165,7 +166,7 @@ class StoreWriter:
         for d in message.detections:
             self.conn.execute(_FULL_RECORD, [d.observation_id, *base, d.observation_type, d.species, d.species_code,
                                              d.scientific_name, d.count or None, d.confidence, d.frames_seen,
-                                             d.best_media_id, model])
+                                             d.best_media_id, model, d.box])
             self.conn.execute("INSERT INTO media (media_id, station_id, event_id, captured_at) VALUES (%s, %s, %s, %s) "
                               "ON CONFLICT (media_id) DO UPDATE SET event_id = EXCLUDED.event_id "
                               "WHERE media.event_id IS NULL",
@@ -174,7 +175,7 @@ class StoreWriter:
             written.alerts += alerts_for(sighting, self.place(station), self.alert_settings)
         if message.empty:
             self.conn.execute(_FULL_RECORD, [f"{message.sequence_id}-blank", *base, "blank", "blank", 0, None, None,
-                                             None, None, None, model])
+                                             None, None, None, model, None])
         return written
 
     def telemetry(self, message: TelemetryMessage) -> Written:
