@@ -128,7 +128,8 @@ def test_photos_dated_by_their_file_time_flag_the_deployment(tmp_path):
     undated = card / "cam-B" / "IMG_0002.JPG"
     write_photo(undated, "wild_boar", 2, None)  # no EXIF: the import falls back to the file's time
     config = make_config(tmp_path / "data")
-    ReplayImporter(config).run(card, ImportSettings(gap_s=60, max_frames=100, camera_zone=timezone(timedelta(hours=10))))
+    ReplayImporter(config, allow_non_field=True).run(  # the toy model: simulated scenes
+        card, ImportSettings(gap_s=60, max_frames=100, camera_zone=timezone(timedelta(hours=10))))
     out = tmp_path / "package"
     export_station(tmp_path / "data" / "station.db", tmp_path / "data" / "media", out,
                    StationExport("test-station", "LLNP", "RU", **LOCATION))
