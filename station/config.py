@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from station.errors import ConfigError
 from station.lora.settings import LoRaSection
+from station.pipeline.alerts import AlertSection
 from station.vision.settings import DetectionSection
 from station.web.settings import WebSection
 
@@ -194,6 +195,7 @@ class StationConfig(Section):
     lora: LoRaSection = Field(default_factory=LoRaSection)
     bridge: BridgeSection = Field(default_factory=BridgeSection)
     web: WebSection = Field(default_factory=WebSection)
+    alerts: AlertSection = Field(default_factory=AlertSection)
 
     #: Folder of the file the config came from; relative paths in it are resolved against this.
     base_dir: Path = Field(Path("."), exclude=True)

@@ -18,8 +18,8 @@ from pydantic import BaseModel, ValidationError
 from station.central.chirpstack import LoraUplink, parse_uplink_event
 from station.central.errors import BadMessage
 from station.ids import parse_iso
-from station.uplink.messages import (DetectionMessage, ModelRef, StatusMessage, TelemetryMessage,
-                                     WireDetection)
+from station.uplink.messages import (AlertDetection, AlertMessage, DetectionMessage, ModelRef, StatusMessage,
+                                     TelemetryMessage, WireDetection)
 
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 STATION_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{1,62}$")
@@ -38,7 +38,7 @@ class Thumbnail:
         return uuid7_time(self.media_id)
 
 
-Record = DetectionMessage | TelemetryMessage | StatusMessage | Thumbnail | LoraUplink
+Record = DetectionMessage | AlertMessage | TelemetryMessage | StatusMessage | Thumbnail | LoraUplink
 
 
 def uuid7_time(value: str) -> datetime:
@@ -63,6 +63,8 @@ def decode(topic: str, payload: bytes, *, topic_root: str, content_type: str | N
         return _station_json(DetectionMessage, "detection", payload, station_id)
     if kind == ["telemetry"]:
         return _station_json(TelemetryMessage, "telemetry", payload, station_id)
+    if kind == ["alert"]:
+        return _station_json(AlertMessage, "alert", payload, station_id)
     if kind == ["status"]:
         return _station_json(StatusMessage, "status", payload, station_id)
     if len(kind) == 2 and kind[0] == "media":
@@ -81,9 +83,9 @@ def _station_json(model: type[BaseModel], name: str, payload: bytes, station_id:
     if not schema.startswith(f"{name}/1."):
         raise BadMessage(f"{name}: schema {schema!r} is not {name}/1.x; upgrade the server for a new major version")
     data = _known_fields(model, {**data, "schema": f"{name}/1.0"})
-    if model is DetectionMessage and isinstance(data.get("detections"), list):
-        data["detections"] = [_known_fields(WireDetection, d) if isinstance(d, dict) else d
-                              for d in data["detections"]]
+    nested = {DetectionMessage: WireDetection, AlertMessage: AlertDetection}.get(model)
+    if nested is not None and isinstance(data.get("detections"), list):
+        data["detections"] = [_known_fields(nested, d) if isinstance(d, dict) else d for d in data["detections"]]
         if isinstance(data.get("model"), dict):
             data["model"] = _known_fields(ModelRef, data["model"])
         if isinstance(data.get("models"), list):
@@ -107,7 +109,8 @@ def _known_fields(model: type[BaseModel], data: dict[str, Any]) -> dict[str, Any
 
 
 def _check_times(record: Any) -> None:
-    fields = ("start", "end") if isinstance(record, DetectionMessage) else ("at",)
+    fields = ("start", "end") if isinstance(record, DetectionMessage) else (
+        ("start", "at") if isinstance(record, AlertMessage) else ("at",))
     try:
         moments = [parse_iso(getattr(record, name)) for name in fields]
     except ValueError as exc:
