@@ -120,6 +120,15 @@ class MqttSection(Section):
     thumbnail_max_bytes: int = Field(12_000, ge=0, le=1_000_000,
                                      description="Byte budget of a detection's thumbnail (0: send none).")
     reconnect_max_s: float = Field(300.0, ge=1.0, le=3600.0, description="Longest wait between reconnects.")
+    encoding: Literal["zstd-dict", "json"] = Field(
+        "zstd-dict", description='Payload encoding (docs/wire.md): "zstd-dict" (compact, default) or "json" (debugging).')
+    batch_max: int = Field(100, ge=1, le=1000,
+                           description="A backlog goes as batches of up to this many messages (1: never batch).")
+    session_expiry_s: int = Field(7 * 86_400, ge=0, le=4_294_967_295,
+                                  description="The broker keeps this station's session (and its commands) this long "
+                                              "while it is offline.")
+    command_max_age_s: float = Field(86_400.0, ge=1.0, le=30 * 86_400.0,
+                                     description="A command with sent_at but no expires_at expires after this long.")
 
 
 class BridgeSection(Section):
