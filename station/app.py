@@ -389,7 +389,8 @@ class StationApp:
 
     def _composer(self, classifier: Classifier) -> Composer:
         return Composer(station_id=self.config.station.id, deployment_id=self.config.station.deployment_id,
-                        card=classifier.card, thumbnail_max_bytes=self.config.mqtt.thumbnail_max_bytes)
+                        card=classifier.card, thumbnail_max_bytes=self.config.mqtt.thumbnail_max_bytes,
+                        thumbnail_format=self.config.mqtt.thumbnail_format)
 
     def _build_classify_worker(self) -> ClassifyWorker:
         return ClassifyWorker(classifier=self.classifier, frames_in=self.frames, writer=self.writer,

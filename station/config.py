@@ -119,6 +119,8 @@ class MqttSection(Section):
     inflight: int = Field(32, ge=1, le=1000, description="Messages awaiting PUBACK at once.")
     thumbnail_max_bytes: int = Field(12_000, ge=0, le=1_000_000,
                                      description="Byte budget of a detection's thumbnail (0: send none).")
+    thumbnail_format: Literal["webp", "jpeg"] = Field(
+        "webp", description="Thumbnail encoding: webp (about a quarter smaller at the same SSIM) or jpeg.")
     reconnect_max_s: float = Field(300.0, ge=1.0, le=3600.0, description="Longest wait between reconnects.")
     encoding: Literal["zstd-dict", "json"] = Field(
         "zstd-dict", description='Payload encoding (docs/wire.md): "zstd-dict" (compact, default) or "json" (debugging).')

@@ -26,7 +26,7 @@ def test_broker_down_then_up_delivers_every_detection_once_per_id(tmp_path, brok
     ids = [DetectionMessage.model_validate_json(p).id for _, p in received]
     assert sorted(set(ids)) == sorted(queued)  # each one arrived; duplicates (same id) are allowed
     # the backlog went as batches (one zstd frame for many detections), not one publish per detection
-    batches = [ct for t, _, ct in collector.raw if t.endswith("/batch")]
+    batches = [ct for t, _, ct, _ in collector.raw if t.endswith("/batch")]
     assert batches and set(batches) == {"application/vnd.trapd.batch+zstd;dict=1"}
     # priority order: people and big cats before other animals before blanks
     first_seen = list(dict.fromkeys(ids))

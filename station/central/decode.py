@@ -178,10 +178,11 @@ def _check_times(record: Any) -> None:
 def _thumbnail(station_id: str, media_id: str, payload: bytes, content_type: str | None) -> Thumbnail:
     if not UUID_RE.match(media_id):
         raise BadMessage(f"media: {media_id!r} is not a media id (UUIDv7)")
-    kind = content_type if content_type and content_type.startswith("image/") else (
-        "image/jpeg" if payload[:2] == b"\xff\xd8" else "")
+    sniffed = ("image/jpeg" if payload[:2] == b"\xff\xd8" else
+               "image/webp" if payload[:4] == b"RIFF" and payload[8:12] == b"WEBP" else "")
+    kind = content_type if content_type and content_type.startswith("image/") else sniffed
     if not kind:
-        raise BadMessage("media: not an image (no image content type and no JPEG signature)")
+        raise BadMessage("media: not an image (no image content type and no JPEG or WebP signature)")
     if not payload or len(payload) > MAX_THUMBNAIL_BYTES:
         raise BadMessage(f"media: {len(payload)} bytes; a thumbnail must be 1-{MAX_THUMBNAIL_BYTES} bytes")
     return Thumbnail(station_id, media_id, kind, payload)

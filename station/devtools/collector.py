@@ -25,7 +25,7 @@ class TopicCollector:
                  tls: dict[str, str] | None = None) -> None:
         """``tls``: keyword arguments of paho's ``tls_set`` (ca_certs, certfile, keyfile) for a TLS broker."""
         self.messages: list[tuple[str, bytes]] = []
-        self.raw: list[tuple[str, bytes, str | None]] = []
+        self.raw: list[tuple[str, bytes, str | None, bytes | None]] = []  # + content type, correlation data
         self._lock = threading.Condition()
         subscribed = threading.Event()
         self._client = mqtt.Client(callback_api_version=mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
@@ -42,8 +42,9 @@ class TopicCollector:
 
     def _on_message(self, client, userdata, message: mqtt.MQTTMessage) -> None:
         content_type = getattr(message.properties, "ContentType", None) if message.properties else None
+        correlation = getattr(message.properties, "CorrelationData", None) if message.properties else None
         with self._lock:
-            self.raw.append((message.topic, message.payload, content_type))
+            self.raw.append((message.topic, message.payload, content_type, correlation))
             self.messages.extend(_opened(message.topic, message.payload, content_type))
             self._lock.notify_all()
 
