@@ -61,6 +61,7 @@ class MqttUplink:
         self._inflight: dict[int, tuple[str, ...]] = {}  # paho mid -> the outbox message ids it carries
         self._wire = WireEncoder(settings.encoding)
         self._refused: set[str] = set()
+        self._single_only = False  # set when the broker refuses a batch (an ACL from before batches)
         self._client = self._make_client()
         self._thread = threading.Thread(target=self._run, name="uplink-mqtt", daemon=True)
         self.delivered = 0
@@ -234,6 +235,11 @@ class MqttUplink:
                 continue
             if ok:
                 sent.extend(message_ids)
+            elif len(message_ids) > 1 and not self._single_only:
+                log.error("broker refused a batch of %d messages (its ACL lacks %sbatch? see deploy/mosquitto/acl); "
+                          "sending one message at a time from now on", len(message_ids), self.prefix)
+                self._single_only = True
+                self._stats.add("mqtt_batches_refused")
             else:
                 log.error("broker refused message %s (check the ACL for this station)", ", ".join(message_ids))
                 self._refused.update(message_ids)
@@ -247,7 +253,7 @@ class MqttUplink:
         if room <= 0:
             return
         busy = {mid for ids in self._inflight.values() for mid in ids} | self._refused
-        batch_max = self._settings.batch_max
+        batch_max = 1 if self._single_only else self._settings.batch_max
         rows = outbox.pending(room + 2 * batch_max if batch_max > 1 else room, exclude=busy)
         for frame in frames(rows, self._wire, room=room, batch_max=batch_max):
             props = Properties(PacketTypes.PUBLISH)
