@@ -218,12 +218,13 @@ def validate(folder: Path) -> None:
               help="Also write a self-contained HTML page (with a chart) here.")
 @click.pass_context
 def report(ctx: click.Context, since, until, json_path: Path | None, html_path: Path | None) -> None:
-    """Stations and detections per country, individuals in both countries, border crossings."""
+    """The joint report: identified adults (cubs) per country, crossings, dispersal, distance from the border."""
     from station.central.report import build_report, render_text
     from station.central.report_html import render_html
 
+    border = _config(ctx).report.border
     with _store(ctx) as conn:
-        data = build_report(conn, since=since, until=until)
+        data = build_report(conn, since=since, until=until, border=border)
     click.echo(render_text(data), nl=False)
     if json_path:
         json_path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -450,3 +451,12 @@ def export(config_path: Path, camtrap_dp: bool, out: Path, since, until, species
                f"{rows['observations']} observations")
     if validate:
         _report_validation(out)
+
+
+def _add_catalogue_commands() -> None:
+    from station.cli_catalogue import add_catalogue_commands
+
+    add_catalogue_commands(central, individuals)
+
+
+_add_catalogue_commands()

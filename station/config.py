@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from station.errors import ConfigError
 from station.lora.settings import LoRaSection
+from station.network.settings import HotspotSection
 from station.web.settings import WebSection
 
 
@@ -190,6 +191,7 @@ class StationConfig(Section):
     lora: LoRaSection = Field(default_factory=LoRaSection)
     bridge: BridgeSection = Field(default_factory=BridgeSection)
     web: WebSection = Field(default_factory=WebSection)
+    hotspot: HotspotSection = Field(default_factory=HotspotSection)
 
     #: Folder of the file the config came from; relative paths in it are resolved against this.
     base_dir: Path = Field(Path("."), exclude=True)
@@ -266,6 +268,8 @@ def cross_field_problems(config: StationConfig) -> list[str]:
         problems.append("mqtt.key_file: cert_file and key_file go together (set both or neither)")
     if mqtt.cert_file is not None and mqtt.ca_file is None:
         problems.append("mqtt.ca_file: a client certificate needs TLS; set ca_file to the broker's CA")
+    if (config.web.tls_cert_file is None) != (config.web.tls_key_file is None):
+        problems.append("web.tls_key_file: tls_cert_file and tls_key_file go together (set both or neither)")
     return problems
 
 
