@@ -159,11 +159,15 @@ def _media(row: tuple, human_events: set[str]) -> Row:
     media_id, deployment_id, trigger, timestamp, content_type, has_thumbnail, station_id, event_id = row
     return {"mediaID": media_id, "deploymentID": deployment_id,
             "captureMethod": "timeLapse" if trigger == "schedule" else "activityDetection",
-            "timestamp": timestamp, "filePath": f"media/{station_id}/{media_id}.jpg",
-            "filePublic": event_id not in human_events, "fileName": f"{media_id}.jpg",
+            "timestamp": timestamp, "filePath": f"media/{station_id}/{media_id}.{_extension(content_type)}",
+            "filePublic": event_id not in human_events, "fileName": f"{media_id}.{_extension(content_type)}",
             "fileMediatype": content_type or "image/jpeg",
             "mediaComments": "thumbnail of the best frame" if has_thumbnail else "thumbnail not received",
             "_thumbnail": has_thumbnail}
+
+
+def _extension(content_type: str | None) -> str:
+    return "webp" if content_type == "image/webp" else "jpg"
 
 
 def _write_thumbnails(conn: psycopg.Connection, out: Path, media: list[Row]) -> int:

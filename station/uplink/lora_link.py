@@ -144,10 +144,14 @@ class LoraLink:
         """One uplink of summaries. True: sent; False: nothing to send; None: not allowed or failed now."""
         rows = db.execute(_PENDING, [self._settings.max_priority]).fetchall()
         summaries, owners, covered = [], [], []
+        alerting: dict[str, set[int]] = {}  # alerts in this pass, by sequence: their record adds nothing
         for message_id, payload, kind, event_id in rows:
             message = json.loads(payload)
             start = int(parse_iso(message["start"]).timestamp())  # a provisional alert carries its sequence's
-            known = set() if kind == "alert" or event_id is None else _alerted_codes(db, event_id)
+            if kind == "alert":
+                alerting.setdefault(event_id, set()).update(d["species_code"] for d in message["detections"])
+            known = set() if kind == "alert" or event_id is None else (
+                _alerted_codes(db, event_id) | alerting.get(event_id, set()))
             for detection in message["detections"]:
                 if detection["species_code"] in known:
                     continue
