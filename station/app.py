@@ -31,6 +31,7 @@ from station.hardware.timelapse import Ticker, TimelapseTrigger
 from station.hardware.warmup import WarmupGate
 from station.hardware.ports import Illuminator, TriggerSource
 from station.pipeline.capture import CaptureWorker
+from station.pipeline.alerts import ProvisionalAlerts
 from station.pipeline.classify import ClassifyWorker
 from station.pipeline.compose import Composer, SequenceRecord
 from station.pipeline.stats import Stats
@@ -412,12 +413,14 @@ class StationApp:
 
     def _composer(self, vision: Vision) -> Composer:
         return Composer(station_id=self.config.station.id, deployment_id=self.config.station.deployment_id,
-                        vision=vision, thumbnail_max_bytes=self.config.mqtt.thumbnail_max_bytes)
+                        vision=vision, thumbnail_max_bytes=self.config.mqtt.thumbnail_max_bytes,
+                        thumbnail_format=self.config.mqtt.thumbnail_format)
 
     def _build_classify_worker(self) -> ClassifyWorker:
         return ClassifyWorker(vision=self.vision, frames_in=self.frames, writer=self.writer,
                               media=self.media, composer=self._composer(self.vision), stats=self.stats,
-                              on_sequence=self._on_sequence)
+                              on_sequence=self._on_sequence,
+                              alerts=ProvisionalAlerts(self.config.alerts, station=self.config.station))
 
     def _build_capture_worker(self) -> CaptureWorker:
         return CaptureWorker(camera=self.camera, illuminator=self.illuminator, settings=self.config.capture,

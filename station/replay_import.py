@@ -118,7 +118,8 @@ class ReplayImporter:
         self._media = MediaStore(config.data_dir / media_dir)
         self._db_path = config.data_dir / db_name
         self._composer = Composer(station_id=config.station.id, deployment_id=config.station.deployment_id,
-                                  vision=vision, thumbnail_max_bytes=config.mqtt.thumbnail_max_bytes)
+                                  vision=vision, thumbnail_max_bytes=config.mqtt.thumbnail_max_bytes,
+                                  thumbnail_format=config.mqtt.thumbnail_format)
 
     def run(self, folder: Path, settings: ImportSettings = ImportSettings(), *,
             stop: threading.Event | None = None, progress: Progress | None = None,

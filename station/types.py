@@ -34,6 +34,8 @@ class Frame:
     height: int
     #: RGB pixels kept in memory for the classifier; None when it must read the file back.
     pixels: np.ndarray | None = dataclasses.field(default=None, compare=False, repr=False)
+    #: When the frame's sequence started (the key a provisional alert shares with the full record).
+    sequence_start: datetime | None = dataclasses.field(default=None, compare=False)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""The station with a detector first: real camera-trap photos through the replay camera, end to end."""
+"""The station with a detector first (the bundled MegadetectorLite): real camera-trap photos through the
+replay camera, end to end."""
 
 from __future__ import annotations
 
@@ -15,7 +16,11 @@ from station.types import Trigger
 from station.uplink.messages import DetectionMessage
 from station.vision.station_vision import load_vision, model_label
 from tests.conftest import make_config, running_station
-from tests.shared_assets import MDLITE_CARD, dev_photo_path, photo_folder, reference_card
+from tests.shared_assets import ROOT, dev_photo_path, photo_folder
+
+BUNDLED_CARD = ROOT / "models" / "detector" / "mdlite-yolox-tiny-640.toml"
+VERSION = "2022.05.28-trapd1"
+DETECTOR = f"megadetector-lite-yolox-tiny-640 {VERSION}"  # the bundled detector, as every output names it
 
 BANNER = [0.0, 0.93, 1.0, 0.07]  # the camera's info strip at the bottom of dev058 (a logo gets boxed)
 
@@ -26,9 +31,8 @@ def rows(db: Path, sql: str, params=()) -> list[tuple]:
 
 
 def detector_config(tmp_path: Path, photos: list[str], **sections):
-    card = reference_card(MDLITE_CARD, tmp_path / "cards")
     folder = photo_folder(tmp_path / "sd", photos)
-    model = {"detector": str(card), **sections.pop("model", {})}
+    model = {"detector": "bundled", **sections.pop("model", {})}
     return make_config(tmp_path / "data", hardware={"camera": "replay"},
                        camera={"replay_dir": str(folder), "replay_loop": False, "width": 1024, "height": 768},
                        capture={"burst_frames": len(photos), "burst_interval_s": 0.0, "quiet_period_s": 0.2},
@@ -56,13 +60,13 @@ def test_boxes_become_a_counted_detection_with_its_box_and_the_model_named(tmp_p
     assert [(frame, species) for frame, species, *_ in boxes] == [
         (0, "unknown_animal"), (0, "unknown_animal"), (1, "unknown_animal")]
     assert all(0 <= x <= 1 and 0 <= y <= 1 and 0 < w <= 1 and 0 < h <= 1 for _, _, x, y, w, h, _, _ in boxes)
-    assert all(model == "megadetector-lite-yolox-tiny-640 2022.05.28-ref" for *_, model in boxes)
+    assert all(model == DETECTOR for *_, model in boxes)
     observations = rows(db, "SELECT observation_type, species_key, scientific_name, count, classified_by "
                             "FROM observations")
-    assert observations == [("unknown", "unknown_animal", None, 2, "megadetector-lite-yolox-tiny-640 2022.05.28-ref")]
+    assert observations == [("unknown", "unknown_animal", None, 2, DETECTOR)]
     message = detection_message(db)
     assert message.schema_ == "detection/1.1" and message.empty is False
-    assert [(m.name, m.version) for m in message.models] == [("megadetector-lite-yolox-tiny-640", "2022.05.28-ref")]
+    assert [(m.name, m.version) for m in message.models] == [("megadetector-lite-yolox-tiny-640", VERSION)]
     detection = message.detections[0]
     assert detection.count == 2 and detection.observation_type == "unknown" and detection.scientific_name is None
     best = max(boxes, key=lambda row: row[6])
@@ -92,7 +96,7 @@ def test_the_lores_stream_is_the_detectors_input(tmp_path: Path) -> None:
     app = run_one_sequence(config)
     assert app.vision.input_size == (640, 640)
     status = json.loads(rows(app.db_path, "SELECT payload FROM outbox WHERE kind = 'detection'")[0][0])
-    assert status["model"] == {"name": "megadetector-lite-yolox-tiny-640", "version": "2022.05.28-ref"}
+    assert status["model"] == {"name": "megadetector-lite-yolox-tiny-640", "version": VERSION}
 
 
 def test_a_non_field_model_on_a_real_camera_is_refused_unless_allowed(tmp_path: Path) -> None:
@@ -167,7 +171,7 @@ def test_camtrap_dp_export_has_a_media_level_observation_per_box(tmp_path: Path)
         app.db_path, "SELECT box_x, box_y, box_width, box_height FROM frame_detections")}
     exported = {tuple(round(float(o[k]), 4) for k in ("bboxX", "bboxY", "bboxWidth", "bboxHeight")) for o in media}
     assert exported == stored
-    assert {o["classifiedBy"] for o in media} == {"megadetector-lite-yolox-tiny-640 2022.05.28-ref"}
+    assert {o["classifiedBy"] for o in media} == {DETECTOR}
 
 
 def test_init_and_the_pi_image_use_the_bundled_real_detector(tmp_path: Path) -> None:
@@ -212,15 +216,16 @@ def test_the_demo_names_the_toy_model_in_what_it_prints() -> None:
 
 
 def test_model_reload_with_a_detector_card_puts_the_detector_in_front(tmp_path: Path) -> None:
-    card = reference_card(MDLITE_CARD, tmp_path / "cards")
+    card = BUNDLED_CARD
     config = make_config(tmp_path / "data")  # the toy classifier on whole frames
     with running_station(config) as app:
         assert app.vision.detector is None
         label = app.reload_model(card)
-        assert label == "megadetector-lite-yolox-tiny-640 2022.05.28-ref + trapd-pipeline-v1 1.0.0"
+        assert label == f"{DETECTOR} + trapd-pipeline-v1 1.0.0"
         assert app.vision.input_size == (640, 640) and app.classifier.card.name == "trapd-pipeline-v1"
-        bad = tmp_path / "bad.toml"
-        bad.write_text(card.read_text(encoding="utf-8").replace("sha256 = \"01f1", "sha256 = \"ffff"),
+        bad = tmp_path / "bad.toml"  # beside a copy of the model, with a wrong sha256
+        (tmp_path / "mdlite-yolox-tiny-640.tflite").symlink_to(card.parent / "mdlite-yolox-tiny-640.tflite")
+        bad.write_text(card.read_text(encoding="utf-8").replace("sha256 = \"4b6e", "sha256 = \"ffff"),
                        encoding="utf-8")
         with pytest.raises(ModelError, match="sha256 does not match"):
             app.reload_model(bad)

@@ -58,7 +58,7 @@ class ExportResult:
 
 _OBSERVATIONS = """SELECT o.observation_id, o.deployment_id, o.event_id, o.event_start, o.event_end,
         o.observation_type, o.scientific_name, o.count, o.individual_id, o.classified_by, o.confidence,
-        o.source, o.species_key, o.life_stage, o.sex, o.box, o.best_media_id,
+        o.source, o.species_key, o.box, o.best_media_id, o.life_stage, o.sex,
         s.latitude IS NOT NULL AND s.longitude IS NOT NULL AND s.registered
     FROM observations o JOIN stations s USING (station_id) LEFT JOIN parks p USING (park_id)
     WHERE {where} ORDER BY o.event_start, o.observation_id"""
@@ -81,8 +81,8 @@ def export_central(conn: psycopg.Connection, out: Path, selection: Selection, se
                    *, write_thumbnails: bool = False) -> ExportResult:
     where, params = selection.where()
     rows = conn.execute(_OBSERVATIONS.format(where=where), params).fetchall()
-    animals = _animal_ids(conn)
     kept = [row for row in rows if row[-1]]
+    animals = _animal_ids(conn)
     observations = [_observation(row, animals) for row in kept]
     skipped = len(rows) - len(observations)
     events = sorted({o["eventID"] for o in observations})
@@ -94,7 +94,8 @@ def export_central(conn: psycopg.Connection, out: Path, selection: Selection, se
     media_rows = conn.execute(_MEDIA, [events]).fetchall()
     media = [_media(row, human_events) for row in media_rows]
     exported_media = {row["mediaID"] for row in media}
-    observations += [_box_observation(row, animals) for row in kept if row[15] is not None and row[16] in exported_media]
+    observations += [_box_observation(row, animals) for row in kept
+                     if row[13] is not None and row[14] in exported_media]
     written = _write_thumbnails(conn, out, media) if write_thumbnails else 0
     metadata = PackageMetadata(title=settings.title, project_title=settings.project_title,
                                contributors=({"title": settings.contact, "role": "contact"},),
@@ -120,7 +121,7 @@ def _animal_ids(conn: psycopg.Connection) -> dict[str, tuple[str, list[str]]]:
 
 def _observation(row: tuple, animals: dict[str, tuple[str, list[str]]]) -> Row:
     (observation_id, deployment_id, event_id, start, end, kind, latin, count, individual, classified_by,
-     confidence, source, species_key, life_stage, sex, _box, _media, _) = row
+     confidence, source, species_key, _box, _media, life_stage, sex, _) = row
     tags = [f"species:{species_key}"] + (["source:lora"] if source == "lora" else [])
     animal, codes = animals.get(individual, (individual, [])) if individual else (None, [])
     if codes:
@@ -137,8 +138,8 @@ def _observation(row: tuple, animals: dict[str, tuple[str, list[str]]]) -> Row:
 def _box_observation(row: tuple, animals: dict[str, tuple[str, list[str]]]) -> Row:
     """The detector's best box of a detection, on its best frame (detection/1.1): a media-level observation."""
     event_level = _observation(row, animals)
-    x, y, width, height = row[15]
-    return {**event_level, "observationID": f"{event_level['observationID']}-box", "mediaID": row[16],
+    x, y, width, height = row[13]
+    return {**event_level, "observationID": f"{event_level['observationID']}-box", "mediaID": row[14],
             "observationLevel": "media", "count": None, "bboxX": x, "bboxY": y,
             "bboxWidth": max(width, 1e-4), "bboxHeight": max(height, 1e-4)}
 
@@ -158,11 +159,15 @@ def _media(row: tuple, human_events: set[str]) -> Row:
     media_id, deployment_id, trigger, timestamp, content_type, has_thumbnail, station_id, event_id = row
     return {"mediaID": media_id, "deploymentID": deployment_id,
             "captureMethod": "timeLapse" if trigger == "schedule" else "activityDetection",
-            "timestamp": timestamp, "filePath": f"media/{station_id}/{media_id}.jpg",
-            "filePublic": event_id not in human_events, "fileName": f"{media_id}.jpg",
+            "timestamp": timestamp, "filePath": f"media/{station_id}/{media_id}.{_extension(content_type)}",
+            "filePublic": event_id not in human_events, "fileName": f"{media_id}.{_extension(content_type)}",
             "fileMediatype": content_type or "image/jpeg",
             "mediaComments": "thumbnail of the best frame" if has_thumbnail else "thumbnail not received",
             "_thumbnail": has_thumbnail}
+
+
+def _extension(content_type: str | None) -> str:
+    return "webp" if content_type == "image/webp" else "jpg"
 
 
 def _write_thumbnails(conn: psycopg.Connection, out: Path, media: list[Row]) -> int:

@@ -185,4 +185,10 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE observations ADD COLUMN box double precision[];
     """,
+    # 4: provisional alerts (alert/1.0 from a station before its sequence closes), confirmed or withdrawn by
+    # the full record of the same sequence
+    """
+    ALTER TABLE alerts ADD COLUMN confirmed_at timestamptz;
+    ALTER TABLE alerts ADD COLUMN withdrawn_at timestamptz;
+    """,
 ]

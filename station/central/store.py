@@ -26,7 +26,7 @@ from station.central.decode import Record, Thumbnail, uuid7_time
 from station.central.errors import BadMessage
 from station.ids import parse_iso
 from station.lora.codec import DetectionFrame, ResetCause, StatusFrame
-from station.uplink.messages import DetectionMessage, StatusMessage, TelemetryMessage
+from station.uplink.messages import AlertMessage, DetectionMessage, StatusMessage, TelemetryMessage
 from station.vision.species import by_code
 
 if TYPE_CHECKING:
@@ -67,6 +67,11 @@ class Written:
     stored: bool
     alerts: list[Alert] = dataclasses.field(default_factory=list)
     telemetry_month: tuple[int, int] | None = None
+    #: alerts already recorded (provisional ones are recorded at once, so a full record in the same batch
+    #: finds them to confirm or withdraw); published after the commit like ``alerts``
+    raised: list[Alert] = dataclasses.field(default_factory=list)
+    #: (alert id, kind, payload) of provisional alerts the full record did not confirm, to publish as withdrawn
+    withdrawn: list[tuple[str, str, dict]] = dataclasses.field(default_factory=list)
 
 
 class StoreWriter:
@@ -121,6 +126,8 @@ class StoreWriter:
     def write(self, record: Record, received_at: datetime) -> Written:
         if isinstance(record, DetectionMessage):
             return self.detection(record, received_at)
+        if isinstance(record, AlertMessage):
+            return self.provisional_alert(record)
         if isinstance(record, LoraUplink):
             return self.lora(record)
         if isinstance(record, TelemetryMessage):
@@ -176,7 +183,31 @@ class StoreWriter:
         if message.empty:
             self.conn.execute(_FULL_RECORD, [f"{message.sequence_id}-blank", *base, "blank", "blank", 0, None, None,
                                              None, None, None, model, None])
+        written.withdrawn = self._settle_provisional(station, second, {d.species for d in message.detections})
         return written
+
+    # -- provisional alerts -----------------------------------------------------------------------------------
+    def provisional_alert(self, message: AlertMessage) -> Written:
+        """A station saw a person or a big cat in one frame of a sequence still open: raise the alerts now.
+        The key (station, sequence start second, species) is the full record's, so it is raised once."""
+        station, start = message.station_id, parse_iso(message.start)
+        self._ensure_station(station)
+        alerts = []
+        for d in message.detections:
+            sighting = Sighting(station, d.species, message.sequence_id, int(start.timestamp()), parse_iso(message.at),
+                                d.confidence, "provisional")
+            alerts += alerts_for(sighting, self.place(station), self.alert_settings)
+        return Written(stored=True, raised=record_alerts(self.conn, alerts))
+
+    def _settle_provisional(self, station: str, second: int, species: set[str]) -> list[tuple[str, str, dict]]:
+        """The full record confirms the provisional alerts of its sequence, or withdraws those it contradicts."""
+        rows = self.conn.execute(
+            "UPDATE alerts SET confirmed_at = CASE WHEN species_key = ANY(%s) THEN now() END, "
+            "withdrawn_at = CASE WHEN species_key = ANY(%s) THEN NULL ELSE now() END "
+            "WHERE station_id = %s AND payload->>'source' = 'provisional' AND confirmed_at IS NULL "
+            "AND withdrawn_at IS NULL AND alert_key LIKE %s RETURNING alert_id, kind, payload, withdrawn_at IS NOT NULL",
+            [sorted(species), sorted(species), station, f"%:{station}:{second}:%"]).fetchall()
+        return [(alert_id, kind, {**payload, "withdrawn": True}) for alert_id, kind, payload, gone in rows if gone]
 
     def telemetry(self, message: TelemetryMessage) -> Written:
         at = parse_iso(message.at)

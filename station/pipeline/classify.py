@@ -18,6 +18,7 @@ import numpy as np
 from PIL import Image
 
 from station.ids import uuid7
+from station.pipeline.alerts import ProvisionalAlerts
 from station.pipeline.compose import Composer, SequenceRecord
 from station.pipeline.stats import Stats
 from station.pipeline.writer import StoreWriter
@@ -33,11 +34,13 @@ STOP = object()
 class ClassifyWorker:
     def __init__(self, *, vision: Vision, frames_in: queue.Queue, writer: StoreWriter,
                  media: MediaStore, composer: Composer, stats: Stats,
-                 on_sequence: Callable[[SequenceRecord], None] | None = None) -> None:
+                 on_sequence: Callable[[SequenceRecord], None] | None = None,
+                 alerts: ProvisionalAlerts | None = None) -> None:
         self._vision = vision
         self._frames_in, self._writer, self._media = frames_in, writer, media
         self._composer, self._stats = composer, stats
         self._on_sequence = on_sequence
+        self._alerts = alerts
         self._results: dict[str, dict[str, FrameResult]] = {}
         self._model_lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="classify", daemon=True)
@@ -75,7 +78,7 @@ class ClassifyWorker:
                     if isinstance(item, SequenceClosed):
                         self._finish(item)
                     else:
-                        self._classify_frame(item)
+                        self._alert(item, self._classify_frame(item))
             except Exception:  # one bad frame or sequence must not stop the station
                 log.exception("classify worker: failed on %r", item)
                 self._stats.add("classify_errors")
@@ -97,6 +100,15 @@ class ClassifyWorker:
         self._stats.add("frames_classified")
         return result
 
+    def _alert(self, frame: Frame, result: FrameResult | None) -> None:
+        """A person or a big cat in a frame of an open sequence: the provisional alert goes out now."""
+        if self._alerts is None or result is None:
+            return
+        message = self._alerts.check(frame, result, self._vision)
+        if message is not None:
+            self._writer.submit(lambda store: store.enqueue(message), outbox=True)
+            self._stats.add("alerts_sent")
+
     def _read_full(self, frame: Frame) -> np.ndarray | None:
         try:
             with Image.open(io.BytesIO(self._media.read(frame.path))) as image:
@@ -114,6 +126,8 @@ class ClassifyWorker:
             if result is not None:
                 results.append(result)
         self._results.pop(closed.sequence_id, None)
+        if self._alerts is not None:
+            self._alerts.forget(closed.sequence_id)
         detections = self._vision.aggregate(results, uuid7)
         record = self._composer.record(closed, detections, self._media.read)
         self._writer.submit(lambda store: store.close_sequence(record.closed, record.observations,

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import dataclasses
+import contextlib
 import io
+import dataclasses
 import logging
 
 from PIL import Image
 
+from station.pipeline import thumbnail
 from station.ids import iso, uuid7
 from station.store.repo import OutboxMessage, observation_rows
 from station.types import Detection, SequenceClosed
@@ -32,7 +34,8 @@ class SequenceRecord:
 
 class Composer:
     def __init__(self, *, station_id: str, deployment_id: str | None, card: ModelCard | None = None,
-                 vision=None, thumbnail_max_bytes: int, thumbnail_width: int = 320) -> None:
+                 vision=None, thumbnail_max_bytes: int, thumbnail_width: int = 320,
+                 thumbnail_format: thumbnail.ThumbnailFormat = "webp") -> None:
         """``vision`` (a ``station.vision.station_vision.Vision``) names the models and species; ``card`` alone
         is the classifier-only form kept for callers that have no vision object."""
         self._station_id = station_id
@@ -43,6 +46,7 @@ class Composer:
             self._refs, self._species = [(card.name, card.version)], card.species_by_key()
         self._thumb_bytes = thumbnail_max_bytes
         self._thumb_width = thumbnail_width
+        self._thumb_format = thumbnail_format
 
     def record(self, closed: SequenceClosed, detections: list[Detection],
                read_media: callable) -> SequenceRecord:
@@ -89,12 +93,14 @@ class Composer:
         if frame is None:
             return None
         try:
-            data = make_thumbnail(read_media(frame.path), self._thumb_width, self._thumb_bytes, box=detection.box)
+            data = make_thumbnail(read_media(frame.path), self._thumb_width, self._thumb_bytes, self._thumb_format,
+                                  box=detection.box)
         except OSError as exc:
             log.warning("no thumbnail for %s: %s", media_id, exc)
             return None
         return OutboxMessage(message_id=uuid7(), kind="media", priority=priority,
-                             topic=f"media/{media_id}", payload=data, content_type="image/jpeg",
+                             topic=f"media/{media_id}", payload=data,
+                             content_type=thumbnail.CONTENT_TYPES[self._thumb_format],
                              event_id=closed.sequence_id)
 
 
@@ -105,24 +111,13 @@ CROP_BELOW_AREA = 0.25
 THUMBNAIL_MARGIN = 0.6
 
 
-def make_thumbnail(jpeg: bytes, width: int, max_bytes: int,
+def make_thumbnail(image: bytes | Image.Image, width: int, max_bytes: int, fmt: thumbnail.ThumbnailFormat = "jpeg",
                    box: tuple[float, float, float, float] | None = None) -> bytes:
-    """A JPEG no wider than ``width`` and no bigger than ``max_bytes`` (quality, then size, step down).
+    """A thumbnail no wider than ``width`` and no bigger than ``max_bytes`` (``station/pipeline/thumbnail.py``).
 
     With a ``box`` (normalised x, y, w, h) smaller than a quarter of the frame, the thumbnail is the box with
     a wide margin, so a ranger sees the animal and not a speck in a landscape."""
-    with Image.open(io.BytesIO(jpeg)) as image:
-        image = image.convert("RGB")
-        if box is not None and box[2] * box[3] < CROP_BELOW_AREA:
-            image = crop_image(image, list(box), THUMBNAIL_MARGIN)
-        scale = min(1.0, width / image.width)
-        while True:
-            small = image.resize((max(16, int(image.width * scale)), max(16, int(image.height * scale))))
-            for quality in (70, 55, 40, 30, 20):
-                out = io.BytesIO()
-                small.save(out, "JPEG", quality=quality, optimize=True)
-                if out.tell() <= max_bytes:
-                    return out.getvalue()
-            if small.width <= 64:
-                return out.getvalue()
-            scale *= 0.7
+    if box is not None and box[2] * box[3] < CROP_BELOW_AREA:
+        with Image.open(io.BytesIO(image)) if isinstance(image, bytes) else contextlib.nullcontext(image) as opened:
+            image = crop_image(opened.convert("RGB"), list(box), THUMBNAIL_MARGIN)
+    return thumbnail.make_thumbnail(image, width=width, max_bytes=max_bytes, fmt=fmt)

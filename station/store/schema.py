@@ -153,7 +153,11 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX replay_imports_event ON replay_imports(event_id);
     """,
-    # 7: the detector's boxes, one row per box that counted in a frame (normalised x, y, width, height
+    # 7: MQTT 5 request/response: the correlation data a command's reply echoes back to its requester
+    """
+    ALTER TABLE outbox ADD COLUMN correlation_data BLOB;
+    """,
+    # 8: the detector's boxes, one row per box that counted in a frame (normalised x, y, width, height
     # from the top left, as Camtrap DP's bbox), with what the box is and which models said so; the media-level
     # observations of an export are these rows
     """

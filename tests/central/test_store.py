@@ -36,7 +36,7 @@ def write(writer: StoreWriter, record):
 def test_migrations_are_idempotent_and_versioned(store, database):
     from station.central.migrations import MIGRATIONS
 
-    assert migrate(store, database) == len(MIGRATIONS) >= 2
+    assert migrate(store, database) == len(MIGRATIONS) >= 3
     assert count(store, "SELECT count(*) FROM schema_migrations") == len(MIGRATIONS)
     open_store(database).close()  # a second worker starting later
 
