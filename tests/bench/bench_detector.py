@@ -51,6 +51,17 @@ def _local_card(card: Path, folder: Path) -> Path:
     return copy
 
 
+def _detector_640(folder: Path) -> Path:
+    """The bundled 640 detector when this checkout has it built, else the shared reference conversion."""
+    from station.errors import ModelError
+    from station.vision.bundled import bundled_detector_card
+
+    try:
+        return bundled_detector_card()
+    except ModelError:
+        return _local_card(MDLITE_CARD, folder)
+
+
 def _card_320(folder: Path) -> Path:
     """The 640 reference card turned into one for the shared 320-pixel conversion (same network)."""
     model = shared_path("models", "megadetector-lite-yolox-tiny", "mdlite_yolox_tiny_320_pp_uint8.tflite")
@@ -101,8 +112,8 @@ def detect_ratio(calls: int = 120) -> dict:
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        detector_only = build_pipeline(_local_card(MDLITE_CARD, folder))
-        with_people = build_pipeline(_local_card(MDLITE_CARD, folder), people_card=_local_card(PEOPLE_CARD, folder),
+        detector_only = build_pipeline(_detector_640(folder))
+        with_people = build_pipeline(_detector_640(folder), people_card=_local_card(PEOPLE_CARD, folder),
                                      classifier_card=_local_card(IMAGENET_CARD, folder))
     full = _dev_frames()
     detector = detector_only.detector
@@ -150,7 +161,7 @@ def trapd_run_rss(frames_wanted: int = 12, timeout_s: float = 120.0, *, people: 
         config = {"station": {"id": "bench-rss", "data_dir": "data"}, "hardware": {"camera": "replay"},
                   "camera": {"replay_dir": str(images), "width": 1024, "height": 768},
                   "capture": {"burst_frames": 3, "burst_interval_s": 0.2, "quiet_period_s": 0.0, "timelapse_s": 1.0},
-                  "model": {"detector": str(_local_card(MDLITE_CARD, folder) if size == 640 else _card_320(folder)),
+                  "model": {"detector": str(_detector_640(folder) if size == 640 else _card_320(folder)),
                             "classifier": str(_local_card(IMAGENET_CARD, folder)),
                             **({"people": str(_local_card(PEOPLE_CARD, folder))} if people else {})},
                   "mqtt": {"enabled": False}}
