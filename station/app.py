@@ -25,11 +25,13 @@ from station.errors import ConfigError, HardwareError
 from station.hardware import factory
 from station.clock import check_clock
 from station.hardware.board import CompanionBoard
+from station.hardware.hotspot import HotspotSwitch, build_hotspot
 from station.hardware.preview import PreviewCamera
 from station.hardware.timelapse import Ticker, TimelapseTrigger
 from station.hardware.warmup import WarmupGate
 from station.hardware.ports import Illuminator, TriggerSource
 from station.pipeline.capture import CaptureWorker
+from station.pipeline.alerts import ProvisionalAlerts
 from station.pipeline.classify import ClassifyWorker
 from station.pipeline.compose import Composer, SequenceRecord
 from station.pipeline.stats import Stats
@@ -46,10 +48,13 @@ from station.uplink.messages import ModelRef
 from station.uplink.lora_link import LoraLink
 from station.uplink.mqtt import MqttUplink
 from station.vision.classifier import Classifier
+from station.vision.station_vision import Vision, load_vision, model_label, reload_vision
 from station.web.errors import WebError
 from station.web.server import WebServer
 
 log = logging.getLogger(__name__)
+
+WALK_TEST_LOG_S = 5.0  # the walk-test feed polls every second; one station_log row per this many seconds
 
 DB_NAME = "station.db"
 MEDIA_DIR = "media"
@@ -68,7 +73,8 @@ class StationApp:
         self.trigger_source: TriggerSource | None = None
         self.timelapse: TimelapseTrigger | None = None
         self.illuminator: Illuminator | None = None
-        self.classifier: Classifier | None = None
+        self.vision: Vision | None = None  # the models deciding each frame (detector first, when configured)
+        self.classifier: Classifier | None = None  # the vision's classifier, if it has one
         self.writer: StoreWriter | None = None
         self.capture: CaptureWorker | None = None
         self.classify: ClassifyWorker | None = None
@@ -77,9 +83,11 @@ class StationApp:
         self.lora: LoraLink | None = None
         self.telemetry_ticker: Ticker | None = None
         self.board: dict = {}  # latest readings from the companion board (battery, temperature, lux...)
+        self._walk_test_logged = -WALK_TEST_LOG_S
         self.companion: CompanionBoard | None = None
         self.watchdog: Ticker | None = None
         self.web: WebServer | None = None  # the ranger's page (on only when asked)
+        self.hotspot: HotspotSwitch | None = None  # the ranger's Wi-Fi, on with the page
         self.recovery: RecoveryReport | None = None
         self.started_at = time.monotonic()
         #: A hardware fault the station cannot heal in-process (a camera that hung again after restarts);
@@ -98,17 +106,19 @@ class StationApp:
     def _start(self) -> None:
         config = self.config
         config.data_dir.mkdir(parents=True, exist_ok=True)
-        self.classifier = Classifier.from_card_file(config.card_path, threads=config.model.threads)
+        self.vision = load_vision(config)
+        self.classifier = self.vision.classifier
         self.recovery = self._recover()
         self._open_hardware()
         self._start_store_and_links()
         self._start_pipeline()
         self._start_triggers()
+        hotspot = build_hotspot(config.hotspot)
+        self.hotspot = HotspotSwitch(hotspot) if hotspot is not None else None
         self.web = WebServer.for_app(self)
         self._start_web()
         write_run_state(config.data_dir)
-        log.info("station %s started (model %s %s)", config.station.id, self.classifier.card.name,
-                 self.classifier.card.version)
+        log.info("station %s started (models: %s)", config.station.id, model_label(self.vision))
 
     def _open_hardware(self) -> None:
         config = self.config
@@ -118,7 +128,7 @@ class StationApp:
             self.companion.open()
         self.illuminator = factory.build_illuminator(config, board=self.companion)
         self.camera = PreviewCamera(factory.build_camera(config, illuminator=self.illuminator,
-                                                         lores_size=self.classifier.input_size,
+                                                         lores_size=self.vision.input_size,
                                                          light=lambda: self.board.get("lux"),
                                                          temperature=lambda: self.board.get("temperature_c"),
                                                          on_failure=self._hardware_failed),
@@ -130,9 +140,12 @@ class StationApp:
 
     def _start_store_and_links(self) -> None:
         config = self.config
+        early_reading = self.board  # the board reports right after the handshake, before there is a writer
         self.writer = StoreWriter(db_path=self.db_path, stats=self.stats, on_outbox=self.notify_outbox,
                                   maintenance=self._retention)
         self.writer.start()
+        if early_reading:
+            self.writer.submit(lambda store: store.add_board_telemetry(early_reading))
         self.commands = CommandWorker(self)
         self.commands.start()
         self.uplink = self._build_uplink()
@@ -165,6 +178,8 @@ class StationApp:
         """Stop in flow order so that everything captured is classified and committed."""
         if self.web is not None:
             self.web.stop()
+        if self.hotspot is not None:
+            self.hotspot.wait_settled(self.config.hotspot.switch_timeout_s)
         if self.watchdog is not None:
             self.watchdog.stop()
         if self.telemetry_ticker is not None:
@@ -222,6 +237,8 @@ class StationApp:
             self.web.start()
         except WebError as exc:
             log.error("%s", exc)
+        if self.hotspot is not None and not self.web.enabled:
+            self.hotspot.want(False)  # left on by a crash or a power cut: off until the page opens (power)
 
     def enable_web(self, seconds: float) -> None:
         """Open the ranger's page for ``seconds`` (for a remote command or a button on the board)."""
@@ -237,6 +254,14 @@ class StationApp:
         return (self.triggers.empty() and self.capture is not None and self.capture.busy_since is None
                 and self.stats.get("sequences_opened") == self.stats.get("sequences_closed"))
 
+    def note_walk_test(self) -> None:
+        """The ranger's walk-test feed is open: sequences now are the ranger walking past (Camtrap DP
+        cameraSetupType calibration at export). Logged at most every WALK_TEST_LOG_S, not per poll."""
+        now = time.monotonic()
+        if self.writer is not None and now - self._walk_test_logged >= WALK_TEST_LOG_S:
+            self._walk_test_logged = now
+            self.writer.submit(lambda store: store.log("walk_test", "walk-test feed open"))
+
     def set_deployment(self, deployment_id: str) -> None:
         """A ranger started a deployment ("" : ended it). Sequences opened from now on carry it; the id is
         also written to station.toml so that it survives a restart."""
@@ -250,7 +275,7 @@ class StationApp:
         if self.capture is not None:
             self.capture.set_deployment_id(deployment_id or None)
         if self.classify is not None:
-            self.classify.replace_model(self.classifier, self._composer(self.classifier))
+            self.classify.replace_model(self.vision, self._composer(self.vision))
         log.info("deployment %s", deployment_id or "ended")
 
     def _hardware_failed(self, error: HardwareError) -> None:
@@ -321,9 +346,9 @@ class StationApp:
     def _build_uplink(self) -> MqttUplink | None:
         if not self.config.mqtt.enabled:
             return None
-        card = self.classifier.card
+        name, version = self.vision.model_refs[0]
         return MqttUplink(settings=self.config.mqtt, station_id=self.config.station.id, db_path=self.db_path,
-                          stats=self.stats, model=ModelRef(name=card.name, version=card.version),
+                          stats=self.stats, model=ModelRef(name=name, version=version),
                           resolve=self.config.resolve, on_command=self.commands.submit,
                           on_link_change=self.notify_outbox)
 
@@ -364,13 +389,12 @@ class StationApp:
 
     def reload_model(self, card: Path | None = None) -> str:
         """Load and check a new model; only then swap it in. A bad model raises and the old one keeps running."""
-        card_path = self.config.resolve(card) if card is not None else self.config.card_path
-        classifier = Classifier.from_card_file(card_path, threads=self.config.model.threads)
-        self.classify.replace_model(classifier, self._composer(classifier))
-        self.capture.set_prepare(classifier.prepare)
-        self.classifier = classifier
-        log.info("model reloaded: %s %s", classifier.card.name, classifier.card.version)
-        return f"{classifier.card.name} {classifier.card.version}"
+        vision = reload_vision(self.config, self.vision, None if card is None else self.config.resolve(card))
+        self.classify.replace_model(vision, self._composer(vision))
+        self.capture.set_prepare(vision.prepare)
+        self.vision, self.classifier = vision, vision.classifier
+        log.info("model reloaded: %s", model_label(vision))
+        return model_label(vision)
 
     def _build_lora(self) -> LoraLink:
         return LoraLink(settings=self.config.lora, db_path=self.db_path, stats=self.stats,
@@ -387,18 +411,20 @@ class StationApp:
                                     temperature_c=self.board.get("temperature_c"),
                                     queue_depth=self.frames.qsize(), reset_cause=0)
 
-    def _composer(self, classifier: Classifier) -> Composer:
+    def _composer(self, vision: Vision) -> Composer:
         return Composer(station_id=self.config.station.id, deployment_id=self.config.station.deployment_id,
-                        card=classifier.card, thumbnail_max_bytes=self.config.mqtt.thumbnail_max_bytes)
+                        vision=vision, thumbnail_max_bytes=self.config.mqtt.thumbnail_max_bytes,
+                        thumbnail_format=self.config.mqtt.thumbnail_format)
 
     def _build_classify_worker(self) -> ClassifyWorker:
-        return ClassifyWorker(classifier=self.classifier, frames_in=self.frames, writer=self.writer,
-                              media=self.media, composer=self._composer(self.classifier), stats=self.stats,
-                              on_sequence=self._on_sequence)
+        return ClassifyWorker(vision=self.vision, frames_in=self.frames, writer=self.writer,
+                              media=self.media, composer=self._composer(self.vision), stats=self.stats,
+                              on_sequence=self._on_sequence,
+                              alerts=ProvisionalAlerts(self.config.alerts, station=self.config.station))
 
     def _build_capture_worker(self) -> CaptureWorker:
         return CaptureWorker(camera=self.camera, illuminator=self.illuminator, settings=self.config.capture,
                              triggers=self.triggers, frames_out=self.frames, writer=self.writer, media=self.media,
-                             prepare=self.classifier.prepare, jpeg_quality=self.config.camera.jpeg_quality,
+                             prepare=self.vision.prepare, jpeg_quality=self.config.camera.jpeg_quality,
                              station_id=self.config.station.id,
                              deployment_id=self.config.station.deployment_id or None, stats=self.stats)

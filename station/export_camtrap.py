@@ -1,7 +1,8 @@
 """Camtrap DP export of a station's own SQLite store, for units whose cards are collected by hand.
 
 The station's tables already follow Camtrap DP (deployments, events as sequences, media, event-level
-observations), so this is a projection: rows are renamed, times cut to whole seconds, and media of any
+observations, and the detector's boxes as media-level observations with bboxX/Y/Width/Height), so this is
+a projection: rows are renamed, times cut to whole seconds, and media of any
 sequence in which a person was seen are exported with ``filePublic = false`` (their files are never copied).
 """
 
@@ -14,8 +15,10 @@ from datetime import datetime
 from pathlib import Path
 
 from station.camtrapdp.errors import ExportError
+from station.camtrapdp.licenses import DEFAULT_LICENSE, package_licenses
 from station.camtrapdp.writer import PackageMetadata, PackageSummary, Row, write_package
 from station.ids import parse_iso
+from station.vision.species import catalogue
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,6 +34,12 @@ class StationExport:
     until: datetime | None = None
     species: tuple[str, ...] = ()
     copy_media: bool = False
+    data_license: str = DEFAULT_LICENSE
+    media_license: str = DEFAULT_LICENSE
+    #: A sequence within this many seconds of the ranger's walk-test feed being open (the page polls it every
+    #: second; the station logs it every WALK_TEST_LOG_S) was the ranger walking past the camera: Camtrap DP
+    #: cameraSetupType "calibration", not an observation of the site.
+    walk_test_margin_s: float = 15.0
 
 
 _EVENTS = """SELECT event_id, deployment_id, trigger_source, start, end FROM events
@@ -48,6 +57,7 @@ def export_station(db_path: Path, media_root: Path, out: Path, options: StationE
         observations = _observations(conn, events, options)
         kept = {row["eventID"] for row in observations}
         events = [e for e in events if e["event_id"] in kept]
+        _mark_calibration(conn, events, observations, options.walk_test_margin_s)
         deployments = _deployments(conn, events, options)
         media = _media(conn, events, options)
     finally:
@@ -59,7 +69,8 @@ def export_station(db_path: Path, media_root: Path, out: Path, options: StationE
         title=f"Camera-trap station {options.station_id} ({options.park}, {options.country})",
         project_title=f"{options.park} camera-trap monitoring", acronym=options.park,
         contributors=({"title": f"{options.park} camera-trap team", "role": "contact"},),
-        description=f"Exported by trapd from the SQLite store of station {options.station_id}.")
+        description=f"Exported by trapd from the SQLite store of station {options.station_id}.",
+        licenses=package_licenses(options.data_license, options.media_license))
     return write_package(out, tables, metadata)
 
 
@@ -78,6 +89,7 @@ def _deployments(conn: sqlite3.Connection, events: list[dict], options: StationE
     for event in events:
         span = spans.setdefault(_deployment_id(event, options), [event["start"], event["end"]])
         span[0], span[1] = min(span[0], event["start"]), max(span[1], event["end"])
+    uncertain = _uncertain_time_deployments(conn, events, options, spans)
     rows, unlocated = [], []
     for deployment_id, (first, last) in sorted(spans.items()):
         known = declared.get(deployment_id, {})
@@ -96,11 +108,44 @@ def _deployments(conn: sqlite3.Connection, events: list[dict], options: StationE
                      "cameraHeight": known.get("camera_height_m"), "cameraTilt": _whole(known.get("camera_tilt_deg")),
                      "cameraHeading": _whole(known.get("camera_heading_deg")), "habitat": known.get("habitat"),
                      "featureType": known.get("feature_type"), "deploymentGroups": f"park:{options.park}",
+                     "timestampIssues": deployment_id in uncertain,
                      "deploymentTags": f"country:{options.country}", "deploymentComments": known.get("comments")})
     if unlocated:
         raise ExportError(f"deployment(s) {', '.join(unlocated)} have no location; record it in the station's "
                           f"deployments or pass --latitude and --longitude")
     return rows
+
+
+def _uncertain_time_deployments(conn: sqlite3.Connection, events: list[dict], options: StationExport,
+                                spans: dict[str, list[str]]) -> set[str]:
+    """Deployments whose media times are uncertain: photos an SD-card import dated by their file time (no
+    EXIF), or a station clock that had to be corrected while the deployment ran (station_log kind clock)."""
+    by_event = {event["event_id"]: _deployment_id(event, options) for event in events}
+    uncertain = {by_event[row[0]] for row in conn.execute(
+        "SELECT DISTINCT event_id FROM replay_imports WHERE time_source = 'mtime' AND event_id IS NOT NULL")
+        if row[0] in by_event}
+    corrections = [parse_iso(row[0]) for row in conn.execute("SELECT at FROM station_log WHERE kind = 'clock'")]
+    for deployment_id, (first, last) in spans.items():
+        if any(parse_iso(first) <= at <= parse_iso(last) for at in corrections):
+            uncertain.add(deployment_id)
+    return uncertain
+
+
+def _mark_calibration(conn: sqlite3.Connection, events: list[dict], observations: list[Row], margin_s: float) -> None:
+    """Observations of sequences taken while the ranger's walk test was open: cameraSetupType calibration."""
+    feeds = sorted(parse_iso(row[0]).timestamp() for row in conn.execute(
+        "SELECT at FROM station_log WHERE kind = 'walk_test'"))
+    if not feeds:
+        return
+    calibration = set()
+    for event in events:
+        start = parse_iso(event["start"]).timestamp() - margin_s
+        end = parse_iso(event["end"]).timestamp() + margin_s
+        if any(start <= at <= end for at in feeds):
+            calibration.add(event["event_id"])
+    for row in observations:
+        if row["eventID"] in calibration:
+            row["cameraSetupType"] = "calibration"
 
 
 def _whole(value: float | None) -> int | None:
@@ -123,6 +168,31 @@ def _observations(conn: sqlite3.Connection, events: list[dict], options: Station
                      "classificationTimestamp": _maybe_time(obs["classification_timestamp"]),
                      "classificationProbability": _probability(obs["classification_probability"]),
                      "observationTags": f"species:{obs['species_key']}" if obs["species_key"] else None})
+    return rows + _box_observations(conn, by_id, options)
+
+
+def _box_observations(conn: sqlite3.Connection, by_id: dict[str, dict], options: StationExport) -> list[Row]:
+    """Media-level observations: one per box the detector drew (bbox normalised, top-left origin)."""
+    if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'frame_detections'").fetchone():
+        return []  # a database from before detectors (schema older than migration 7)
+    species = catalogue()
+    rows = []
+    for box in map(dict, conn.execute("SELECT * FROM frame_detections ORDER BY media_id, detection_id")):
+        event = by_id.get(box["event_id"])
+        if event is None or (options.species and box["species_key"] not in options.species):
+            continue
+        entry = species.get(box["species_key"])
+        kind = entry.kind if entry is not None and entry.kind != "blank" else "unknown"
+        rows.append({"observationID": f"{box['media_id']}-box{box['detection_id']}",
+                     "deploymentID": _deployment_id(event, options), "mediaID": box["media_id"],
+                     "eventID": box["event_id"], "eventStart": parse_iso(event["start"]),
+                     "eventEnd": parse_iso(event["end"]), "observationLevel": "media", "observationType": kind,
+                     "scientificName": (entry.latin or None) if entry is not None else None, "count": 1,
+                     "bboxX": box["box_x"], "bboxY": box["box_y"],
+                     "bboxWidth": max(box["box_width"], 1e-4), "bboxHeight": max(box["box_height"], 1e-4),
+                     "classificationMethod": "machine", "classifiedBy": box["model"],
+                     "classificationProbability": _probability(box["confidence"]),
+                     "observationTags": f"species:{box['species_key']}|detector score:{box['score']:.2f}"})
     return rows
 
 

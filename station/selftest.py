@@ -17,8 +17,7 @@ from station.hardware.scenes import Scene, render
 from station.store.db import open_store_db
 from station.types import Trigger
 from station.ids import utc_now
-from station.vision.aggregate import top_species
-from station.vision.classifier import Classifier
+from station.vision.station_vision import load_vision, model_label
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,7 +34,8 @@ def run_selftest(config_path: Path) -> Iterator[Check]:
         yield Check("config", False, f"{exc}")
         return
     yield Check("config", True, f"{config_path} is valid (station {config.station.id})")
-    for name, probe in (("model", _model), ("camera", _camera), ("store", _store), ("link", _link)):
+    for name, probe in (("model", _model), ("camera", _camera), ("store", _store), ("link", _link),
+                        ("page", _page)):
         yield _run(name, probe, config)
 
 
@@ -49,10 +49,10 @@ def _run(name: str, probe: Callable[[StationConfig], str], config: StationConfig
 
 
 def _model(config: StationConfig) -> str:
-    classifier = Classifier.from_card_file(config.card_path, threads=config.model.threads)
-    species, score = top_species(classifier.classify(render(Scene("blank", seed=1), (320, 240))))
-    card = classifier.card
-    return f"{card.name} {card.version}: {card.outputs.count} outputs, sha256 ok, test frame → {species} {score:.2f}"
+    vision = load_vision(config)
+    result = vision.frame_result("selftest", "selftest", vision.prepare(render(Scene("blank", seed=1), (320, 240))))
+    return (f"{model_label(vision)}: sha256 ok, test frame → {result.top_species} {result.top_score:.2f}"
+            + (f" ({len(result.boxes)} boxes)" if vision.detector is not None else ""))
 
 
 def _camera(config: StationConfig) -> str:
@@ -107,3 +107,18 @@ def _link(config: StationConfig) -> str:
     if result["rc"].is_failure:
         raise StationError(f"MQTT broker refused the station: {result['rc']}; check username/password")
     return f"MQTT {config.mqtt.host}:{config.mqtt.port} accepted the station"
+
+
+def _page(config: StationConfig) -> str:
+    """The ranger's page: its certificate loads (and which one it is), or it is plain HTTP."""
+    from station.network.certs import fingerprint
+    from station.web.tls import tls_context
+
+    web = config.web
+    if not web.password_hash:
+        return "off: no password (set one with `trapd web passwd`)"
+    if web.tls_cert_file is None or web.tls_key_file is None:
+        return f"plain HTTP on port {web.port}: phones give no GPS (run `trapd provision` for a certificate)"
+    cert = config.resolve(web.tls_cert_file)
+    tls_context(cert, config.resolve(web.tls_key_file))
+    return f"HTTPS on port {web.port}, certificate SHA-256 {fingerprint(cert.read_bytes())}"

@@ -30,7 +30,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 from station.central.alerts import Alert
 from station.central.config import CentralConfig
 from station.central.db import connect, driver, ensure_telemetry_partitions, existing_telemetry_partitions, migrate
-from station.central.decode import Record, decode
+from station.central.decode import Record, decode_many
 from station.central.errors import BadMessage, CentralError
 from station.central.store import StoreWriter, dead_letter, record_alerts, telemetry_month
 from station.errors import UplinkError
@@ -54,7 +54,8 @@ def subscriptions(config: CentralConfig) -> list[str]:
     """The shared-subscription filters one worker subscribes to."""
     share = f"$share/{config.mqtt.share_group}/"
     root = config.mqtt.topic_root.rstrip("/")
-    topics = [f"{root}/+/detections", f"{root}/+/media/+", f"{root}/+/telemetry", f"{root}/+/status"]
+    topics = [f"{root}/+/detections", f"{root}/+/alert", f"{root}/+/media/+", f"{root}/+/telemetry",
+              f"{root}/+/status", f"{root}/+/batch"]
     if config.mqtt.chirpstack_topic:
         topics.append(config.mqtt.chirpstack_topic)
     return [share + topic for topic in topics]
@@ -242,16 +243,26 @@ class IngestWorker:
             self.stats["received"] += len(batch)
             self.stats["batches"] += 1
         self._publish(outcome.alerts)
+        root = self.config.alerts.topic_root.rstrip("/")
+        for alert_id, kind, payload in outcome.withdrawn:  # a provisional alert the full record contradicts
+            self._publish_raw(f"{root}/{kind}", json.dumps(payload, ensure_ascii=False).encode("utf-8"), alert_id)
 
     def _decode(self, batch: list[Delivery]) -> tuple[list[tuple[Delivery, Record]], list[tuple[Delivery, str]]]:
         decoded, dead = [], []
         for delivery in batch:
             try:
-                record = decode(delivery.topic, delivery.payload, topic_root=self.config.mqtt.topic_root,
-                                content_type=delivery.content_type)
-                decoded.append((delivery, record))
+                entries = decode_many(delivery.topic, delivery.payload, topic_root=self.config.mqtt.topic_root,
+                                      content_type=delivery.content_type)
             except BadMessage as exc:
                 dead.append((delivery, exc.reason))
+                continue
+            for topic, payload, record in entries:  # a station's batch: each message on its own topic
+                inner = (delivery if topic == delivery.topic else
+                         dataclasses.replace(delivery, topic=topic, payload=payload))
+                if isinstance(record, BadMessage):
+                    dead.append((inner, record.reason))
+                else:
+                    decoded.append((inner, record))
         # one lock order for all workers (station, then arrival) makes deadlocks between batches rare
         decoded.sort(key=lambda pair: _station_of(pair[1]))
         return decoded, dead
@@ -289,6 +300,7 @@ class IngestWorker:
                 dead_letter(self._conn, delivery.topic, delivery.payload, reason, self.name)
                 outcome.counts["dead_letters"] += 1
             alerts: list[Alert] = []
+            raised: list[Alert] = []
             for delivery, record in decoded:
                 try:
                     written = writer.write(record, delivery.received_at)
@@ -298,7 +310,9 @@ class IngestWorker:
                     continue
                 outcome.counts["stored" if written.stored else "duplicates"] += 1
                 alerts += written.alerts
-            outcome.alerts = record_alerts(self._conn, alerts)
+                raised += written.raised
+                outcome.withdrawn += written.withdrawn
+            outcome.alerts = raised + record_alerts(self._conn, alerts)
         outcome.counts["alerts"] += len(outcome.alerts)
         return outcome
 
@@ -369,10 +383,12 @@ class IngestWorker:
 class _Outcome:
     counts: Counter = dataclasses.field(default_factory=Counter)
     alerts: list[Alert] = dataclasses.field(default_factory=list)
+    withdrawn: list[tuple[str, str, dict]] = dataclasses.field(default_factory=list)
 
     def merge(self, other: _Outcome) -> None:
         self.counts.update(other.counts)
         self.alerts += other.alerts
+        self.withdrawn += other.withdrawn
 
 
 def _station_of(record: Record) -> str:

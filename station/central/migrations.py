@@ -154,4 +154,41 @@ MIGRATIONS: list[str] = [
         worker text
     );
     """,
+    # 2: the cross-border catalogue of individuals (station/central/catalogue.py)
+    """
+    ALTER TABLE individuals ADD COLUMN merged_into text REFERENCES individuals (individual_id);
+    ALTER TABLE observations ADD COLUMN life_stage text CHECK (life_stage IN ('adult', 'subadult', 'juvenile'));
+    ALTER TABLE observations ADD COLUMN sex text CHECK (sex IN ('female', 'male'));
+    CREATE TABLE catalogue_codes (
+        country text NOT NULL CHECK (country ~ '^[A-Z]{2}$'),
+        code text NOT NULL,
+        individual_id text NOT NULL REFERENCES individuals (individual_id),
+        park_id text,
+        claimed_by text NOT NULL,
+        claimed_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (country, code, individual_id)
+    );
+    CREATE TABLE individual_decisions (
+        decision_id bigserial PRIMARY KEY,
+        kind text NOT NULL CHECK (kind IN ('import', 'claim', 'merge', 'split')),
+        individual_id text NOT NULL,
+        other_id text,
+        decided_by text NOT NULL,
+        decided_at timestamptz NOT NULL DEFAULT now(),
+        reason text NOT NULL,
+        detail jsonb NOT NULL DEFAULT '{}'
+    );
+    CREATE INDEX individual_decisions_individual ON individual_decisions (individual_id);
+    """,
+    # 3: the detector's best box of each detection (detection/1.1 `box`: x, y, width, height, normalised from
+    # the top left, on best_media_id); exported as a media-level Camtrap DP observation beside the event one
+    """
+    ALTER TABLE observations ADD COLUMN box double precision[];
+    """,
+    # 4: provisional alerts (alert/1.0 from a station before its sequence closes), confirmed or withdrawn by
+    # the full record of the same sequence
+    """
+    ALTER TABLE alerts ADD COLUMN confirmed_at timestamptz;
+    ALTER TABLE alerts ADD COLUMN withdrawn_at timestamptz;
+    """,
 ]

@@ -109,13 +109,21 @@ def test_report_and_export_match_the_known_truth(ingested, store, tmp_path):
     assert [(r["country"], r["stations"]) for r in report["stations"]] == [("CN", 5), ("RU", 5)]
     assert {(d["species"], c): n for d in report["detections"] for c, n in d["by_country"].items()} == \
         truth.detections()
-    assert {i["individual_id"]: i["crossings"] for i in report["individuals"]} == truth.crossings()
+    assert {i["individual_id"]: i["crossings"] for i in report["individual_sightings"]} == truth.crossings()
     assert report["individuals_in_both_countries"] == ["LEO-07"]
     assert truth.crossings()["LEO-07"] == 5 and report["border_crossings"] == 5
 
     result = export_central(store, tmp_path / "dp", Selection(), config.export, write_thumbnails=True)
     assert validate_package(tmp_path / "dp") == []
-    assert result.package.rows["observations"] == len(truth.observations)
+    import csv
+
+    with (tmp_path / "dp" / "observations.csv").open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert sum(row["observationLevel"] == "event" for row in rows) == len(truth.observations)
+    exported_media = {line.split(",")[0] for line in (tmp_path / "dp" / "media.csv").read_text().splitlines()[1:]}
+    boxes = [row for row in rows if row["observationLevel"] == "media"]  # the detector's box on its best frame
+    assert boxes and all(row["mediaID"] in exported_media and row["bboxWidth"] for row in boxes)
+    assert result.package.rows["observations"] == len(rows)
     media = (tmp_path / "dp" / "media.csv").read_text().splitlines()
     private = [line for line in media if ",false," in line]
     human_events = count(store, "SELECT count(DISTINCT m.media_id) FROM media m JOIN observations o "
@@ -127,7 +135,10 @@ def test_report_and_export_match_the_known_truth(ingested, store, tmp_path):
     leopards = export_central(store, tmp_path / "ru", Selection(countries=("RU",), species=("amur_leopard",)),
                               config.export)
     assert validate_package(tmp_path / "ru") == []
-    assert leopards.package.rows["observations"] == truth.detections().get(("amur_leopard", "RU"), 0)
+    with (tmp_path / "ru" / "observations.csv").open(encoding="utf-8") as handle:
+        events = [row for row in csv.DictReader(handle) if row["observationLevel"] == "event"]
+    assert len(events) == truth.detections().get(("amur_leopard", "RU"), 0) > 0
+    assert leopards.package.rows["observations"] >= len(events)
 
 
 def test_a_species_filter_never_makes_a_photo_of_a_person_public(ingested, store, tmp_path):
