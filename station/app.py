@@ -35,7 +35,7 @@ from station.pipeline.compose import Composer, SequenceRecord
 from station.pipeline.stats import Stats
 from station.pipeline.writer import StoreWriter
 from station.runstate import clear_run_state, write_run_state
-from station.lora.codec import StatusFrame
+from station.lora.codec import ResetCause, StatusFrame
 from station.store import retention
 from station.store.media import MediaStore
 from station.store.recovery import RecoveryReport, recover
@@ -385,7 +385,8 @@ class StationApp:
                                     battery_mv=self.board.get("battery_mv", 0),
                                     storage_used_pct=100 * (usage.total - usage.free) / usage.total,
                                     temperature_c=self.board.get("temperature_c"),
-                                    queue_depth=self.frames.qsize(), reset_cause=0)
+                                    queue_depth=self.frames.qsize(),
+                                    reset_cause=self.board.get("reset_cause", ResetCause.UNKNOWN))
 
     def _composer(self, classifier: Classifier) -> Composer:
         return Composer(station_id=self.config.station.id, deployment_id=self.config.station.deployment_id,
