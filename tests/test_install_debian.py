@@ -114,6 +114,8 @@ def test_bookworm_image_step_keeps_the_os_numpy_applies_owners_and_runs_the_int8
     stage = run_stage(root)
     assert stage.returncode == 0, stage.stderr[-3000:]
     assert "unsafe path transition" not in stage.stderr
+    sshd = STAGE / "files" / "sshd-trapd.conf"
+    assert (root / "etc/ssh/sshd_config.d/10-trapd.conf").read_text() == sshd.read_text()  # keys only
     venv = "/opt/trapd/.venv/bin/python"
     assert (root / "opt/trapd/os-constraints.txt").read_text() == "numpy==1.24.2\n"
     imports = in_root(root, venv, "-c", "import numpy, bottleneck, ml_dtypes, ai_edge_litert, PIL; "
