@@ -25,6 +25,7 @@ from station.errors import ConfigError, HardwareError
 from station.hardware import factory
 from station.clock import check_clock
 from station.hardware.board import CompanionBoard
+from station.hardware.hotspot import HotspotSwitch, build_hotspot
 from station.hardware.preview import PreviewCamera
 from station.hardware.timelapse import Ticker, TimelapseTrigger
 from station.hardware.warmup import WarmupGate
@@ -50,6 +51,8 @@ from station.web.errors import WebError
 from station.web.server import WebServer
 
 log = logging.getLogger(__name__)
+
+WALK_TEST_LOG_S = 5.0  # the walk-test feed polls every second; one station_log row per this many seconds
 
 DB_NAME = "station.db"
 MEDIA_DIR = "media"
@@ -77,9 +80,11 @@ class StationApp:
         self.lora: LoraLink | None = None
         self.telemetry_ticker: Ticker | None = None
         self.board: dict = {}  # latest readings from the companion board (battery, temperature, lux...)
+        self._walk_test_logged = -WALK_TEST_LOG_S
         self.companion: CompanionBoard | None = None
         self.watchdog: Ticker | None = None
         self.web: WebServer | None = None  # the ranger's page (on only when asked)
+        self.hotspot: HotspotSwitch | None = None  # the ranger's Wi-Fi, on with the page
         self.recovery: RecoveryReport | None = None
         self.started_at = time.monotonic()
         #: A hardware fault the station cannot heal in-process (a camera that hung again after restarts);
@@ -104,6 +109,8 @@ class StationApp:
         self._start_store_and_links()
         self._start_pipeline()
         self._start_triggers()
+        hotspot = build_hotspot(config.hotspot)
+        self.hotspot = HotspotSwitch(hotspot) if hotspot is not None else None
         self.web = WebServer.for_app(self)
         self._start_web()
         write_run_state(config.data_dir)
@@ -130,9 +137,12 @@ class StationApp:
 
     def _start_store_and_links(self) -> None:
         config = self.config
+        early_reading = self.board  # the board reports right after the handshake, before there is a writer
         self.writer = StoreWriter(db_path=self.db_path, stats=self.stats, on_outbox=self.notify_outbox,
                                   maintenance=self._retention)
         self.writer.start()
+        if early_reading:
+            self.writer.submit(lambda store: store.add_board_telemetry(early_reading))
         self.commands = CommandWorker(self)
         self.commands.start()
         self.uplink = self._build_uplink()
@@ -165,6 +175,8 @@ class StationApp:
         """Stop in flow order so that everything captured is classified and committed."""
         if self.web is not None:
             self.web.stop()
+        if self.hotspot is not None:
+            self.hotspot.wait_settled(self.config.hotspot.switch_timeout_s)
         if self.watchdog is not None:
             self.watchdog.stop()
         if self.telemetry_ticker is not None:
@@ -222,6 +234,8 @@ class StationApp:
             self.web.start()
         except WebError as exc:
             log.error("%s", exc)
+        if self.hotspot is not None and not self.web.enabled:
+            self.hotspot.want(False)  # left on by a crash or a power cut: off until the page opens (power)
 
     def enable_web(self, seconds: float) -> None:
         """Open the ranger's page for ``seconds`` (for a remote command or a button on the board)."""
@@ -236,6 +250,14 @@ class StationApp:
         """No sequence open, no trigger waiting, the capture worker not in a burst."""
         return (self.triggers.empty() and self.capture is not None and self.capture.busy_since is None
                 and self.stats.get("sequences_opened") == self.stats.get("sequences_closed"))
+
+    def note_walk_test(self) -> None:
+        """The ranger's walk-test feed is open: sequences now are the ranger walking past (Camtrap DP
+        cameraSetupType calibration at export). Logged at most every WALK_TEST_LOG_S, not per poll."""
+        now = time.monotonic()
+        if self.writer is not None and now - self._walk_test_logged >= WALK_TEST_LOG_S:
+            self._walk_test_logged = now
+            self.writer.submit(lambda store: store.log("walk_test", "walk-test feed open"))
 
     def set_deployment(self, deployment_id: str) -> None:
         """A ranger started a deployment ("" : ended it). Sequences opened from now on carry it; the id is
@@ -390,7 +412,8 @@ class StationApp:
 
     def _composer(self, classifier: Classifier) -> Composer:
         return Composer(station_id=self.config.station.id, deployment_id=self.config.station.deployment_id,
-                        card=classifier.card, thumbnail_max_bytes=self.config.mqtt.thumbnail_max_bytes)
+                        card=classifier.card, thumbnail_max_bytes=self.config.mqtt.thumbnail_max_bytes,
+                        thumbnail_format=self.config.mqtt.thumbnail_format)
 
     def _build_classify_worker(self) -> ClassifyWorker:
         return ClassifyWorker(classifier=self.classifier, frames_in=self.frames, writer=self.writer,

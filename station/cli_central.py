@@ -15,6 +15,7 @@ from pathlib import Path
 
 import click
 
+from station.camtrapdp.licenses import DEFAULT_LICENSE, LICENSE_IDS
 from station.cli_errors import StationErrorsCommand, StationErrorsGroup
 
 CENTRAL_CONFIG_HELP = "Central server configuration (env TRAPD_CENTRAL_CONFIG; default ./central.toml if present)."
@@ -217,12 +218,13 @@ def validate(folder: Path) -> None:
               help="Also write a self-contained HTML page (with a chart) here.")
 @click.pass_context
 def report(ctx: click.Context, since, until, json_path: Path | None, html_path: Path | None) -> None:
-    """Stations and detections per country, individuals in both countries, border crossings."""
+    """The joint report: identified adults (cubs) per country, crossings, dispersal, distance from the border."""
     from station.central.report import build_report, render_text
     from station.central.report_html import render_html
 
+    border = _config(ctx).report.border
     with _store(ctx) as conn:
-        data = build_report(conn, since=since, until=until)
+        data = build_report(conn, since=since, until=until, border=border)
     click.echo(render_text(data), nl=False)
     if json_path:
         json_path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -294,6 +296,40 @@ def alerts(ctx: click.Context, limit: int) -> None:
                    f"{station_id:<14} {species:<13} {where}")
     if not rows:
         click.echo("no alerts")
+
+
+@central.command("command")
+@click.argument("station_id")
+@click.argument("name")
+@click.option("--args", "args_json", default="{}", show_default=True,
+              help='The command\'s arguments as a JSON object, e.g. \'{"key": "capture.burst_frames", "value": 5}\'.')
+@click.option("--expires-in", type=click.FloatRange(min=1), default=21_600, show_default=True,
+              help="Seconds until the command expires (MQTT message expiry and expires_at): not run after that.")
+@click.option("--wait", "wait_s", type=click.FloatRange(min=0), default=30, show_default=True,
+              help="Seconds to wait for the station's reply (0: send and return).")
+@click.option("--request-id", default=None, help="Request id (default: a new ops-<time>-<hex>); a repeat is not re-run.")
+@click.pass_context
+def command(ctx: click.Context, station_id: str, name: str, args_json: str, expires_in: float, wait_s: float,
+            request_id: str | None) -> None:
+    """Send command NAME to STATION_ID (docs/wire.md, Commands) and print its reply.
+
+    An offline station that has connected before gets it when it returns, unless it expired first."""
+    from station.central.commands import send_command
+
+    try:
+        args = json.loads(args_json)
+    except ValueError as exc:
+        raise click.BadParameter(f"not JSON: {exc}", param_hint="--args") from None
+    if not isinstance(args, dict):
+        raise click.BadParameter("must be a JSON object", param_hint="--args")
+    sent = send_command(_config(ctx).mqtt, station_id, name, args, expires_in_s=expires_in, wait_s=wait_s,
+                        request_id=request_id)
+    if sent.reply is not None:
+        click.echo(json.dumps(sent.reply, ensure_ascii=False))
+        sys.exit(0 if sent.reply.get("ok") else 1)
+    click.echo(f"{sent.request_id}: sent; no reply within {wait_s:g} s. The broker holds it for the station "
+               f"until {sent.expires_at} (if the station has connected before).")
+    sys.exit(1 if wait_s > 0 else 0)
 
 
 @central.command("simulate-fleet")
@@ -392,10 +428,14 @@ def _write_setup(folder: Path, scenario) -> None:
 @click.option("--latitude", type=click.FloatRange(-90, 90), help="Location for deployments that have none.")
 @click.option("--longitude", type=click.FloatRange(-180, 180), help="Location for deployments that have none.")
 @click.option("--copy-media", is_flag=True, help="Copy the image files beside the tables (never people's).")
+@click.option("--data-license", type=click.Choice(LICENSE_IDS), default=DEFAULT_LICENSE, show_default=True,
+              help="Licence of the tables (GBIF publishes under CC0-1.0, CC-BY-4.0 or CC-BY-NC-4.0).")
+@click.option("--media-license", type=click.Choice(LICENSE_IDS), default=DEFAULT_LICENSE, show_default=True,
+              help="Licence of the photos.")
 @click.option("--validate/--no-validate", default=True, show_default=True,
               help="Check the written package offline (needs frictionless).")
 def export(config_path: Path, camtrap_dp: bool, out: Path, since, until, species, latitude, longitude,
-           copy_media: bool, validate: bool) -> None:
+           copy_media: bool, data_license: str, media_license: str, validate: bool) -> None:
     """Export this station's store as a Camtrap DP package (for cards collected by hand)."""
     from station.config import load_config
     from station.export_camtrap import StationExport, export_station
@@ -404,10 +444,19 @@ def export(config_path: Path, camtrap_dp: bool, out: Path, since, until, species
         raise click.UsageError("choose the format: --camtrap-dp (Camtrap DP 1.0.2)")
     config = load_config(config_path)
     options = StationExport(config.station.id, config.station.park, config.station.country, latitude,
-                            longitude, since, until, tuple(species), copy_media)
+                            longitude, since, until, tuple(species), copy_media, data_license, media_license)
     summary = export_station(config.data_dir / "station.db", config.data_dir / "media", out, options)
     rows = summary.rows
     click.echo(f"wrote {out}: {rows['deployments']} deployments, {rows['media']} media, "
                f"{rows['observations']} observations")
     if validate:
         _report_validation(out)
+
+
+def _add_catalogue_commands() -> None:
+    from station.cli_catalogue import add_catalogue_commands
+
+    add_catalogue_commands(central, individuals)
+
+
+_add_catalogue_commands()

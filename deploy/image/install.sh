@@ -136,6 +136,8 @@ install_files() {
     install -m 0644 "$here/systemd/trapd.sysusers" "$R/etc/sysusers.d/trapd.conf"
     install -m 0644 "$here/systemd/trapd.tmpfiles" "$R/etc/tmpfiles.d/trapd.conf"
     install -m 0755 "$here/image/trapd-wrapper.sh" "$R/usr/local/bin/trapd"
+    # The daemon's user may switch the ranger's hotspot (NetworkManager asks polkit for network-control).
+    install -D -m 0644 "$here/polkit/50-trapd-hotspot.rules" "$R/etc/polkit-1/rules.d/50-trapd-hotspot.rules"
     # Owners and modes as in trapd.tmpfiles (applied right after this on a Pi, at boot in an image).
     install -d -m 1770 "$R$ETC_DIR"
     install -d -m 0750 "$R$ETC_DIR/tls" "$R$DATA_DIR" "$R$DATA_DIR/log" "$R$DATA_DIR/models"

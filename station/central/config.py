@@ -10,6 +10,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from station.camtrapdp.licenses import DEFAULT_LICENSE, LicenseId
 from station.config import format_validation_error
 from station.errors import ConfigError
 
@@ -106,6 +107,27 @@ class ExportSection(Section):
     title: str = Field("Amur tiger and leopard camera traps, LLNP and TLNP", description="Package title.")
     project_title: str = Field("Transboundary Amur tiger and leopard monitoring", description="Project title.")
     contact: str = Field("LLNP and TLNP camera-trap teams", description="Contact contributor (role contact).")
+    data_license: LicenseId = Field(DEFAULT_LICENSE, description="Licence of the exported tables; GBIF publishes "
+                                    "under CC0-1.0, CC-BY-4.0 or CC-BY-NC-4.0.")
+    media_license: LicenseId = Field(DEFAULT_LICENSE, description="Licence of the exported photos.")
+
+
+class ReportSection(Section):
+    """The joint cross-border report (`trapd central report`)."""
+
+    border: list[tuple[float, float]] = Field(
+        default_factory=list, max_length=10_000,
+        description="The state border as a line of [latitude, longitude] points, for the distance of each "
+                    "animal's sightings from the border; empty: that part of the report is left out.")
+
+    @model_validator(mode="after")
+    def _a_line(self) -> ReportSection:
+        if len(self.border) == 1:
+            raise ValueError("border needs at least two points (or none)")
+        for latitude, longitude in self.border:
+            if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+                raise ValueError(f"border point [{latitude}, {longitude}] is not a latitude and a longitude")
+        return self
 
 
 class CentralConfig(Section):
@@ -114,6 +136,7 @@ class CentralConfig(Section):
     ingest: IngestSection = Field(default_factory=IngestSection)
     alerts: AlertsSection = Field(default_factory=AlertsSection)
     export: ExportSection = Field(default_factory=ExportSection)
+    report: ReportSection = Field(default_factory=ReportSection)
 
 
 def validate_central_config(raw: dict, *, source: str) -> CentralConfig:
