@@ -129,6 +129,7 @@ def batch(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     downlink_bytes = command_bytes + collect(damaged(commands.map(encode_downlink)), 600) + collect(st.binary(max_size=12), 300)
     requests = [downlink_data(c)[0] for c in valid_commands] + collect(bad_requests, 1200)
     uplink_ports = ports_for(len(uplinks), UPLINK_PORT)
+    uplink_ports[-len(RESET_CODES):] = [UPLINK_PORT] * len(RESET_CODES)  # the reset-cause frames: right port
     downlink_ports = ports_for(len(downlink_bytes), DOWNLINK_PORT)
     vectors = {
         "decodeUplink": [{"bytes": list(p), "fPort": f} for p, f in zip(uplinks, uplink_ports)],
