@@ -162,3 +162,17 @@ def test_installed_units_pass_systemd_analyze_verify_in_the_root(sysroot):
     units = [f"/etc/systemd/system/{name}" for name in ("trapd.service", "trapd-firstboot.service")]
     result = run("systemd-analyze", "verify", "--man=no", f"--root={root}", *units)
     assert result.returncode == 0 and result.stdout + result.stderr == "", result.stdout + result.stderr
+
+
+def test_an_old_stations_daemon_owned_config_folder_is_taken_back_at_the_next_start(installed):
+    """An /etc/trapd the old tmpfiles gave to trapd, holding a root-owned config: the upgrade heals it."""
+    root = installed
+    assert run("systemd-sysusers", f"--root={root}").returncode == 0
+    uid, gid, _ = user_ids(root, "trapd")
+    os.chown(root / "etc/trapd", uid, gid)
+    (root / "etc/trapd").chmod(0o750)
+    assert mode_owner(root, "/etc/trapd/station.toml")[1] == "root"
+    again = exec_start_pre_tmpfiles(root)
+    assert again.returncode == 0, again.stderr
+    assert mode_owner(root, "/etc/trapd") == ("0o1770", "root", "trapd")
+    assert mode_owner(root, "/etc/trapd/station.toml") == ("0o600", "trapd", "trapd")
