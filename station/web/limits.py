@@ -11,14 +11,18 @@ sends may make it read, wait or hold more than these bounds:
 - ``MAX_CONNECTIONS`` connections are served at once by as many worker threads, made when the page switches
   on; while all are busy the server stops accepting, so further clients wait in the kernel's listen queue
   and cost the station neither a thread nor a file descriptor; one address may hold at most
-  ``MAX_PER_ADDRESS`` of them (more are answered 503 at once), so a single client cannot lock the ranger out.
+  ``MAX_PER_ADDRESS`` of them (more are answered 503 at once), so a single client cannot lock the ranger out;
+- nor is a connection accepted while fewer than ``FD_RESERVE`` file descriptors are left below the process's
+  limit: those are the camera's and the store's, whatever else leaks.
 """
 
 from __future__ import annotations
 
 import io
 import logging
+import os
 import queue
+import resource
 import socket
 import threading
 import time
@@ -32,6 +36,7 @@ MAX_FORM_BYTES = 16 * 1024
 REQUEST_DEADLINE_S = 10.0
 SEND_TIMEOUT_S = 15.0
 MAX_CONNECTIONS = 16
+FD_RESERVE = 32
 MAX_PER_ADDRESS = 8  # a phone's browser opens up to 6 connections to one site
 _LISTEN_BACKLOG = 16
 _GATE_POLL_S = 0.5
@@ -122,6 +127,11 @@ class BoundedHTTPServer(HTTPServer):
         """Accept only while a worker is free; else leave the client in the listen queue."""
         if not self._slots.acquire(timeout=_GATE_POLL_S):
             raise OSError("every worker busy")  # serve_forever skips this round and looks again
+        if not files_to_spare():
+            self._slots.release()
+            log.warning("ranger's page: fewer than %d files left below the limit; not accepting", FD_RESERVE)
+            time.sleep(_GATE_POLL_S)
+            raise OSError("file descriptors kept for the camera")
         try:
             return super().get_request()
         except BaseException:
@@ -167,6 +177,16 @@ class BoundedHTTPServer(HTTPServer):
 
     def handle_error(self, request, client_address) -> None:  # noqa: ANN001
         log.exception("ranger's page: connection from %s failed", client_address[0])
+
+
+def files_to_spare() -> bool:
+    """Whether this process has more than ``FD_RESERVE`` file descriptors left below its soft limit."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    try:
+        used = len(os.listdir("/proc/self/fd"))
+    except OSError:  # no /proc: nothing to go by
+        return True
+    return soft == resource.RLIM_INFINITY or used + FD_RESERVE < soft
 
 
 def _say_busy(request: socket.socket) -> None:

@@ -252,3 +252,22 @@ def test_fuzzed_redirect_targets_stay_plain_local_paths(text):
     assert target.startswith("/") and not target.startswith("//") and len(target) <= 200
     assert all(33 <= ord(c) < 127 for c in target) and "\\" not in target and "%" not in target
     assert _as_a_browser_reads_it(target) == ("", "")
+
+
+def test_the_page_leaves_the_last_files_to_the_camera(station):
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (open_fds() + limits.FD_RESERVE - 2, hard))
+    try:
+        assert not limits.files_to_spare()
+        with socket.create_connection(station.web.address, timeout=2) as probe, pytest.raises(OSError):
+            probe.recv(1)  # not accepted: the client waits in the listen queue until it gives up
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    assert http_status(station) == 200  # taken as soon as there are files to spare
+
+
+def test_the_unit_sets_a_fixed_file_limit_above_what_the_page_may_take():
+    unit = (Path(__file__).resolve().parents[2] / "deploy" / "systemd" / "trapd.service").read_text()
+    values = [line.split("=", 1)[1] for line in unit.splitlines() if line.startswith("LimitNOFILE=")]
+    assert len(values) == 1 and values[0].isdigit(), values  # one number: soft and hard alike
+    assert int(values[0]) >= 4096
