@@ -3,7 +3,7 @@
 A Pi has no RTC: after a power cut with no network it boots with a wrong time. The board's RTC keeps time.
 When the system clock is not synchronised (no NTP) and differs from the RTC, the station sets its time
 offset from the RTC, so new records carry real times, and records the jump; when NTP is in charge, a
-difference is only recorded.
+difference is only recorded (and an offset taken from the RTC earlier is dropped: NTP has set the clock).
 
 An RTC reading is believed only if it is plausible (``ClockGuard``): never before ``BUILD_UNIX`` (the day
 this version was made; an RTC that lost its battery reads 2000 or 1970), never more than ``MAX_AHEAD_S``
@@ -88,9 +88,15 @@ class ClockGuard:
 
     def check(self, rtc_unix: int, *, received_unix: float) -> ClockCheck | None:
         """Compare one reading with the station time it arrived at (``received_unix`` is the system time)."""
+        synced = (self._synchronised or system_clock_synchronised)()
+        if synced and ids.clock_offset() != 0.0:  # NTP has set the system clock since the RTC was used
+            detail = f"NTP in charge again: the station time offset of {ids.clock_offset():+.1f} s from the RTC dropped"
+            ids.set_clock_offset(0.0)
+            self._trust(received_unix)
+            log.warning(detail)
+            return ClockCheck("clock", "clock_jumps", detail)
         station_unix = received_unix + ids.clock_offset()
         difference = rtc_unix - station_unix
-        synced = (self._synchronised or system_clock_synchronised)()
         if synced:
             self._trust(station_unix)
         if rtc_unix == 0:

@@ -113,6 +113,19 @@ def test_the_guard_without_ntp_on_a_fake_clock():
     assert guard.check(0, received_unix=system + 600) is None  # a board whose clock was never set
 
 
+def test_once_ntp_is_in_charge_the_offset_taken_from_the_rtc_is_dropped():
+    synced = [False]
+    guard = ClockGuard(tolerance_s=5, synchronised=lambda: synced[0])
+    system = BUILD_UNIX + 86400.0  # the Pi booted two hours slow, the RTC is right
+    assert guard.check(int(system + 7200), received_unix=system).counter == "clock_jumps"
+    assert ids.clock_offset() == 7200
+    synced[0] = True  # the network came back and NTP stepped the system clock by the same two hours
+    dropped = guard.check(int(system + 7260), received_unix=system + 7260)
+    assert dropped is not None and "offset of +7200.0 s from the RTC dropped" in dropped.detail
+    assert ids.clock_offset() == 0.0
+    assert guard.check(int(system + 7320), received_unix=system + 7320) is None
+
+
 def test_the_build_date_is_a_real_past_day_in_the_code():
     assert BUILD_UNIX % 86400 == 0 and BUILD_UNIX <= time.time()
     assert "BUILD_UNIX = " in clock.__loader__.get_source(clock.__name__)  # a constant, not a file's mtime
