@@ -5,6 +5,11 @@ there), is run on the command thread (never on paho's network thread), and its r
 outbox to ``cmd_result/<request_id>``, so a reply is delivered at least once like everything else. A request
 id seen before gets the stored reply again; the command is not run twice. An unknown or malformed command
 gets an error reply; nothing a command says can crash the station.
+
+A request may carry the MQTT 5 response topic and correlation data: the reply then goes to that topic (if it
+is under this station's prefix) and echoes the correlation data. A request past its ``expires_at`` (or
+``mqtt.command_max_age_s`` after its ``sent_at``) is not run; it is answered ``expired`` — the broker drops
+a request whose MQTT message expiry passed, this catches one a broker held anyway or a clock that differs.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import json
 import logging
 import queue
 import threading
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
@@ -20,7 +26,7 @@ from pydantic import ValidationError
 
 from station.config_edit import applies_live, set_key
 from station.errors import StationError
-from station.ids import iso, utc_now, uuid7
+from station.ids import iso, parse_iso, utc_now, uuid7
 from station.store.db import connect, write_transaction
 from station.store.repo import OutboxMessage
 from station.types import Trigger
@@ -59,10 +65,13 @@ class CommandWorker:
     def alive(self) -> bool:
         return self._thread.is_alive()
 
-    def submit(self, name: str, payload: bytes) -> None:
-        """From paho's thread: queue and return at once (a flood of commands is dropped and logged)."""
+    def submit(self, name: str, payload: bytes, *, response_topic: str | None = None,
+               correlation_data: bytes | None = None) -> None:
+        """From paho's thread: queue and return at once (a flood of commands is dropped and logged).
+
+        ``response_topic`` is relative to this station's prefix (the uplink checks it)."""
         try:
-            self._inbox.put_nowait((name, payload))
+            self._inbox.put_nowait((name, payload, response_topic, correlation_data))
         except queue.Full:
             log.warning("command queue full: %s dropped", name)
 
@@ -74,13 +83,16 @@ class CommandWorker:
         finally:
             db.conn.close()
 
-    def _handle(self, db, name: str, payload: bytes) -> None:
+    def _handle(self, db, name: str, payload: bytes, response_topic: str | None = None,
+                correlation_data: bytes | None = None) -> None:
+        reply_to = {"response_topic": response_topic, "correlation_data": correlation_data}
         try:
             request = CommandRequest.model_validate_json(payload)
         except ValidationError as exc:
             request_id = _request_id_of(payload)
             log.warning("malformed command %s: %s", name, exc.errors()[0]["msg"])
-            self._reply(db, request_id, name, ok=False, error=f"malformed command: {exc.errors()[0]['msg']}")
+            self._reply(db, request_id, name, ok=False, error=f"malformed command: {exc.errors()[0]['msg']}",
+                        **reply_to)
             return
         known = db.execute("SELECT reply_message_id FROM commands WHERE request_id = ?",
                            [request.request_id]).fetchone()
@@ -92,20 +104,45 @@ class CommandWorker:
         handler = self._handlers.get(name)
         if handler is None:
             self._reply(db, request.request_id, name, ok=False,
-                        error=f"unknown command {name!r}; known: {', '.join(sorted(self._handlers))}")
+                        error=f"unknown command {name!r}; known: {', '.join(sorted(self._handlers))}", **reply_to)
+            return
+        expired = self._expired(request)
+        if expired:
+            log.warning("command %s %s not run: %s", name, request.request_id, expired)
+            self._reply(db, request.request_id, name, ok=False, error=expired, **reply_to)
             return
         try:
-            self._reply(db, request.request_id, name, ok=True, result=handler(request.args))
+            self._reply(db, request.request_id, name, ok=True, result=handler(request.args), **reply_to)
         except (StationError, ValidationError, KeyError, TypeError, OSError) as exc:
-            self._reply(db, request.request_id, name, ok=False, error=str(exc))
+            self._reply(db, request.request_id, name, ok=False, error=str(exc), **reply_to)
+
+    def _expired(self, request: CommandRequest) -> str:
+        """Why the request is too old to run ('' when it is not); an unreadable time counts as expired."""
+        now = utc_now()
+        try:
+            if request.expires_at is not None:
+                limit = parse_iso(request.expires_at)
+            elif request.sent_at is not None:
+                limit = parse_iso(request.sent_at) + timedelta(seconds=self._app.config.mqtt.command_max_age_s)
+            else:
+                return ""
+        except ValueError as exc:
+            return f"expired: cannot read its expiry time ({exc}); not run"
+        if limit.tzinfo is None:
+            return "expired: expires_at/sent_at must be RFC 3339 UTC with Z; not run"
+        if now > limit:
+            return f"expired at {iso(limit)} (received {iso(now)}); not run"
+        return ""
 
     def _reply(self, db, request_id: str, name: str, *, ok: bool, result: dict | None = None,
-               error: str | None = None) -> None:
+               error: str | None = None, response_topic: str | None = None,
+               correlation_data: bytes | None = None) -> None:
         reply = CommandResult(id=uuid7(), station_id=self._app.config.station.id, request_id=request_id,
                               command=name, ok=ok, result=result or {}, error=error)
         body = encode_json(reply)
         message = OutboxMessage(message_id=reply.id, kind="cmd_result", priority=REPLY_PRIORITY,
-                                topic=f"cmd_result/{request_id}", payload=body, content_type="application/json")
+                                topic=response_topic or f"cmd_result/{request_id}", payload=body,
+                                content_type="application/json", correlation_data=correlation_data)
         with write_transaction(db):
             db["outbox"].insert({**message.__dict__, "created_at": iso(utc_now())})
             db["commands"].insert({"request_id": request_id, "command": name, "received_at": iso(utc_now()),

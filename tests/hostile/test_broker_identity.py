@@ -22,6 +22,7 @@ from station.config import MqttSection
 from station.devtools.mosquitto import PrivateBroker, free_port
 from station.pipeline.stats import Stats
 from station.store.repo import StationStore
+from station.uplink.encoding import decode_payload
 from station.uplink.mqtt import MqttUplink
 from tests.conftest import ROOT
 from tests.pki import make_ca, make_cert
@@ -75,7 +76,7 @@ class Watcher:
         self.client.username_pw_set("central", CENTRAL_PASSWORD)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = lambda *args: setattr(self, "disconnects", self.disconnects + 1)
-        self.client.on_message = lambda c, u, message: self.statuses.append((message.topic, message.payload))
+        self.client.on_message = self._on_message
         deadline = time.monotonic() + 10
         while True:  # the broker opens this second listener just after the one PrivateBroker waited for
             try:
@@ -92,6 +93,10 @@ class Watcher:
         if not reason_code.is_failure:
             client.subscribe("camtrap/v1/+/status", qos=1)
             self.connected.set()
+
+    def _on_message(self, client, userdata, message: mqtt.MQTTMessage) -> None:
+        content_type = getattr(message.properties, "ContentType", None)  # the station's wire encoding
+        self.statuses.append((message.topic, decode_payload(message.payload, content_type)))
 
     def offline(self, station_id: str) -> int:
         return sum(1 for topic, payload in self.statuses
