@@ -15,6 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from station.errors import ConfigError
 from station.lora.settings import LoRaSection
+from station.pipeline.alerts import AlertSection
+from station.vision.settings import DetectionSection
 from station.network.settings import HotspotSection
 from station.web.settings import WebSection
 
@@ -88,11 +90,24 @@ class CaptureSection(Section):
                                         "start, while the PIR and the camera settle.")
 
 
-class ModelSection(Section):
-    """The classifier. The card beside the .tflite says everything else (input, labels, thresholds)."""
+#: ``[model] detector = "bundled"``: the detector installed with trapd (models/detector/).
+BUNDLED = "bundled"
 
-    card: Path | None = Field(None, description="Model card (TOML) beside its .tflite, relative to this file; "
-                                                "unset: the bundled pipeline model (simulated scenes only).")
+
+class ModelSection(Section):
+    """The models. Each card beside its .tflite says everything else (input, classes, thresholds)."""
+
+    detector: Path | None = Field(None, description="Detector card (kind = \"detector\"), relative to this file, "
+                                                    "or \"bundled\" (the detector installed with trapd); set: "
+                                                    "every frame goes through it first and only its boxes count. "
+                                                    "Unset: the classifier sees whole frames.")
+    classifier: Path | None = Field(None, description="Classifier card: names the species in each box (with a "
+                                                      "detector) or in the whole frame (without one).")
+    card: Path | None = Field(None, description="Old name of classifier (kept working); unset with no detector "
+                                                "and no classifier: the bundled pipeline model (simulated scenes "
+                                                "only).")
+    allow_non_field: bool = Field(False, description="Let a model whose card says field_model = false run on a "
+                                                     "real camera (picamera2); refused otherwise.")
     threads: int = Field(2, ge=1, le=8, description="Interpreter threads.")
 
 
@@ -184,6 +199,7 @@ class StationConfig(Section):
     camera: CameraSection = Field(default_factory=CameraSection)
     capture: CaptureSection = Field(default_factory=CaptureSection)
     model: ModelSection = Field(default_factory=ModelSection)
+    detection: DetectionSection = Field(default_factory=DetectionSection)
     storage: StorageSection = Field(default_factory=StorageSection)
     mqtt: MqttSection = Field(default_factory=MqttSection)
     queues: QueuesSection = Field(default_factory=QueuesSection)
@@ -191,6 +207,7 @@ class StationConfig(Section):
     lora: LoRaSection = Field(default_factory=LoRaSection)
     bridge: BridgeSection = Field(default_factory=BridgeSection)
     web: WebSection = Field(default_factory=WebSection)
+    alerts: AlertSection = Field(default_factory=AlertSection)
     hotspot: HotspotSection = Field(default_factory=HotspotSection)
 
     #: Folder of the file the config came from; relative paths in it are resolved against this.
@@ -203,11 +220,29 @@ class StationConfig(Section):
 
     @property
     def card_path(self) -> Path:
-        if self.model.card is None:
+        """The classifier's card: [model] classifier (or its old name, card), else the bundled pipeline model."""
+        chosen = self.classifier_path
+        if chosen is None:
             from station.vision.bundled import bundled_card
 
             return bundled_card()
-        return self.resolve(self.model.card)
+        return chosen
+
+    @property
+    def classifier_path(self) -> Path | None:
+        chosen = self.model.classifier or self.model.card
+        return None if chosen is None else self.resolve(chosen)
+
+    @property
+    def detector_path(self) -> Path | None:
+        """[model] detector; ``"bundled"`` is the detector installed with trapd."""
+        if self.model.detector is None:
+            return None
+        if self.model.detector == Path(BUNDLED):
+            from station.vision.bundled import bundled_detector_card
+
+            return bundled_detector_card()
+        return self.resolve(self.model.detector)
 
     @property
     def uses_board(self) -> bool:
@@ -261,6 +296,8 @@ def cross_field_problems(config: StationConfig) -> list[str]:
     if (config.hardware.trigger == "gpio" and config.hardware.illuminator == "gpio"
             and config.gpio.pir_pin == config.gpio.lamp_pin):
         problems.append("gpio.lamp_pin: must differ from gpio.pir_pin")
+    if config.model.card is not None and config.model.classifier is not None:
+        problems.append("model.card: old name of model.classifier; set one of them, not both")
     mqtt = config.mqtt
     if mqtt.telemetry_interval_s and mqtt.telemetry_interval_s < 10:
         problems.append("mqtt.telemetry_interval_s: 0 (off) or at least 10 seconds")
