@@ -66,10 +66,11 @@ def test_missing_config_says_how_to_make_one(tmp_path):
 
 
 def test_unsupported_hardware_fails_at_start_without_falling_back(tmp_path):
-    (tmp_path / "station.toml").write_text("[hardware]\ncamera = \"replay\"\n[mqtt]\nenabled = false\n")
+    head = '[station]\nid = "cli-station"\n[hardware]\ntrigger = "simulated"\nilluminator = "none"\n'
+    (tmp_path / "station.toml").write_text(head + "camera = \"replay\"\n[mqtt]\nenabled = false\n")
     result = trapd("run", "-c", "station.toml", cwd=tmp_path)
     assert result.returncode == 2 and "camera.replay_dir: required" in result.stderr
-    (tmp_path / "station.toml").write_text("[hardware]\ncamera = \"picamera2\"\n[mqtt]\nenabled = false\n")
+    (tmp_path / "station.toml").write_text(head + "camera = \"picamera2\"\n[mqtt]\nenabled = false\n")
     result = trapd("run", "-c", "station.toml", cwd=tmp_path)
     assert result.returncode == 1 and "picamera2 is not importable" in result.stderr
     assert "Traceback" not in result.stderr
