@@ -17,6 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from station.errors import ConfigError
+from station.limits import nesting_depth
 from station.lora.settings import LoRaSection
 from station.web.settings import WebSection
 
@@ -299,7 +300,7 @@ def parse_toml_text(data: bytes, *, source: str) -> dict[str, Any]:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{source}: not UTF-8 text: {exc}") from None
-    if _nesting_depth(text) > MAX_DEPTH:
+    if nesting_depth(text) > MAX_DEPTH:
         raise ConfigError(f"{source}: arrays or tables nested deeper than {MAX_DEPTH} levels; "
                           "station.toml needs two")
     try:
@@ -308,32 +309,6 @@ def parse_toml_text(data: bytes, *, source: str) -> dict[str, Any]:
         raise ConfigError(f"{source}: not valid TOML: {exc}") from None
     except (ValueError, RecursionError) as exc:  # e.g. an integer of thousands of digits
         raise ConfigError(f"{source}: not valid TOML: {str(exc).splitlines()[0][:200]}") from None
-
-
-def _nesting_depth(text: str) -> int:
-    """Upper bound of the bracket nesting outside strings and comments (tomllib itself recurses)."""
-    depth = deepest = 0
-    quote = ""
-    i = 0
-    while i < len(text):
-        char = text[i]
-        if quote:
-            if char == "\\" and quote == '"':
-                i += 1
-            elif char == quote:
-                quote = ""
-        elif char in "\"'":
-            quote = char
-        elif char == "#":
-            end = text.find("\n", i)
-            i = len(text) if end < 0 else end
-        elif char in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif char in "]}":
-            depth = max(0, depth - 1)
-        i += 1
-    return deepest
 
 
 def validate_config(raw: dict, *, source: str, base_dir: Path) -> StationConfig:
@@ -372,8 +347,8 @@ def control_character_problems(raw: Any, where: str = "") -> list[str]:
     return problems[:1] if len(problems) > 20 else problems
 
 
-def check_data_dir(config: StationConfig) -> None:
-    """station.data_dir must be a folder this user can write, or be creatable: else one ConfigError."""
+def check_data_dir(config: StationConfig, *, writable: bool = True) -> None:
+    """station.data_dir must be a folder (or not exist yet) and, for a writer, be writable or creatable."""
     folder = config.data_dir
     where = f"{config.source_path or 'config'}: station.data_dir"
     probe = folder
@@ -382,6 +357,8 @@ def check_data_dir(config: StationConfig) -> None:
     if not probe.is_dir():
         what = "is a file" if probe == folder else f"is inside {probe}, which is a file"
         raise ConfigError(f"{where}: {folder} {what}; point data_dir at a folder")
+    if not writable:
+        return
     if not os.access(probe, os.W_OK | os.X_OK):
         raise ConfigError(f"{where}: {probe} is not writable by this user; fix its owner or point data_dir "
                           "elsewhere")

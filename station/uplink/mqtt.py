@@ -32,11 +32,15 @@ from station.uplink.messages import ModelRef, StatusMessage, encode_json
 
 log = logging.getLogger(__name__)
 
+#: MQTT 5 flow control for commands: the broker sends at most this many unacknowledged cmd/ messages, and
+#: each is acknowledged only once its reply is committed, so a flood waits at the broker, never in memory.
+COMMAND_RECEIVE_MAXIMUM = 20
+
 
 class MqttUplink:
     def __init__(self, *, settings: MqttSection, station_id: str, db_path: Path, stats: Stats,
                  model: ModelRef | None = None, resolve: Callable[[Path], Path] = lambda p: p,
-                 on_command: Callable[[str, bytes], None] | None = None,
+                 on_command: Callable[[str, bytes, Callable[[], None]], None] | None = None,
                  on_link_change: Callable[[], None] | None = None) -> None:
         self._settings = settings
         self._station_id = station_id
@@ -60,7 +64,10 @@ class MqttUplink:
 
     # -- life cycle -------------------------------------------------------------------------------------------
     def start(self) -> None:
-        self._client.connect_async(self._settings.host, self._settings.port, keepalive=self._settings.keepalive_s)
+        connect = Properties(PacketTypes.CONNECT)
+        connect.ReceiveMaximum = COMMAND_RECEIVE_MAXIMUM
+        self._client.connect_async(self._settings.host, self._settings.port, keepalive=self._settings.keepalive_s,
+                                   properties=connect)
         self._client.loop_start()
         self._thread.start()
 
@@ -91,12 +98,14 @@ class MqttUplink:
         return self._connected.is_set()
 
     def alive(self) -> bool:
-        return self._thread.is_alive()
+        """The worker and paho's network thread both run (a dead network thread never reconnects)."""
+        network = getattr(self._client, "_thread", None)  # paho keeps its loop thread there
+        return self._thread.is_alive() and (network is None or network.is_alive() or self._stopping.is_set())
 
     # -- paho callbacks (paho's network thread) ----------------------------------------------------------------
     def _make_client(self) -> mqtt.Client:
         client = mqtt.Client(callback_api_version=mqtt.CallbackAPIVersion.VERSION2,
-                             client_id=f"trapd-{self._station_id}", protocol=mqtt.MQTTv5)
+                             client_id=f"trapd-{self._station_id}", protocol=mqtt.MQTTv5, manual_ack=True)
         if self._settings.username:
             client.username_pw_set(self._settings.username, self._settings.password or None)
         if self._settings.ca_file is not None:
@@ -169,9 +178,17 @@ class MqttUplink:
         self._on_link_change()
 
     def _on_message(self, client: mqtt.Client, userdata, message: mqtt.MQTTMessage) -> None:
+        """A command is acknowledged (PUBACK) by the command worker once its reply is committed."""
         name = message.topic[len(self.prefix) + len("cmd/"):]
+        mid, qos = message.mid, message.qos
+
+        def ack() -> None:
+            client.ack(mid, qos)
+
         if self._on_command is not None and message.topic.startswith(self.prefix + "cmd/") and name:
-            self._on_command(name, message.payload)
+            self._on_command(name, message.payload, ack)
+        else:
+            ack()
 
     def publish_status(self) -> None:
         """Publish the retained ``online`` status now (the ``status`` command)."""
