@@ -9,9 +9,9 @@ gets an error reply; nothing a command says can crash the station.
 
 from __future__ import annotations
 
-import json
 import logging
 import queue
+import re
 import threading
 import time
 from pathlib import Path
@@ -45,7 +45,7 @@ MAX_DEPTH = 8
 BUSY_BACKLOG = 256
 #: How long a command that restarts the station waits for its reply to reach the broker first.
 RESTART_REPLY_WAIT_S = 10.0
-_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_")
+_REQUEST_ID = re.compile(rb'"request_id"\s*:\s*"([A-Za-z0-9_.:-]{8,64})"')
 
 Ack = Callable[[], None]
 
@@ -256,13 +256,7 @@ def _payload_problem(payload: bytes) -> str | None:
 
 
 def _request_id_of(payload: bytes) -> str:
-    """The request id of a payload refused before validation, if it has a plain one (for the reply topic)."""
-    value = None
-    if len(payload) <= MAX_PAYLOAD_BYTES and nesting_depth(payload.decode("utf-8", errors="replace")) <= MAX_DEPTH:
-        try:
-            value = json.loads(payload).get("request_id")
-        except (ValueError, AttributeError, UnicodeDecodeError, RecursionError):
-            value = None
-    if isinstance(value, str) and 0 < len(value) <= 64 and all(c.isalnum() or c in "_.:-" for c in value):
-        return value
-    return f"invalid-{uuid7()}"
+    """The request id of a payload refused before validation, for the reply topic: found without parsing
+    (the payload may be too large or too deep to parse), and only if it is a plain id."""
+    found = _REQUEST_ID.search(payload[:MAX_PAYLOAD_BYTES])
+    return found.group(1).decode() if found else f"invalid-{uuid7()}"
