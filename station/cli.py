@@ -155,13 +155,17 @@ def detections(config_path: Path, fmt: str, limit: int | None, species: str | No
 @main.command()
 @config_option
 def selftest(config_path: Path) -> None:
-    """Check config, model, camera, store and link; one pass/fail line each with a hint."""
+    """Check config, model, camera, store and link; one pass/fail line each with a hint.
+
+    Exit 0 all passed, 2 the config is wrong (nothing else is checked), 1 another check failed."""
     from station.selftest import run_selftest
 
     failures = 0
     for check in run_selftest(config_path):
         mark = click.style("PASS", fg="green") if check.ok else click.style("FAIL", fg="red")
         click.echo(f"{mark}  {check.name:<8} {check.detail}")
+        if check.name == "config" and not check.ok:
+            sys.exit(2)
         failures += not check.ok
     sys.exit(1 if failures else 0)
 

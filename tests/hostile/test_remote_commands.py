@@ -149,3 +149,28 @@ def test_a_dead_link_thread_is_a_health_failure_and_stops_the_station(station):
     assert app.fatal_event.wait(10)
     assert not app.healthy() and "died" in str(app.fatal)
     assert f"{TOPIC}" in app.uplink.prefix
+
+
+def test_trapd_run_exits_75_for_systemd_after_a_change_that_applies_at_restart(tmp_path, broker, collector_for):
+    """Item 2: the restart is scheduled by the station itself: in-flight work finished, exit 75
+    (systemd's Restart=on-failure starts it again; RestartPreventExitStatus=2 does not cover it)."""
+    import subprocess
+    import sys
+
+    from tests.hostile.conftest import write_config
+
+    path = write_config(tmp_path, broker.port)
+    results = collector_for(broker, f"{TOPIC}/#")
+    daemon = subprocess.Popen([sys.executable, "-m", "station", "--log-level", "warning", "run", "-c", str(path)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert results.wait_for("/status", 1, timeout=60)
+        answer = ask(broker, results, "config_set", {"key": "queues.frames", "value": 32})
+        assert answer["ok"] and answer["result"]["applies"] == "at restart"
+        _, stderr = daemon.communicate(timeout=60)
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+    assert daemon.returncode == 75, stderr
+    assert "restarting to apply config_set queues.frames" in stderr and "Traceback" not in stderr
+    assert load_config(path).queues.frames == 32
