@@ -200,7 +200,7 @@ class CommandWorker:
             return
         reason, reply_id = self._restart_after
         self._restart_after = None
-        deadline = time.monotonic() + RESTART_REPLY_WAIT_S
+        deadline = time.monotonic() + (RESTART_REPLY_WAIT_S if self._app.uplink is not None else 0)
         while time.monotonic() < deadline:
             row = db.execute("SELECT sent_at FROM outbox WHERE message_id = ?", [reply_id]).fetchone()
             if row is None or row[0] is not None:
