@@ -149,13 +149,19 @@ class Environment:
     lux: int = 0
     temperature_c: float = 20.0
 
-    def apply(self, machine: Machine) -> None:
-        adc = machine.ADC
-        adc(board_main.BATTERY_ADC_PIN).set_u16(_raw_for_divided(self.battery_mv, board_main.BATTERY_DIVIDER))
-        adc(board_main.SOLAR_ADC_PIN).set_u16(_raw_for_divided(self.solar_mv, board_main.SOLAR_DIVIDER))
-        adc(board_main.LIGHT_ADC_PIN).set_u16(_raw_for_uv(self.lux * board_main.LIGHT_UV_PER_LUX + 500))
+    def adc_readings(self) -> dict[int, int]:
+        """What each ADC channel of the reference wiring reads (read_u16) in these surroundings."""
         delta_uv = (self.temperature_c - 27.0) * board_main.TEMP_UV_PER_C
-        adc(board_main.TEMPERATURE_ADC).set_u16(_raw_for_uv(board_main.TEMP_UV_AT_27C - delta_uv))
+        return {
+            board_main.BATTERY_ADC_PIN: _raw_for_divided(self.battery_mv, board_main.BATTERY_DIVIDER),
+            board_main.SOLAR_ADC_PIN: _raw_for_divided(self.solar_mv, board_main.SOLAR_DIVIDER),
+            board_main.LIGHT_ADC_PIN: _raw_for_uv(self.lux * board_main.LIGHT_UV_PER_LUX + 500),
+            board_main.TEMPERATURE_ADC: _raw_for_uv(board_main.TEMP_UV_AT_27C - delta_uv),
+        }
+
+    def apply(self, machine: Machine) -> None:
+        for channel, raw in self.adc_readings().items():
+            machine.ADC(channel).set_u16(raw)
 
 
 def _raw_for_divided(mv: int, divider: tuple[int, int]) -> int:

@@ -51,6 +51,8 @@ from station.web.server import WebServer
 
 log = logging.getLogger(__name__)
 
+WALK_TEST_LOG_S = 5.0  # the walk-test feed polls every second; one station_log row per this many seconds
+
 DB_NAME = "station.db"
 MEDIA_DIR = "media"
 
@@ -77,6 +79,7 @@ class StationApp:
         self.lora: LoraLink | None = None
         self.telemetry_ticker: Ticker | None = None
         self.board: dict = {}  # latest readings from the companion board (battery, temperature, lux...)
+        self._walk_test_logged = -WALK_TEST_LOG_S
         self.companion: CompanionBoard | None = None
         self.watchdog: Ticker | None = None
         self.web: WebServer | None = None  # the ranger's page (on only when asked)
@@ -138,9 +141,12 @@ class StationApp:
 
     def _start_store_and_links(self) -> None:
         config = self.config
+        early_reading = self.board  # the board reports right after the handshake, before there is a writer
         self.writer = StoreWriter(db_path=self.db_path, stats=self.stats, on_outbox=self.notify_outbox,
                                   maintenance=self._retention)
         self.writer.start()
+        if early_reading:
+            self.writer.submit(lambda store: store.add_board_telemetry(early_reading))
         self.commands = CommandWorker(self)
         self.commands.start()
         self.uplink = self._build_uplink()
@@ -275,6 +281,14 @@ class StationApp:
         """No sequence open, no trigger waiting, the capture worker not in a burst."""
         return (self.triggers.empty() and self.capture is not None and self.capture.busy_since is None
                 and self.stats.get("sequences_opened") == self.stats.get("sequences_closed"))
+
+    def note_walk_test(self) -> None:
+        """The ranger's walk-test feed is open: sequences now are the ranger walking past (Camtrap DP
+        cameraSetupType calibration at export). Logged at most every WALK_TEST_LOG_S, not per poll."""
+        now = time.monotonic()
+        if self.writer is not None and now - self._walk_test_logged >= WALK_TEST_LOG_S:
+            self._walk_test_logged = now
+            self.writer.submit(lambda store: store.log("walk_test", "walk-test feed open"))
 
     def set_deployment(self, deployment_id: str) -> None:
         """A ranger started a deployment ("" : ended it). Sequences opened from now on carry it; the id is

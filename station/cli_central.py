@@ -15,6 +15,7 @@ from pathlib import Path
 
 import click
 
+from station.camtrapdp.licenses import DEFAULT_LICENSE, LICENSE_IDS
 from station.cli_errors import StationErrorsCommand, StationErrorsGroup
 
 CENTRAL_CONFIG_HELP = "Central server configuration (env TRAPD_CENTRAL_CONFIG; default ./central.toml if present)."
@@ -392,10 +393,14 @@ def _write_setup(folder: Path, scenario) -> None:
 @click.option("--latitude", type=click.FloatRange(-90, 90), help="Location for deployments that have none.")
 @click.option("--longitude", type=click.FloatRange(-180, 180), help="Location for deployments that have none.")
 @click.option("--copy-media", is_flag=True, help="Copy the image files beside the tables (never people's).")
+@click.option("--data-license", type=click.Choice(LICENSE_IDS), default=DEFAULT_LICENSE, show_default=True,
+              help="Licence of the tables (GBIF publishes under CC0-1.0, CC-BY-4.0 or CC-BY-NC-4.0).")
+@click.option("--media-license", type=click.Choice(LICENSE_IDS), default=DEFAULT_LICENSE, show_default=True,
+              help="Licence of the photos.")
 @click.option("--validate/--no-validate", default=True, show_default=True,
               help="Check the written package offline (needs frictionless).")
 def export(config_path: Path, camtrap_dp: bool, out: Path, since, until, species, latitude, longitude,
-           copy_media: bool, validate: bool) -> None:
+           copy_media: bool, data_license: str, media_license: str, validate: bool) -> None:
     """Export this station's store as a Camtrap DP package (for cards collected by hand)."""
     from station.config import check_data_dir, load_config
     from station.export_camtrap import StationExport, export_station
@@ -405,7 +410,7 @@ def export(config_path: Path, camtrap_dp: bool, out: Path, since, until, species
     config = load_config(config_path)
     check_data_dir(config, writable=False)
     options = StationExport(config.station.id, config.station.park, config.station.country, latitude,
-                            longitude, since, until, tuple(species), copy_media)
+                            longitude, since, until, tuple(species), copy_media, data_license, media_license)
     summary = export_station(config.data_dir / "station.db", config.data_dir / "media", out, options)
     rows = summary.rows
     click.echo(f"wrote {out}: {rows['deployments']} deployments, {rows['media']} media, "

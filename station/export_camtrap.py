@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 
 from station.camtrapdp.errors import ExportError
+from station.camtrapdp.licenses import DEFAULT_LICENSE, package_licenses
 from station.camtrapdp.writer import PackageMetadata, PackageSummary, Row, write_package
 from station.ids import parse_iso
 
@@ -31,6 +32,12 @@ class StationExport:
     until: datetime | None = None
     species: tuple[str, ...] = ()
     copy_media: bool = False
+    data_license: str = DEFAULT_LICENSE
+    media_license: str = DEFAULT_LICENSE
+    #: A sequence within this many seconds of the ranger's walk-test feed being open (the page polls it every
+    #: second; the station logs it every WALK_TEST_LOG_S) was the ranger walking past the camera: Camtrap DP
+    #: cameraSetupType "calibration", not an observation of the site.
+    walk_test_margin_s: float = 15.0
 
 
 _EVENTS = """SELECT event_id, deployment_id, trigger_source, start, end FROM events
@@ -48,6 +55,7 @@ def export_station(db_path: Path, media_root: Path, out: Path, options: StationE
         observations = _observations(conn, events, options)
         kept = {row["eventID"] for row in observations}
         events = [e for e in events if e["event_id"] in kept]
+        _mark_calibration(conn, events, observations, options.walk_test_margin_s)
         deployments = _deployments(conn, events, options)
         media = _media(conn, events, options)
     finally:
@@ -59,7 +67,8 @@ def export_station(db_path: Path, media_root: Path, out: Path, options: StationE
         title=f"Camera-trap station {options.station_id} ({options.park}, {options.country})",
         project_title=f"{options.park} camera-trap monitoring", acronym=options.park,
         contributors=({"title": f"{options.park} camera-trap team", "role": "contact"},),
-        description=f"Exported by trapd from the SQLite store of station {options.station_id}.")
+        description=f"Exported by trapd from the SQLite store of station {options.station_id}.",
+        licenses=package_licenses(options.data_license, options.media_license))
     return write_package(out, tables, metadata)
 
 
@@ -78,6 +87,7 @@ def _deployments(conn: sqlite3.Connection, events: list[dict], options: StationE
     for event in events:
         span = spans.setdefault(_deployment_id(event, options), [event["start"], event["end"]])
         span[0], span[1] = min(span[0], event["start"]), max(span[1], event["end"])
+    uncertain = _uncertain_time_deployments(conn, events, options, spans)
     rows, unlocated = [], []
     for deployment_id, (first, last) in sorted(spans.items()):
         known = declared.get(deployment_id, {})
@@ -96,11 +106,44 @@ def _deployments(conn: sqlite3.Connection, events: list[dict], options: StationE
                      "cameraHeight": known.get("camera_height_m"), "cameraTilt": _whole(known.get("camera_tilt_deg")),
                      "cameraHeading": _whole(known.get("camera_heading_deg")), "habitat": known.get("habitat"),
                      "featureType": known.get("feature_type"), "deploymentGroups": f"park:{options.park}",
+                     "timestampIssues": deployment_id in uncertain,
                      "deploymentTags": f"country:{options.country}", "deploymentComments": known.get("comments")})
     if unlocated:
         raise ExportError(f"deployment(s) {', '.join(unlocated)} have no location; record it in the station's "
                           f"deployments or pass --latitude and --longitude")
     return rows
+
+
+def _uncertain_time_deployments(conn: sqlite3.Connection, events: list[dict], options: StationExport,
+                                spans: dict[str, list[str]]) -> set[str]:
+    """Deployments whose media times are uncertain: photos an SD-card import dated by their file time (no
+    EXIF), or a station clock that had to be corrected while the deployment ran (station_log kind clock)."""
+    by_event = {event["event_id"]: _deployment_id(event, options) for event in events}
+    uncertain = {by_event[row[0]] for row in conn.execute(
+        "SELECT DISTINCT event_id FROM replay_imports WHERE time_source = 'mtime' AND event_id IS NOT NULL")
+        if row[0] in by_event}
+    corrections = [parse_iso(row[0]) for row in conn.execute("SELECT at FROM station_log WHERE kind = 'clock'")]
+    for deployment_id, (first, last) in spans.items():
+        if any(parse_iso(first) <= at <= parse_iso(last) for at in corrections):
+            uncertain.add(deployment_id)
+    return uncertain
+
+
+def _mark_calibration(conn: sqlite3.Connection, events: list[dict], observations: list[Row], margin_s: float) -> None:
+    """Observations of sequences taken while the ranger's walk test was open: cameraSetupType calibration."""
+    feeds = sorted(parse_iso(row[0]).timestamp() for row in conn.execute(
+        "SELECT at FROM station_log WHERE kind = 'walk_test'"))
+    if not feeds:
+        return
+    calibration = set()
+    for event in events:
+        start = parse_iso(event["start"]).timestamp() - margin_s
+        end = parse_iso(event["end"]).timestamp() + margin_s
+        if any(start <= at <= end for at in feeds):
+            calibration.add(event["event_id"])
+    for row in observations:
+        if row["eventID"] in calibration:
+            row["cameraSetupType"] = "calibration"
 
 
 def _whole(value: float | None) -> int | None:

@@ -204,10 +204,17 @@ function checkVersion(b) {
   require_((b[0] >> 4) === VERSION, "unsupported version " + (b[0] >> 4));
 }
 
-function run(decoder, input) {
+function checkPort(input, port, what) {
+  var fPort = input === null || input === undefined ? undefined : input.fPort;
+  require_(typeof fPort === "number" && fPort % 1 === 0, "fPort missing or not an integer");
+  require_(fPort === port, "unexpected fPort " + fPort + ": trapd " + what + " use fPort " + port);
+}
+
+function run(decoder, input, port, what) {
   var warnings = [];
   var data;
   try {
+    checkPort(input, port, what);
     data = decoder(toBytes(input), warnings);
   } catch (e) {
     if (e instanceof CodecError) {
@@ -230,14 +237,14 @@ function decodeUplink(input) {
       return decodeStatus(b, warnings);
     }
     fail("unknown frame type " + type);
-  }, input);
+  }, input, UPLINK_PORT, "uplinks");
 }
 
 function decodeDownlink(input) {
   return run(function (b, warnings) {
     checkVersion(b);
     return decodeCommand(b, warnings);
-  }, input);
+  }, input, DOWNLINK_PORT, "downlinks");
 }
 
 function thresholdPair(i, entry) {

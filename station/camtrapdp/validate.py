@@ -55,8 +55,10 @@ def descriptor_problems(descriptor: dict[str, Any]) -> list[str]:
     if any("scientificName" not in taxon for taxon in descriptor.get("taxonomic", [])):
         problems.append("datapackage.json: every taxonomic entry needs a scientificName")
     licenses = descriptor.get("licenses")
-    if licenses is not None and {item.get("scope") for item in licenses} != {"data", "media"}:
-        problems.append("datapackage.json: licenses, when given, need one with scope data and one with scope media")
+    if not isinstance(licenses, list) or {item.get("scope") for item in licenses if isinstance(item, dict)} != {
+            "data", "media"}:
+        problems.append("datapackage.json: licenses need one with scope data and one with scope media "
+                        "(GBIF and camtrapdp's write_eml refuse a package without them)")
     return problems
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from station import __version__
+from station.camtrapdp.licenses import package_licenses
 from station.camtrapdp.tables import PROFILE_URL, TABLES, field_names, schema_url
 from station.vision.species import catalogue
 
@@ -35,7 +36,7 @@ class PackageMetadata:
     project_id: str | None = None
     acronym: str | None = None
     sampling_design: str = "targeted"
-    licenses: tuple[dict[str, str], ...] = ()
+    licenses: tuple[dict[str, str], ...] = dataclasses.field(default_factory=package_licenses)
     keywords: tuple[str, ...] = ("camera traps", "Panthera tigris altaica", "Panthera pardus orientalis")
     source: str = "trapd"
 
@@ -117,9 +118,8 @@ def package_descriptor(tables: dict[str, list[Row]], metadata: PackageMetadata, 
         "spatial": spatial_coverage(deployments),
         "temporal": temporal_coverage(deployments),
         "taxonomic": taxonomic_coverage(observations),
+        "licenses": [dict(item) for item in metadata.licenses],
     }
-    if metadata.licenses:
-        descriptor["licenses"] = [dict(item) for item in metadata.licenses]
     return descriptor
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from station.camtrapdp.licenses import DEFAULT_LICENSE, LicenseId
 from station.config import format_validation_error
 from station.errors import ConfigError
 
@@ -106,6 +107,9 @@ class ExportSection(Section):
     title: str = Field("Amur tiger and leopard camera traps, LLNP and TLNP", description="Package title.")
     project_title: str = Field("Transboundary Amur tiger and leopard monitoring", description="Project title.")
     contact: str = Field("LLNP and TLNP camera-trap teams", description="Contact contributor (role contact).")
+    data_license: LicenseId = Field(DEFAULT_LICENSE, description="Licence of the exported tables; GBIF publishes "
+                                    "under CC0-1.0, CC-BY-4.0 or CC-BY-NC-4.0.")
+    media_license: LicenseId = Field(DEFAULT_LICENSE, description="Licence of the exported photos.")
 
 
 class CentralConfig(Section):

@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from station.camtrapdp.licenses import package_licenses
 from station.camtrapdp.writer import PackageMetadata, PackageSummary, Row, write_package
 from station.central.config import ExportSection
 
@@ -92,7 +93,8 @@ def export_central(conn: psycopg.Connection, out: Path, selection: Selection, se
     written = _write_thumbnails(conn, out, media) if write_thumbnails else 0
     metadata = PackageMetadata(title=settings.title, project_title=settings.project_title,
                                contributors=({"title": settings.contact, "role": "contact"},),
-                               description=_description(selection))
+                               description=_description(selection),
+                               licenses=package_licenses(settings.data_license, settings.media_license))
     package = write_package(out, {"deployments": deployments, "media": media, "observations": observations},
                             metadata)
     return ExportResult(package, skipped, written)

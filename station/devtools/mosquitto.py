@@ -7,6 +7,7 @@ persistence folder, its own process, stopped and restarted on demand (fault test
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import socket
 import subprocess
@@ -29,9 +30,10 @@ def mosquitto_binary() -> str | None:
 
 class PrivateBroker:
     def __init__(self, *, port: int | None = None, extra_config: str = "", workdir: Path | None = None,
-                 listener: str | None = None) -> None:
+                 listener: str | None = None, max_files: int | None = None) -> None:
         """``listener`` replaces the default anonymous plain listener (``{port}`` and ``{host}`` are filled in),
-        e.g. a TLS listener with its cafile/certfile/keyfile and an ACL."""
+        e.g. a TLS listener with its cafile/certfile/keyfile and an ACL. ``max_files`` raises the broker's
+        open-file limit (one per connection), for benchmarks that hold tens of thousands of stations."""
         binary = mosquitto_binary()
         if binary is None:
             raise UplinkError("mosquitto is not installed (Debian package `mosquitto`; `make test` installs it)")
@@ -43,6 +45,7 @@ class PrivateBroker:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.extra_config = extra_config
         self.listener = listener
+        self.max_files = max_files
         self._process: subprocess.Popen | None = None
 
     def config_text(self) -> str:
@@ -60,7 +63,7 @@ class PrivateBroker:
         conf.write_text(self.config_text())
         log = (self.workdir / "mosquitto.log").open("ab")
         self._process = subprocess.Popen([self.binary, "-c", str(conf)], stdout=log, stderr=log,
-                                         start_new_session=True)
+                                         start_new_session=True, preexec_fn=self._limits if self.max_files else None)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
@@ -72,6 +75,10 @@ class PrivateBroker:
                 time.sleep(0.05)
         self.stop()
         raise UplinkError(f"mosquitto did not listen on {self.host}:{self.port} within {timeout} s")
+
+    def _limits(self) -> None:
+        """In the broker's process before exec: its open-file limit."""
+        resource.setrlimit(resource.RLIMIT_NOFILE, (self.max_files, self.max_files))
 
     def stop(self) -> None:
         if self._process is not None and self._process.poll() is None:

@@ -11,7 +11,8 @@ from typing import Any
 
 from station.lora.codec import (
     DOWNLINK_PORT, MAX_THRESHOLDS, CaptureMode, DetectionFrame, DownlinkCommand, RequestStatus, ResetCause,
-    SetCaptureMode, SetThresholds, StatusFrame, Uplink, decode_downlink, decode_uplink, encode_downlink,
+    UPLINK_PORT, SetCaptureMode, SetThresholds, StatusFrame, Uplink, decode_downlink, decode_uplink,
+    encode_downlink,
 )
 from station.lora.errors import LoRaCodecError
 from station.vision.species import by_code
@@ -73,7 +74,18 @@ def downlink_data(command: DownlinkCommand) -> tuple[dict[str, Any], list[str]]:
     return {"command": "set_thresholds", "thresholds": items}, warnings
 
 
-def decode_uplink_json(payload: bytes) -> dict[str, Any]:
+def _port_problem(f_port: object, port: int, what: str) -> str | None:
+    """Why a message on ``f_port`` is not for this codec (the same words as codec.js), else None."""
+    if not isinstance(f_port, int) or isinstance(f_port, bool):
+        return "fPort missing or not an integer"
+    if f_port != port:
+        return f"unexpected fPort {f_port}: trapd {what} use fPort {port}"
+    return None
+
+
+def decode_uplink_json(payload: bytes, f_port: object = UPLINK_PORT) -> dict[str, Any]:
+    if problem := _port_problem(f_port, UPLINK_PORT, "uplinks"):
+        return {"data": {}, "warnings": [], "errors": [problem]}
     try:
         data, warnings = uplink_data(decode_uplink(payload))
     except LoRaCodecError as exc:
@@ -81,7 +93,9 @@ def decode_uplink_json(payload: bytes) -> dict[str, Any]:
     return {"data": data, "warnings": warnings, "errors": []}
 
 
-def decode_downlink_json(payload: bytes) -> dict[str, Any]:
+def decode_downlink_json(payload: bytes, f_port: object = DOWNLINK_PORT) -> dict[str, Any]:
+    if problem := _port_problem(f_port, DOWNLINK_PORT, "downlinks"):
+        return {"data": {}, "warnings": [], "errors": [problem]}
     try:
         data, warnings = downlink_data(decode_downlink(payload))
     except LoRaCodecError as exc:

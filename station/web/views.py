@@ -78,6 +78,7 @@ class Views:
 
     def walk(self, request: Request) -> Response:
         app = self.app
+        app.note_walk_test()
         warming = bool(getattr(app.trigger_source, "warming_up", False))
         left = app.config.capture.warmup_s - (time.monotonic() - app.started_at) if warming else 0
         return html(pages.walk_page(self.context(request), cursor=data.latest_media_id(app.db_path),
@@ -87,6 +88,7 @@ class Views:
         after = request.query.get("after", data.FIRST_CURSOR)
         if after != data.FIRST_CURSOR and not MEDIA_ID.match(after):
             return plain(400, "bad cursor")
+        self.app.note_walk_test()
         t = translator(request.language)
         frames = [{"media_id": f["media_id"], "thumb": f"/media/{f['media_id']}/thumb",
                    "caption": pages.walk_caption(f, t)} for f in data.walk_feed(self.app.db_path, after=after)]

@@ -14,7 +14,8 @@ import platform
 import time
 from pathlib import Path
 
-BENCHES = ("bench_pipeline", "bench_outbox", "bench_bridge", "bench_trigger", "bench_lora", "bench_central")
+BENCHES = ("bench_pipeline", "bench_outbox", "bench_bridge", "bench_trigger", "bench_lora", "bench_central",
+           "bench_fleet_connections")
 
 
 def _rows(prefix: str, value) -> list[tuple[str, object]]:

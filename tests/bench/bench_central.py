@@ -11,12 +11,15 @@ Run: ``python -m tests.bench.bench_central [--stations 400] [--hours 6]``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import multiprocessing
 import tempfile
 import time
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from station.central.config import CentralConfig, DatabaseSection, validate_central_config
 from station.central.db import drop_schema, open_store
@@ -50,13 +53,14 @@ def _expected_rows(publications: list[Publication]) -> int:
     return kinds["detection"] + kinds["telemetry"] + kinds["thumbnail"] + kinds["lora"]
 
 
-def measure(workers: int, publications: list[Publication], scenario: Scenario, broker: PrivateBroker,
-            *, speedup: float = 0.0, timeout: float = 600.0) -> dict:
+@contextlib.contextmanager
+def ingest_group(workers: int, broker: PrivateBroker, registry: list) -> Iterator[Any]:
+    """``workers`` ingest processes on a schema of their own (dropped after); yields a store connection."""
     schema = f"bench_{uuid.uuid4().hex[:10]}"
     raw = _config(schema, broker)
     config: CentralConfig = validate_central_config(raw, source="bench")
     conn = open_store(config.database)
-    register_stations(conn, scenario.registry())
+    register_stations(conn, registry)
     context = multiprocessing.get_context("spawn")
     stop = context.Event()
     readies = [context.Event() for _ in range(workers)]
@@ -65,21 +69,33 @@ def measure(workers: int, publications: list[Publication], scenario: Scenario, b
         process.start()
     for ready in readies:
         ready.wait(60)
-    expected = _expected_rows(publications)
     try:
-        with FleetPublisher(broker.host, broker.port, connections=4) as fleet:
-            began = time.monotonic()
-            run = fleet.run(publications, speedup=speedup)
-            published_at = time.monotonic()
-        while conn.execute(_PROGRESS).fetchone()[0] < expected and time.monotonic() - began < timeout:
-            time.sleep(0.05)
-        done = time.monotonic()
+        yield conn
     finally:
         stop.set()
         for process in processes:
             process.join(30)
         conn.close()
         drop_schema(DatabaseSection(url=PG_URL, schema=schema))
+
+
+def wait_for_rows(conn: Any, expected: int, *, timeout: float) -> float:
+    """Block until the progress query counts ``expected`` rows (or the timeout); returns when, monotonic."""
+    deadline = time.monotonic() + timeout
+    while conn.execute(_PROGRESS).fetchone()[0] < expected and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return time.monotonic()
+
+
+def measure(workers: int, publications: list[Publication], scenario: Scenario, broker: PrivateBroker,
+            *, speedup: float = 0.0, timeout: float = 600.0) -> dict:
+    expected = _expected_rows(publications)
+    with ingest_group(workers, broker, scenario.registry()) as conn:
+        with FleetPublisher(broker.host, broker.port, connections=4) as fleet:
+            began = time.monotonic()
+            run = fleet.run(publications, speedup=speedup)
+            published_at = time.monotonic()
+        done = wait_for_rows(conn, expected, timeout=timeout)
     return {"workers": workers, "messages": len(publications), "seconds": round(done - began, 2),
             "ingest_msgs_per_s": round(len(publications) / (done - began)),
             "publish_msgs_per_s": round(run.rate), "lag_after_last_publish_s": round(done - published_at, 2)}

@@ -18,6 +18,7 @@ FIRMWARE_SIDE = [
     Path(protocol.__file__).parent / "firmware" / "node.py",
     Path(protocol.__file__).parent / "firmware" / "power.py",
     Path(protocol.__file__).parent / "firmware" / "main.py",
+    Path(protocol.__file__).parent / "firmware" / "unix" / "machine.py",  # runs under MicroPython's Unix port
 ]
 MICROPYTHON_MODULES = {"struct", "micropython", "machine", "time", "os", "select", "sys", "wire", "node", "power",
                        "firmware_bridge", "firmware_bridge.firmware"}

@@ -124,9 +124,11 @@ def batch(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     command_bytes = [encode_downlink(c) for c in valid_commands]
     downlink_bytes = command_bytes + collect(damaged(commands.map(encode_downlink)), 600) + collect(st.binary(max_size=12), 300)
     requests = [downlink_data(c)[0] for c in valid_commands] + collect(bad_requests, 1200)
+    uplink_ports = ports_for(len(uplinks), UPLINK_PORT)
+    downlink_ports = ports_for(len(downlink_bytes), DOWNLINK_PORT)
     vectors = {
-        "decodeUplink": [{"bytes": list(p), "fPort": UPLINK_PORT} for p in uplinks],
-        "decodeDownlink": [{"bytes": list(p), "fPort": DOWNLINK_PORT} for p in downlink_bytes],
+        "decodeUplink": [{"bytes": list(p), "fPort": f} for p, f in zip(uplinks, uplink_ports)],
+        "decodeDownlink": [{"bytes": list(p), "fPort": f} for p, f in zip(downlink_bytes, downlink_ports)],
         "encodeDownlink": [{"data": r} for r in requests],
         "oddInputs": [None, {}, {"bytes": None}, {"bytes": 12}, {"bytes": "xyz"}],
     }
@@ -135,8 +137,17 @@ def batch(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     done = subprocess.run([NODE, "--expose-internals", str(RUNNER_JS), str(CODEC_JS), str(path)],
                           capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr
-    return {"uplinks": uplinks, "downlink_bytes": downlink_bytes, "commands": valid_commands,
+    return {"uplinks": uplinks, "uplink_ports": uplink_ports, "downlink_bytes": downlink_bytes,
+            "downlink_ports": downlink_ports, "commands": valid_commands,
             "requests": requests, "js": json.loads(done.stdout)}
+
+
+WRONG_PORTS = [0, 1, 11, 20, 99, 223, 255, None, "10", True, 10.5]
+
+
+def ports_for(count: int, right: int) -> list[Any]:
+    """The right fPort for most messages; every seventh one on a wrong, missing or odd fPort."""
+    return [WRONG_PORTS[(i // 7) % len(WRONG_PORTS)] if i % 7 == 3 else right for i in range(count)]
 
 
 def assert_all_equal(inputs: list[Any], expected: list[Any], actual: list[Any]) -> None:
@@ -153,12 +164,12 @@ def test_batch_is_thousands_of_cases(batch: dict[str, Any]) -> None:
 
 
 def test_decode_uplink_agrees(batch: dict[str, Any]) -> None:
-    expected = [decode_uplink_json(p) for p in batch["uplinks"]]
+    expected = [decode_uplink_json(p, f) for p, f in zip(batch["uplinks"], batch["uplink_ports"])]
     assert_all_equal(batch["uplinks"], expected, batch["js"]["decodeUplink"])
 
 
 def test_decode_downlink_agrees(batch: dict[str, Any]) -> None:
-    expected = [decode_downlink_json(p) for p in batch["downlink_bytes"]]
+    expected = [decode_downlink_json(p, f) for p, f in zip(batch["downlink_bytes"], batch["downlink_ports"])]
     assert_all_equal(batch["downlink_bytes"], expected, batch["js"]["decodeDownlink"])
 
 
@@ -178,6 +189,19 @@ def test_odd_inputs_give_errors_not_exceptions(batch: dict[str, Any]) -> None:
     for uplink, downlink in batch["js"]["oddInputs"]:
         assert uplink["errors"] and downlink["errors"]
         assert uplink["data"] == {} and downlink["data"] == {}
+
+
+def test_a_frame_on_another_fport_is_refused(batch: dict[str, Any]) -> None:
+    """fPort 99 once decoded as detections; now every frame off fPort 10 (or 20 downlink) is an error."""
+    answers = zip(batch["uplinks"], batch["uplink_ports"], batch["js"]["decodeUplink"])
+    wrong = [(port, answer) for _, port, answer in answers if port != UPLINK_PORT]
+    assert len(wrong) > 300
+    for port, answer in wrong:
+        assert answer["data"] == {} and len(answer["errors"]) == 1
+        assert ("unexpected fPort" in answer["errors"][0]) == (isinstance(port, int) and not isinstance(port, bool))
+    on_99 = next(answer for _, port, answer in zip(batch["uplinks"], batch["uplink_ports"], batch["js"]["decodeUplink"])
+                 if port == 99)
+    assert on_99["errors"] == ["unexpected fPort 99: trapd uplinks use fPort 10"]
 
 
 def test_species_table_matches_the_catalogue(batch: dict[str, Any]) -> None:
