@@ -89,7 +89,7 @@ class HardwareSection(Section):
     trigger: Literal["simulated", "gpio", "bridge"] = Field(
         description="simulated (fired by demo/tests), gpio (PIR on a pin) or bridge (companion MCU).")
     illuminator: Literal["none", "simulated", "gpio", "bridge"] = Field(
-        description="IR lamp: none, simulated, gpio or bridge.")
+        "none", description="IR lamp: none, simulated, gpio or bridge.")
 
 
 class CameraSection(Section):

@@ -52,7 +52,7 @@ def test_an_empty_station_toml_does_not_run_a_simulated_demo_station(tmp_path):
     (tmp_path / "station.toml").write_text("")
     result = trapd("run", "-c", "station.toml", cwd=tmp_path)
     assert result.returncode == 2 and "Traceback" not in result.stderr
-    for key in ("station.id", "hardware.camera", "hardware.trigger", "hardware.illuminator"):
+    for key in ("station.id", "hardware.camera", "hardware.trigger"):
         assert f"station.toml: {key}: Field required" in result.stderr
     assert not (tmp_path / "data").exists()
 
