@@ -45,7 +45,8 @@ def init(path: Path, force: bool) -> None:
     if path.exists() and not force:
         raise click.UsageError(f"{path} exists; use --force to overwrite it")
     write_atomic(path, default_config_text().encode("utf-8"))
-    click.echo(f"wrote {path}; edit [station] id and [mqtt], then `trapd selftest -c {path}`")
+    click.echo(f"wrote {path}; edit [station] id, [hardware] (simulated until you change it) and [mqtt], "
+               f"then `trapd selftest -c {path}`")
 
 
 @main.command()
