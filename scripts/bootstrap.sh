@@ -5,8 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # chromium: headless browser for tests/web (driven by playwright); fonts-wqy-microhei: CJK glyphs for its screenshots
+# libnss3-tools: certutil, so that Chromium trusts a station's CA in the HTTPS test; network-manager: its
+# `nmcli --offline` checks the ranger's hotspot keyfile (no daemon is started: nothing here runs systemd)
 APT_PACKAGES=(mosquitto mosquitto-clients openssl shellcheck python3-venv python3-setuptools python3-wheel
-              chromium fonts-wqy-microhei)
+              chromium fonts-wqy-microhei libnss3-tools network-manager)
 VENV=${VENV:-.venv}
 EXTRAS=${EXTRAS:-dev}
 

@@ -25,6 +25,7 @@ from station.errors import ConfigError, HardwareError, StationError
 from station.hardware import factory
 from station.clock import check_clock
 from station.hardware.board import CompanionBoard
+from station.hardware.hotspot import HotspotSwitch, build_hotspot
 from station.hardware.preview import PreviewCamera
 from station.hardware.timelapse import Ticker, TimelapseTrigger
 from station.hardware.warmup import WarmupGate
@@ -83,6 +84,7 @@ class StationApp:
         self.companion: CompanionBoard | None = None
         self.watchdog: Ticker | None = None
         self.web: WebServer | None = None  # the ranger's page (on only when asked)
+        self.hotspot: HotspotSwitch | None = None  # the ranger's Wi-Fi, on with the page
         self.recovery: RecoveryReport | None = None
         self.started_at = time.monotonic()
         #: A fault the station cannot heal in-process (a camera that hung again after restarts, a worker
@@ -113,6 +115,8 @@ class StationApp:
         self._start_store_and_links()
         self._start_pipeline()
         self._start_triggers()
+        hotspot = build_hotspot(config.hotspot)
+        self.hotspot = HotspotSwitch(hotspot) if hotspot is not None else None
         self.web = WebServer.for_app(self)
         self._start_web()
         write_run_state(config.data_dir, config_fallback=config.fallback_reason)
@@ -179,6 +183,8 @@ class StationApp:
         """Stop in flow order so that everything captured is classified and committed."""
         if self.web is not None:
             self.web.stop()
+        if self.hotspot is not None:
+            self.hotspot.wait_settled(self.config.hotspot.switch_timeout_s)
         if self.watchdog is not None:
             self.watchdog.stop()
         if self.telemetry_ticker is not None:
@@ -267,6 +273,8 @@ class StationApp:
             self.web.start()
         except WebError as exc:
             log.error("%s", exc)
+        if self.hotspot is not None and not self.web.enabled:
+            self.hotspot.want(False)  # left on by a crash or a power cut: off until the page opens (power)
 
     def enable_web(self, seconds: float) -> None:
         """Open the ranger's page for ``seconds`` (for a remote command or a button on the board)."""
@@ -460,7 +468,8 @@ class StationApp:
 
     def _composer(self, classifier: Classifier) -> Composer:
         return Composer(station_id=self.config.station.id, deployment_id=self.config.station.deployment_id,
-                        card=classifier.card, thumbnail_max_bytes=self.config.mqtt.thumbnail_max_bytes)
+                        card=classifier.card, thumbnail_max_bytes=self.config.mqtt.thumbnail_max_bytes,
+                        thumbnail_format=self.config.mqtt.thumbnail_format)
 
     def _build_classify_worker(self) -> ClassifyWorker:
         return ClassifyWorker(classifier=self.classifier, frames_in=self.frames, writer=self.writer,

@@ -218,12 +218,13 @@ def validate(folder: Path) -> None:
               help="Also write a self-contained HTML page (with a chart) here.")
 @click.pass_context
 def report(ctx: click.Context, since, until, json_path: Path | None, html_path: Path | None) -> None:
-    """Stations and detections per country, individuals in both countries, border crossings."""
+    """The joint report: identified adults (cubs) per country, crossings, dispersal, distance from the border."""
     from station.central.report import build_report, render_text
     from station.central.report_html import render_html
 
+    border = _config(ctx).report.border
     with _store(ctx) as conn:
-        data = build_report(conn, since=since, until=until)
+        data = build_report(conn, since=since, until=until, border=border)
     click.echo(render_text(data), nl=False)
     if json_path:
         json_path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -295,6 +296,40 @@ def alerts(ctx: click.Context, limit: int) -> None:
                    f"{station_id:<14} {species:<13} {where}")
     if not rows:
         click.echo("no alerts")
+
+
+@central.command("command")
+@click.argument("station_id")
+@click.argument("name")
+@click.option("--args", "args_json", default="{}", show_default=True,
+              help='The command\'s arguments as a JSON object, e.g. \'{"key": "capture.burst_frames", "value": 5}\'.')
+@click.option("--expires-in", type=click.FloatRange(min=1), default=21_600, show_default=True,
+              help="Seconds until the command expires (MQTT message expiry and expires_at): not run after that.")
+@click.option("--wait", "wait_s", type=click.FloatRange(min=0), default=30, show_default=True,
+              help="Seconds to wait for the station's reply (0: send and return).")
+@click.option("--request-id", default=None, help="Request id (default: a new ops-<time>-<hex>); a repeat is not re-run.")
+@click.pass_context
+def command(ctx: click.Context, station_id: str, name: str, args_json: str, expires_in: float, wait_s: float,
+            request_id: str | None) -> None:
+    """Send command NAME to STATION_ID (docs/wire.md, Commands) and print its reply.
+
+    An offline station that has connected before gets it when it returns, unless it expired first."""
+    from station.central.commands import send_command
+
+    try:
+        args = json.loads(args_json)
+    except ValueError as exc:
+        raise click.BadParameter(f"not JSON: {exc}", param_hint="--args") from None
+    if not isinstance(args, dict):
+        raise click.BadParameter("must be a JSON object", param_hint="--args")
+    sent = send_command(_config(ctx).mqtt, station_id, name, args, expires_in_s=expires_in, wait_s=wait_s,
+                        request_id=request_id)
+    if sent.reply is not None:
+        click.echo(json.dumps(sent.reply, ensure_ascii=False))
+        sys.exit(0 if sent.reply.get("ok") else 1)
+    click.echo(f"{sent.request_id}: sent; no reply within {wait_s:g} s. The broker holds it for the station "
+               f"until {sent.expires_at} (if the station has connected before).")
+    sys.exit(1 if wait_s > 0 else 0)
 
 
 @central.command("simulate-fleet")
@@ -417,3 +452,12 @@ def export(config_path: Path, camtrap_dp: bool, out: Path, since, until, species
                f"{rows['observations']} observations")
     if validate:
         _report_validation(out)
+
+
+def _add_catalogue_commands() -> None:
+    from station.cli_catalogue import add_catalogue_commands
+
+    add_catalogue_commands(central, individuals)
+
+
+_add_catalogue_commands()

@@ -53,6 +53,16 @@ UNPROVISIONED = {"unprovisioned", "demo-station", None}
 @click.option("--web-password", envvar="TRAPD_WEB_PASSWORD",
               help="Password of the ranger's page, at least 8 characters (env TRAPD_WEB_PASSWORD); only its hash "
                    "is stored.")
+@click.option("--hotspot", type=click.Choice(["nmcli", "simulated", "none"]),
+              help="The ranger's Wi-Fi hotspot: nmcli (NetworkManager access point), simulated or none.")
+@click.option("--hotspot-ssid", help="Hotspot network name (default trapd-<station id>, at most 32 bytes).")
+@click.option("--hotspot-password", envvar="TRAPD_HOTSPOT_PASSWORD",
+              help="Hotspot WPA2 password, 8-63 ASCII characters (env TRAPD_HOTSPOT_PASSWORD; default: the "
+                   "current one, or a new random one).")
+@click.option("--web-ca-file", type=PATH_TYPE,
+              help="The park's CA certificate (PEM) to sign the page's certificate with (default: a CA of this "
+                   "station's own).")
+@click.option("--web-ca-key-file", type=PATH_TYPE, help="Private key of --web-ca-file (PEM); read, never copied.")
 @click.option("--interactive/--no-interactive", default=None,
               help="Ask for what the flags left out [default: when stdin is a terminal].")
 @click.option("--system-root", type=PATH_TYPE, default=Path("/"), show_default=True,
@@ -79,7 +89,7 @@ def provision(config_path: Path, from_file: Path | None, interactive: bool | Non
             result = provision_station(config_path, system_root=system_root, **settings)
     except OSError as exc:
         raise click.ClickException(f"{exc}; provisioning writes system files: run it as root (sudo)") from None
-    _report(result)
+    _report(result, live_system=system_root.resolve() == Path("/"))
 
 
 def _existing(config_path: Path) -> dict[str, Any]:
@@ -126,7 +136,7 @@ def _ask_missing(settings: dict[str, Any], existing: dict[str, Any]) -> None:
             settings[key] = None
 
 
-def _report(result: ProvisionResult) -> None:
+def _report(result: ProvisionResult, *, live_system: bool) -> None:
     config = result.config
     mqtt = config.mqtt
     link = f"MQTT {mqtt.host}:{mqtt.port}{' TLS' if mqtt.ca_file else ''}" if mqtt.enabled else "no MQTT"
@@ -137,4 +147,32 @@ def _report(result: ProvisionResult) -> None:
         click.echo(f"wrote {path}")
     if result.timezone_applied:
         click.echo(f"time zone set to {result.timezone}")
+    if result.ranger is not None:
+        _report_ranger(result)
+        if live_system:  # a running system reads /etc/hostname at boot and new keyfiles when told to
+            click.echo(f"the new host name and hotspot take effect at the next boot (now: sudo hostnamectl "
+                       f"set-hostname {result.ranger.hostname} && sudo nmcli connection reload)")
     click.echo(f"next: trapd selftest -c {result.config_path}")
+
+
+def _report_ranger(result: ProvisionResult) -> None:
+    """What the ranger needs in the forest: the Wi-Fi, the page's address, the fingerprint to check, the QRs."""
+    from station.network.qr import terminal_text
+
+    ranger = result.ranger
+    assert ranger is not None
+    click.echo(f"host name {ranger.hostname} (mDNS {ranger.mdns_name})")
+    if ranger.credentials is not None:
+        wifi = ranger.credentials
+        click.echo(f'ranger\'s hotspot: Wi-Fi "{wifi.ssid}", password "{wifi.password}"')
+    kept = "kept" if ranger.certificate_kept else "new"
+    click.echo(f"ranger's page: {ranger.url} (or {ranger.local_url}); {kept} certificate, SHA-256 "
+               f"fingerprint {ranger.certificate.fingerprint}")
+    click.echo(f"  a phone that trusts {result.config_path.parent / 'tls' / 'web-ca.pem'} opens it without a "
+               "warning; otherwise compare the fingerprint before going on")
+    if ranger.wifi_payload is not None:
+        click.echo("scan to join the hotspot:")
+        click.echo(terminal_text(ranger.wifi_payload), nl=False)
+    click.echo("scan to open the ranger's page:")
+    click.echo(terminal_text(ranger.url), nl=False)
+    click.echo(f"both codes, to print: {result.config_path.parent / 'ranger-card.png'}")

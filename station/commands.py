@@ -5,6 +5,11 @@ there), is run on the command thread (never on paho's network thread), and its r
 outbox to ``cmd_result/<request_id>``, so a reply is delivered at least once like everything else. A request
 id seen before gets the stored reply again; the command is not run twice. An unknown or malformed command
 gets an error reply; nothing a command says can crash the station.
+
+A request may carry the MQTT 5 response topic and correlation data: the reply then goes to that topic (if it
+is under this station's prefix) and echoes the correlation data. A request past its ``expires_at`` (or
+``mqtt.command_max_age_s`` after its ``sent_at``) is not run; it is answered ``expired`` — the broker drops
+a request whose MQTT message expiry passed, this catches one a broker held anyway or a clock that differs.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import queue
 import re
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Literal
 
@@ -22,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from station.config_edit import set_key
 from station.errors import StationError
 from station.hardware.scenes import SUBJECTS
-from station.ids import iso, utc_now, uuid7
+from station.ids import iso, parse_iso, utc_now, uuid7
 from station.limits import nesting_depth
 from station.remote_config import remote_effect
 from station.store.db import connect, write_transaction
@@ -102,17 +108,21 @@ class CommandWorker:
     def alive(self) -> bool:
         return self._thread.is_alive()
 
-    def submit(self, name: str, payload: bytes, ack: Ack | None = None) -> None:
-        """From paho's thread: queue and return at once. ``ack`` is called once the reply is committed."""
-        self._inbox.put((name, payload, ack))
+    def submit(self, name: str, payload: bytes, ack: Ack | None = None, *, response_topic: str | None = None,
+               correlation_data: bytes | None = None) -> None:
+        """From paho's thread: queue and return at once. ``ack`` is called once the reply is committed.
+
+        ``response_topic`` is relative to this station's prefix (the uplink checks it)."""
+        self._inbox.put((name, payload, ack, {"response_topic": response_topic,
+                                              "correlation_data": correlation_data}))
 
     def _run(self) -> None:
         db = connect(self._app.db_path)
         try:
             while (item := self._inbox.get()) is not _STOP:
-                name, payload, ack = item
+                name, payload, ack, reply_to = item
                 try:
-                    self._handle(db, name, payload, busy=self._inbox.qsize() >= BUSY_BACKLOG)
+                    self._handle(db, name, payload, busy=self._inbox.qsize() >= BUSY_BACKLOG, **reply_to)
                 except Exception:  # a reply that could not be stored (disk full...): logged; the thread lives
                     log.exception("command %s could not be answered", name[:40])
                     self._app.stats.add("commands_unanswered")
@@ -123,18 +133,20 @@ class CommandWorker:
         finally:
             db.conn.close()
 
-    def _handle(self, db, name: str, payload: bytes, *, busy: bool = False) -> None:
+    def _handle(self, db, name: str, payload: bytes, *, busy: bool = False, response_topic: str | None = None,
+                correlation_data: bytes | None = None) -> None:
+        reply_to = {"response_topic": response_topic, "correlation_data": correlation_data}
         problem = _payload_problem(payload)
         if problem is not None:
             log.warning("refused command %s: %s", name[:40], problem)
-            self._reply(db, _request_id_of(payload), name, ok=False, error=problem)
+            self._reply(db, _request_id_of(payload), name, ok=False, error=problem, **reply_to)
             return
         try:
             request = CommandRequest.model_validate_json(payload)
         except ValidationError as exc:
             log.warning("malformed command %s: %s", name[:40], exc.errors()[0]["msg"])
             self._reply(db, _request_id_of(payload), name, ok=False,
-                        error=f"malformed command: {exc.errors()[0]['msg']}")
+                        error=f"malformed command: {exc.errors()[0]['msg']}", **reply_to)
             return
         known = db.execute("SELECT reply_message_id FROM commands WHERE request_id = ?",
                            [request.request_id]).fetchone()
@@ -146,15 +158,21 @@ class CommandWorker:
         if busy:
             self._app.stats.add("commands_busy")
             self._reply(db, request.request_id, name, ok=False, error="busy: too many commands at once; "
-                                                                       "send it again later", remember=False)
+                                                                       "send it again later", remember=False, **reply_to)
             return
-        self._run_command(db, request, name)
+        self._run_command(db, request, name, reply_to)
 
-    def _run_command(self, db, request: CommandRequest, name: str) -> None:
+    def _run_command(self, db, request: CommandRequest, name: str, reply_to: dict) -> None:
         entry = self._handlers.get(name)
         if entry is None:
             self._reply(db, request.request_id, name, ok=False,
-                        error=f"unknown command {name[:40]!r}; known: {', '.join(sorted(self._handlers))}")
+                        error=f"unknown command {name[:40]!r}; known: {', '.join(sorted(self._handlers))}",
+                        **reply_to)
+            return
+        expired = self._expired(request)
+        if expired:
+            log.warning("command %s %s not run: %s", name, request.request_id, expired)
+            self._reply(db, request.request_id, name, ok=False, error=expired, **reply_to)
             return
         model, handler = entry
         try:
@@ -162,28 +180,50 @@ class CommandWorker:
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(part) for part in first["loc"]) or "args"
-            self._reply(db, request.request_id, name, ok=False, error=f"{name}: {where}: {first['msg']}")
+            self._reply(db, request.request_id, name, ok=False, error=f"{name}: {where}: {first['msg']}",
+                        **reply_to)
             return
         try:
             result = handler(args)
         except (StationError, ValidationError, KeyError, TypeError, ValueError, OSError) as exc:
-            self._reply(db, request.request_id, name, ok=False, error=str(exc)[:500])
+            self._reply(db, request.request_id, name, ok=False, error=str(exc)[:500], **reply_to)
             return
         except Exception as exc:  # a bug must not cost the station its command thread
             log.exception("command %s failed", name)
-            self._reply(db, request.request_id, name, ok=False, error=f"internal error: {type(exc).__name__}")
+            self._reply(db, request.request_id, name, ok=False, error=f"internal error: {type(exc).__name__}",
+                        **reply_to)
             return
-        reply_id = self._reply(db, request.request_id, name, ok=True, result=result)
+        reply_id = self._reply(db, request.request_id, name, ok=True, result=result, **reply_to)
         if result.get("restart_scheduled"):
             self._restart_after = (f"config_set {result['key']}", reply_id)
 
+    def _expired(self, request: CommandRequest) -> str:
+        """Why the request is too old to run ('' when it is not); an unreadable time counts as expired."""
+        now = utc_now()
+        try:
+            if request.expires_at is not None:
+                limit = parse_iso(request.expires_at)
+            elif request.sent_at is not None:
+                limit = parse_iso(request.sent_at) + timedelta(seconds=self._app.config.mqtt.command_max_age_s)
+            else:
+                return ""
+        except ValueError as exc:
+            return f"expired: cannot read its expiry time ({exc}); not run"
+        if limit.tzinfo is None:
+            return "expired: expires_at/sent_at must be RFC 3339 UTC with Z; not run"
+        if now > limit:
+            return f"expired at {iso(limit)} (received {iso(now)}); not run"
+        return ""
+
     def _reply(self, db, request_id: str, name: str, *, ok: bool, result: dict | None = None,
-               error: str | None = None, remember: bool = True) -> str:
+               error: str | None = None, remember: bool = True, response_topic: str | None = None,
+               correlation_data: bytes | None = None) -> str:
         reply = CommandResult(id=uuid7(), station_id=self._app.config.station.id, request_id=request_id,
                               command=name[:64], ok=ok, result=result or {}, error=error)
         body = encode_json(reply)
         message = OutboxMessage(message_id=reply.id, kind="cmd_result", priority=REPLY_PRIORITY,
-                                topic=f"cmd_result/{request_id}", payload=body, content_type="application/json")
+                                topic=response_topic or f"cmd_result/{request_id}", payload=body,
+                                content_type="application/json", correlation_data=correlation_data)
         with write_transaction(db):
             db["outbox"].insert({**message.__dict__, "created_at": iso(utc_now())})
             if remember:  # a busy answer is not remembered: the same request id may be sent again and run

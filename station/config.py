@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from station.errors import ConfigError
 from station.limits import nesting_depth
 from station.lora.settings import LoRaSection
+from station.network.settings import HotspotSection
 from station.web.settings import WebSection
 
 #: A station.toml is a few kilobytes; anything far larger is not a config file.
@@ -42,6 +43,16 @@ class StrictLoRaSection(LoRaSection):
 
 class StrictWebSection(WebSection):
     __doc__ = WebSection.__doc__
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, strict=True)
+    # paths come from TOML as strings
+    tls_cert_file: Path | None = Field(None, strict=False,
+                                       description=WebSection.model_fields["tls_cert_file"].description)
+    tls_key_file: Path | None = Field(None, strict=False,
+                                      description=WebSection.model_fields["tls_key_file"].description)
+
+
+class StrictHotspotSection(HotspotSection):
+    __doc__ = HotspotSection.__doc__
     model_config = ConfigDict(extra="forbid", validate_assignment=True, strict=True)
 
 
@@ -170,7 +181,18 @@ class MqttSection(Section):
     inflight: int = Field(32, ge=1, le=1000, description="Messages awaiting PUBACK at once.")
     thumbnail_max_bytes: int = Field(12_000, ge=0, le=1_000_000,
                                      description="Byte budget of a detection's thumbnail (0: send none).")
+    thumbnail_format: Literal["webp", "jpeg"] = Field(
+        "webp", description="Thumbnail encoding: webp (about a quarter smaller at the same SSIM) or jpeg.")
     reconnect_max_s: float = Field(300.0, ge=1.0, le=3600.0, description="Longest wait between reconnects.")
+    encoding: Literal["zstd-dict", "json"] = Field(
+        "zstd-dict", description='Payload encoding (docs/wire.md): "zstd-dict" (compact, default) or "json" (debugging).')
+    batch_max: int = Field(100, ge=1, le=1000,
+                           description="A backlog goes as batches of up to this many messages (1: never batch).")
+    session_expiry_s: int = Field(7 * 86_400, ge=0, le=4_294_967_295,
+                                  description="The broker keeps this station's session (and its commands) this long "
+                                              "while it is offline.")
+    command_max_age_s: float = Field(86_400.0, ge=1.0, le=30 * 86_400.0,
+                                     description="A command with sent_at but no expires_at expires after this long.")
 
     @field_validator("host")
     @classmethod
@@ -240,6 +262,7 @@ class StationConfig(Section):
     lora: StrictLoRaSection = Field(default_factory=StrictLoRaSection)
     bridge: BridgeSection = Field(default_factory=BridgeSection)
     web: StrictWebSection = Field(default_factory=StrictWebSection)
+    hotspot: StrictHotspotSection = Field(default_factory=StrictHotspotSection)
 
     #: Folder of the file the config came from; relative paths in it are resolved against this.
     base_dir: Path = Field(Path("."), exclude=True, strict=False)
@@ -392,6 +415,8 @@ def cross_field_problems(config: StationConfig) -> list[str]:
         problems.append("mqtt.key_file: cert_file and key_file go together (set both or neither)")
     if mqtt.cert_file is not None and mqtt.ca_file is None:
         problems.append("mqtt.ca_file: a client certificate needs TLS; set ca_file to the broker's CA")
+    if (config.web.tls_cert_file is None) != (config.web.tls_key_file is None):
+        problems.append("web.tls_key_file: tls_cert_file and tls_key_file go together (set both or neither)")
     return problems
 
 

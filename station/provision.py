@@ -31,6 +31,9 @@ from station.config import StationConfig, format_validation_error, validate_conf
 from station.config_file import default_config_text, toml_value
 from station.errors import ConfigError
 from station.fsutil import fsync_dir, write_atomic
+from station.network import ranger_access
+from station.network.qr import card_png
+from station.network.ranger_access import RangerAccess
 from station.web.auth import MIN_PASSWORD_LENGTH, hash_password
 
 PROVISION_FILE = "trapd-provision.toml"
@@ -40,10 +43,12 @@ BOOT_PROVISION_PATH = Path("/boot/firmware") / PROVISION_FILE
 #: Debian's CA bundle: used for mqtts:// when no CA of the broker's own is given (a public CA signed it).
 SYSTEM_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 TLS_DIR = "tls"
-SECRET_KEYS = ("password", "lora_app_key", "key_pem", "web_password")
+SECRET_KEYS = ("password", "lora_app_key", "key_pem", "web_password", "hotspot_password")
 MQTT_SCHEMES = {"mqtt": (1883, False), "tcp": (1883, False), "mqtts": (8883, True), "ssl": (8883, True)}
 #: The LoRa module band a region needs (RAK3172-H for RU864, -L for CN470).
 MODULE_VARIANT = {"RU864": "high", "CN470": "low"}
+#: The ranger's page over HTTPS, unless the config already names a port (also in the avahi announcement).
+HTTPS_PORT = 8443
 
 
 class ProvisionRequest(BaseModel):
@@ -77,6 +82,12 @@ class ProvisionRequest(BaseModel):
     data_dir: Path | None = None
     web_password: str | None = Field(None, min_length=MIN_PASSWORD_LENGTH,
                                      description="password of the ranger's page (only its hash is kept)")
+    hotspot: Literal["none", "simulated", "nmcli"] | None = Field(None, description="the ranger's Wi-Fi adapter")
+    hotspot_ssid: str | None = Field(None, description="hotspot network name (default trapd-<station id>)")
+    hotspot_password: str | None = Field(None, description="hotspot WPA2 password, 8-63 ASCII (default: kept or new)")
+    web_ca_file: Path | None = Field(None, description="the park's CA certificate for the page (default: a CA "
+                                                       "of this station's own)")
+    web_ca_key_file: Path | None = Field(None, description="the park's CA key; used once, never copied")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,6 +104,7 @@ class ProvisionResult:
     files_written: tuple[Path, ...]
     timezone: str | None
     timezone_applied: bool
+    ranger: RangerAccess | None = None  # how the ranger's phone reaches the page (station.network)
 
 
 def parse_broker_url(url: str) -> BrokerAddress:
@@ -140,7 +152,9 @@ def provision(config_path: Path, *, station_id: str, park: str | None = None, co
               lora_region: str | None = None, lora_modem: str | None = None, lora_device: str | None = None,
               timezone: str | None = None, camera: str | None = None, trigger: str | None = None,
               illuminator: str | None = None, bridge_port: str | None = None, data_dir: Path | None = None,
-              web_password: str | None = None, system_root: Path | None = None) -> ProvisionResult:
+              web_password: str | None = None, hotspot: str | None = None, hotspot_ssid: str | None = None,
+              hotspot_password: str | None = None, web_ca_file: Path | None = None,
+              web_ca_key_file: Path | None = None, system_root: Path | None = None) -> ProvisionResult:
     """Write a validated ``config_path`` with this identity and these settings.
 
     Settings left as None keep what the existing config says; ``broker_url=""`` turns MQTT off. TLS files
@@ -190,11 +204,16 @@ def _apply(config_path: Path, request: ProvisionRequest, *, base: Path,
     _set_lora(raw, request)
     if request.web_password is not None:
         raw.setdefault("web", {})["password_hash"] = hash_password(request.web_password)
+    ranger = _plan_ranger(raw, request, config_path, system_root, base)
     config = validate_config(raw, source=str(config_path), base_dir=config_path.resolve().parent)
-    if tls_files:
-        (config_path.parent / TLS_DIR).mkdir(mode=0o700, parents=True, exist_ok=True)
+    (config_path.parent / TLS_DIR).mkdir(mode=0o700, parents=True, exist_ok=True)
     written = [_write_owned(config_path.parent / TLS_DIR / f"{name}.pem", data)
                for name, data in tls_files.items()]
+    written += [_write_owned(config_path.parent / TLS_DIR / name, data)
+                for name, data in ranger_access.config_files(ranger).items()]
+    written.append(_write_card(config_path.parent / ranger_access.CARD_FILE, ranger))
+    if system_root is not None:
+        written += ranger_access.write_system_files(ranger, system_root)
     overrides = {name: getattr(config, name).model_dump(mode="json") for name in raw
                  if name in StationConfig.model_fields}
     written.append(_write_owned(config_path, default_config_text(overrides).encode("utf-8")))
@@ -203,7 +222,54 @@ def _apply(config_path: Path, request: ProvisionRequest, *, base: Path,
         apply_timezone(request.timezone, root=system_root)
         applied = True
     return ProvisionResult(config_path=config_path, config=config, files_written=tuple(written),
-                           timezone=request.timezone, timezone_applied=applied)
+                           timezone=request.timezone, timezone_applied=applied, ranger=ranger)
+
+
+def _plan_ranger(raw: dict[str, Any], request: ProvisionRequest, config_path: Path,
+                 system_root: Path | None, base: Path) -> RangerAccess:
+    """Certificate, host name and hotspot for the ranger's phone; the config points at what it needs."""
+    web, hotspot = raw.setdefault("web", {}), raw.setdefault("hotspot", {})
+    if request.hotspot is not None:
+        hotspot["adapter"] = request.hotspot
+    web.setdefault("port", HTTPS_PORT)
+    try:
+        port = int(web["port"])
+    except (TypeError, ValueError):
+        raise ConfigError("web.port: not a number") from None
+    ranger = ranger_access.plan_ranger_access(
+        request.station_id, port=port, tls_dir=config_path.parent / TLS_DIR,
+        hotspot=str(hotspot.get("adapter", "none")), ssid=request.hotspot_ssid,
+        password=request.hotspot_password, system_root=system_root, park_ca=_park_ca(request, base))
+    web.update(tls_cert_file=f"{TLS_DIR}/{ranger_access.CERT_FILES['cert']}",
+               tls_key_file=f"{TLS_DIR}/{ranger_access.CERT_FILES['key']}")
+    if ranger.credentials is not None:
+        hotspot["ssid"] = ranger.credentials.ssid
+    return ranger
+
+
+def _park_ca(request: ProvisionRequest, base: Path) -> tuple[bytes, bytes] | None:
+    """The park's CA (certificate, key) PEM bytes when both files are given (relative paths against ``base``)."""
+    paths = {"web_ca_file": request.web_ca_file, "web_ca_key_file": request.web_ca_key_file}
+    given = {key: path for key, path in paths.items() if path is not None}
+    if not given:
+        return None
+    if len(given) == 1:
+        raise ConfigError("web_ca_key_file: web_ca_file and web_ca_key_file go together (the park's CA and its key)")
+    pems = []
+    for key, path in given.items():
+        path = path if path.is_absolute() else base / path
+        try:
+            pems.append(path.read_bytes())
+        except OSError as exc:
+            raise ConfigError(f"{key}: cannot read {path}: {exc.strerror or exc}") from None
+    return pems[0], pems[1]
+
+
+def _write_card(path: Path, ranger: RangerAccess) -> Path:
+    codes = [("Page", ranger.url)]
+    if ranger.wifi_payload is not None:
+        codes.insert(0, ("Wi-Fi", ranger.wifi_payload))
+    return _write_owned(path, card_png(codes, ranger_access.card_lines(ranger)))
 
 
 def _existing_raw(config_path: Path) -> dict[str, Any]:
@@ -310,8 +376,9 @@ def _retire(boot_file: Path, raw: dict[str, Any], request: ProvisionRequest) -> 
     applied = boot_file.with_name(boot_file.name + APPLIED_SUFFIX)
     write_atomic(applied, ("\n".join(lines) + "\n").encode("utf-8"))
     boot_file.unlink()
-    if request.key_file is not None:  # a private key beside the file must not stay on the card either
-        key_file = (boot_file.parent / request.key_file).resolve()
-        if key_file.parent == boot_file.parent.resolve():
-            key_file.unlink(missing_ok=True)
+    for secret in (request.key_file, request.web_ca_key_file):  # a private key beside the file must not stay
+        if secret is not None:                                   # on the card either
+            key_file = (boot_file.parent / secret).resolve()
+            if key_file.parent == boot_file.parent.resolve():
+                key_file.unlink(missing_ok=True)
     fsync_dir(boot_file.parent)

@@ -93,7 +93,8 @@ class ReplayImporter:
         self._db_path = config.data_dir / db_name
         card = self._classifier.card
         self._composer = Composer(station_id=config.station.id, deployment_id=config.station.deployment_id,
-                                  card=card, thumbnail_max_bytes=config.mqtt.thumbnail_max_bytes)
+                                  card=card, thumbnail_max_bytes=config.mqtt.thumbnail_max_bytes,
+                                  thumbnail_format=config.mqtt.thumbnail_format)
 
     def run(self, folder: Path, settings: ImportSettings = ImportSettings(), *,
             stop: threading.Event | None = None, progress: Progress | None = None) -> ImportReport:

@@ -36,7 +36,8 @@ def run_selftest(config_path: Path) -> Iterator[Check]:
         yield Check("config", False, f"{exc}")
         return
     yield Check("config", True, f"{config_path} is valid (station {config.station.id})")
-    for name, probe in (("model", _model), ("camera", _camera), ("store", _store), ("link", _link)):
+    for name, probe in (("model", _model), ("camera", _camera), ("store", _store), ("link", _link),
+                        ("page", _page)):
         yield _run(name, probe, config)
 
 
@@ -108,3 +109,18 @@ def _link(config: StationConfig) -> str:
     if result["rc"].is_failure:
         raise StationError(f"MQTT broker refused the station: {result['rc']}; check username/password")
     return f"MQTT {config.mqtt.host}:{config.mqtt.port} accepted the station"
+
+
+def _page(config: StationConfig) -> str:
+    """The ranger's page: its certificate loads (and which one it is), or it is plain HTTP."""
+    from station.network.certs import fingerprint
+    from station.web.tls import tls_context
+
+    web = config.web
+    if not web.password_hash:
+        return "off: no password (set one with `trapd web passwd`)"
+    if web.tls_cert_file is None or web.tls_key_file is None:
+        return f"plain HTTP on port {web.port}: phones give no GPS (run `trapd provision` for a certificate)"
+    cert = config.resolve(web.tls_cert_file)
+    tls_context(cert, config.resolve(web.tls_key_file))
+    return f"HTTPS on port {web.port}, certificate SHA-256 {fingerprint(cert.read_bytes())}"

@@ -21,10 +21,13 @@ def test_broker_down_then_up_delivers_every_detection_once_per_id(tmp_path, brok
             assert conn.execute("SELECT count(*) FROM outbox WHERE sent_at IS NOT NULL").fetchone()[0] == 0
         assert len(queued) == len(subjects)
         broker.start()
-        collector = collector_for(broker, "camtrap/v1/test-station/detections")
+        collector = collector_for(broker, "camtrap/v1/test-station/#")
         received = collector.wait_for("/detections", len(subjects), timeout=30)
     ids = [DetectionMessage.model_validate_json(p).id for _, p in received]
     assert sorted(set(ids)) == sorted(queued)  # each one arrived; duplicates (same id) are allowed
+    # the backlog went as batches (one zstd frame for many detections), not one publish per detection
+    batches = [ct for t, _, ct, _ in collector.raw if t.endswith("/batch")]
+    assert batches and set(batches) == {"application/vnd.trapd.batch+zstd;dict=1"}
     # priority order: people and big cats before other animals before blanks
     first_seen = list(dict.fromkeys(ids))
     priorities = [DetectionMessage.model_validate_json(p) for _, p in received]
@@ -33,4 +36,43 @@ def test_broker_down_then_up_delivers_every_detection_once_per_id(tmp_path, brok
     assert set(species[:3]) == {"amur_tiger", "human", "amur_leopard"}
     assert species[-1] == "blank"
     with sqlite3.connect(app.db_path) as conn:
+        assert conn.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL").fetchone()[0] == 0
+
+
+def test_a_broker_whose_acl_refuses_batches_still_gets_every_message_one_by_one(tmp_path, collector_for):
+    """A broker set up before batches existed (its ACL lacks <root>/<id>/batch): nothing may get stuck."""
+    from station.config import MqttSection
+    from station.devtools.mosquitto import PrivateBroker
+    from station.pipeline.stats import Stats
+    from station.store.repo import OutboxMessage, StationStore
+    from station.uplink.mqtt import MqttUplink
+    from tests.test_wire_bytes import documented_example
+
+    acl = tmp_path / "acl"
+    acl.write_text("topic read camtrap/v1/#\n"  # the anonymous test subscriber
+                   "pattern write camtrap/v1/%u/status\npattern write camtrap/v1/%u/detections\n"
+                   "pattern read camtrap/v1/%u/cmd/#\n")
+    listener = f"listener {{port}} {{host}}\nallow_anonymous true\nacl_file {acl}\n"
+    store = StationStore(tmp_path / "station.db")
+    ids = []
+    for n in range(12):
+        body = documented_example().replace(b"5f6e-7a01", f"5f6e-{n:04x}".encode()).replace(
+            b'"llnp-0412"', b'"old-acl-station"')
+        ids.append(DetectionMessage.model_validate_json(body).id)
+        store.enqueue(OutboxMessage(message_id=ids[-1], kind="detection", priority=1, topic="detections",
+                                    payload=body, content_type="application/json"))
+    store.close()
+    with PrivateBroker(workdir=tmp_path / "broker", listener=listener) as broker:
+        central = collector_for(broker, "camtrap/v1/#")
+        stats = Stats()
+        uplink = MqttUplink(settings=MqttSection(port=broker.port, username="old-acl-station"),
+                            station_id="old-acl-station", db_path=tmp_path / "station.db", stats=stats)
+        uplink.start()
+        try:
+            received = central.wait_for("/detections", len(ids), timeout=30)
+        finally:
+            uplink.stop()
+    assert sorted({DetectionMessage.model_validate_json(p).id for _, p in received}) == sorted(ids)
+    assert stats.snapshot().get("mqtt_batches_refused") == 1
+    with sqlite3.connect(tmp_path / "station.db") as conn:
         assert conn.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL").fetchone()[0] == 0

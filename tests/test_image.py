@@ -64,6 +64,7 @@ def test_pi_gen_stage_has_what_pi_gen_runs():
         assert os.access(script, os.X_OK), f"{script} must be executable (pi-gen runs it directly)"
     packages = (stage / "00-trapd" / "00-packages-nr").read_text().split()
     assert {"python3-picamera2", "python3-libcamera", "python3-venv", "mosquitto-clients"} <= set(packages)
+    assert {"network-manager", "dnsmasq-base", "avahi-daemon"} <= set(packages)  # the ranger's hotspot and name
     assert 'IMG_SUFFIX="-trapd"' in (stage / "EXPORT_IMAGE").read_text()
 
 
@@ -127,6 +128,8 @@ def test_install_lays_out_a_station_where_the_units_expect_it(target_root):
     assert (target_root / "etc/systemd/journald.conf.d/trapd.conf").read_text().count("Storage=volatile") == 1
     assert os.access(target_root / "usr/local/bin/trapd", os.X_OK)
     assert (target_root / "boot/firmware/trapd-provision.example.toml").is_file()
+    polkit_rule = target_root / "etc/polkit-1/rules.d/50-trapd-hotspot.rules"  # the ranger's hotspot switch
+    assert polkit_rule.read_text() == (DEPLOY / "polkit/50-trapd-hotspot.rules").read_text()
 
 
 def test_install_configures_uart_fstab_and_services_once_however_often_it_runs(target_root):

@@ -8,11 +8,14 @@ import sqlite3
 import time
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from station.config import MqttSection
 from station.ids import uuid7
 from station.pipeline.stats import Stats
 from station.store.repo import OutboxMessage, StationStore
+from station.uplink.encoding import decode_payload
 from station.uplink.mqtt import MqttUplink
 from tests.conftest import make_config, running_station
 
@@ -87,18 +90,23 @@ class PersistentCentral:
         self.ids: set[str] = set()
         self.order: list[str] = []
         self._client = mqtt.Client(callback_api_version=mqtt.CallbackAPIVersion.VERSION2, client_id="central-1",
-                                   clean_session=False)
-        self._client.on_connect = lambda c, u, f, rc, p: c.subscribe("camtrap/v1/+/detections", qos=1)
+                                   protocol=mqtt.MQTTv5)
+        self._client.on_connect = lambda c, u, f, rc, p: c.subscribe([("camtrap/v1/+/detections", 1),
+                                                                      ("camtrap/v1/+/batch", 1)])
         self._client.on_message = self._on_message
         self._client.reconnect_delay_set(min_delay=0.1, max_delay=0.5)
-        self._client.connect(broker.host, broker.port)
+        session = Properties(PacketTypes.CONNECT)
+        session.SessionExpiryInterval = 3600
+        self._client.connect(broker.host, broker.port, clean_start=False, properties=session)
         self._client.loop_start()
         time.sleep(0.3)
 
     def _on_message(self, client, userdata, message) -> None:
-        message_id = json.loads(message.payload)["id"]
-        self.order.append(message_id)
-        self.ids.add(message_id)
+        content_type = getattr(message.properties, "ContentType", None) if message.properties else None
+        for line in decode_payload(message.payload, content_type).split(b"\n"):  # one message, or a batch
+            message_id = json.loads(line)["id"]
+            self.order.append(message_id)
+            self.ids.add(message_id)
 
     def wait_for_ids(self, wanted: set[str], timeout: float) -> None:
         deadline = time.monotonic() + timeout

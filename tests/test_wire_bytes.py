@@ -7,9 +7,12 @@ import socket
 import struct
 import threading
 
+import pytest
+
 from station.config import MqttSection
 from station.pipeline.stats import Stats
 from station.store.repo import OutboxMessage, StationStore
+from station.uplink.encoding import decode_payload
 from station.uplink.messages import DetectionMessage, encode_json
 from station.uplink.mqtt import MqttUplink
 from tests.conftest import ROOT
@@ -59,14 +62,15 @@ class RecordingBroker:
                         self.detection.set()
 
 
-def test_published_detection_packet_bytes(tmp_path):
+@pytest.mark.parametrize("encoding", ["zstd-dict", "json"])
+def test_published_detection_packet_bytes(tmp_path, encoding):
     example = documented_example()
     store = StationStore(tmp_path / "station.db")
     store.enqueue(OutboxMessage(message_id=DetectionMessage.model_validate_json(example).id, kind="detection",
                                 priority=0, topic="detections", payload=example, content_type="application/json"))
     store.close()
     broker = RecordingBroker()
-    uplink = MqttUplink(settings=MqttSection(port=broker.port), station_id="llnp-0412",
+    uplink = MqttUplink(settings=MqttSection(port=broker.port, encoding=encoding), station_id="llnp-0412",
                         db_path=tmp_path / "station.db", stats=Stats())
     uplink.start()
     try:
@@ -78,10 +82,23 @@ def test_published_detection_packet_bytes(tmp_path):
     topic = b"camtrap/v1/llnp-0412/detections"
     assert body[:2 + len(topic)] == struct.pack(">H", len(topic)) + topic
     rest = body[2 + len(topic) + 2:]  # after the packet identifier
-    content_type = b"application/json"
+    content_type = (b"application/vnd.trapd.detection+zstd;dict=1" if encoding == "zstd-dict"
+                    else b"application/json")
     props = b"\x03" + struct.pack(">H", len(content_type)) + content_type
     assert rest[0] == len(props) and rest[1:1 + len(props)] == props
-    assert rest[1 + len(props):] == example
+    payload = rest[1 + len(props):]
+    if encoding == "json":
+        assert payload == example
+    else:  # byte for byte the hex in docs/wire.md, within the 200-byte target, and it opens to the JSON
+        assert payload == documented_wire_hex()
+        assert len(payload) <= 200
+        assert decode_payload(payload, content_type.decode()) == example
+
+
+def documented_wire_hex() -> bytes:
+    text = (ROOT / "docs" / "wire.md").read_text(encoding="utf-8")
+    block = re.search(r"<!-- detection-wire-hex -->\n```text\n(.+?)\n```", text, re.S).group(1)
+    return bytes.fromhex("".join(block.split()))
 
 
 def documented_example() -> bytes:

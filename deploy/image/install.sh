@@ -105,6 +105,8 @@ install_files() {
     install -m 0644 "$here/systemd/trapd.sysusers" "$R/etc/sysusers.d/trapd.conf"
     install -m 0644 "$here/systemd/trapd.tmpfiles" "$R/etc/tmpfiles.d/trapd.conf"
     install -m 0755 "$here/image/trapd-wrapper.sh" "$R/usr/local/bin/trapd"
+    # The daemon's user may switch the ranger's hotspot (NetworkManager asks polkit for network-control).
+    install -D -m 0644 "$here/polkit/50-trapd-hotspot.rules" "$R/etc/polkit-1/rules.d/50-trapd-hotspot.rules"
     install -d -m 0750 "$R$ETC_DIR" "$R$DATA_DIR" "$R$DATA_DIR/log" "$R$DATA_DIR/models"
     install -m 0644 "$here/image/trapd-provision.example.toml" "$R$ETC_DIR/trapd-provision.example.toml"
     if [ ! -e "$R$ETC_DIR/station.toml" ]; then

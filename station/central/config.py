@@ -112,12 +112,31 @@ class ExportSection(Section):
     media_license: LicenseId = Field(DEFAULT_LICENSE, description="Licence of the exported photos.")
 
 
+class ReportSection(Section):
+    """The joint cross-border report (`trapd central report`)."""
+
+    border: list[tuple[float, float]] = Field(
+        default_factory=list, max_length=10_000,
+        description="The state border as a line of [latitude, longitude] points, for the distance of each "
+                    "animal's sightings from the border; empty: that part of the report is left out.")
+
+    @model_validator(mode="after")
+    def _a_line(self) -> ReportSection:
+        if len(self.border) == 1:
+            raise ValueError("border needs at least two points (or none)")
+        for latitude, longitude in self.border:
+            if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+                raise ValueError(f"border point [{latitude}, {longitude}] is not a latitude and a longitude")
+        return self
+
+
 class CentralConfig(Section):
     database: DatabaseSection = Field(default_factory=DatabaseSection)
     mqtt: CentralMqttSection = Field(default_factory=CentralMqttSection)
     ingest: IngestSection = Field(default_factory=IngestSection)
     alerts: AlertsSection = Field(default_factory=AlertsSection)
     export: ExportSection = Field(default_factory=ExportSection)
+    report: ReportSection = Field(default_factory=ReportSection)
 
 
 def validate_central_config(raw: dict, *, source: str) -> CentralConfig:

@@ -2,7 +2,11 @@
 
 Station messages follow docs/wire.md. A receiver ignores fields it does not know and accepts any minor
 version of a major version it knows (``detection/1.x``), so stations can be upgraded before the server.
-LoRa uplinks arrive as ChirpStack v4 events (``chirpstack.py``).
+The MQTT 5 content type says how the payload is encoded (JSON, or zstd with a numbered dictionary,
+``station/uplink/encoding.py``); an encoding or dictionary this server does not ship is refused with the
+reason, so the message is dead-lettered, not guessed at. A ``batch`` message (a station's backlog after an
+outage) holds many messages; ``decode_many`` opens it. LoRa uplinks arrive as ChirpStack v4 events
+(``chirpstack.py``).
 """
 
 from __future__ import annotations
@@ -18,12 +22,15 @@ from pydantic import BaseModel, ValidationError
 from station.central.chirpstack import LoraUplink, parse_uplink_event
 from station.central.errors import BadMessage
 from station.ids import parse_iso
+from station.uplink.encoding import WireFormatError, decode_payload, parse_content_type
 from station.uplink.messages import (DetectionMessage, ModelRef, StatusMessage, TelemetryMessage,
                                      WireDetection)
 
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 STATION_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{1,62}$")
 MAX_THUMBNAIL_BYTES = 256_000
+MAX_BATCH_MESSAGES = 1000
+TOPIC_OF_SCHEMA = {"detection": "detections", "telemetry": "telemetry", "status": "status"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,15 +66,67 @@ def decode(topic: str, payload: bytes, *, topic_root: str, content_type: str | N
     if not STATION_ID_RE.match(station_id):
         raise BadMessage(f"station id {station_id!r} in the topic is not a valid station id")
     kind = parts[1:]
-    if kind == ["detections"]:
-        return _station_json(DetectionMessage, "detection", payload, station_id)
-    if kind == ["telemetry"]:
-        return _station_json(TelemetryMessage, "telemetry", payload, station_id)
-    if kind == ["status"]:
-        return _station_json(StatusMessage, "status", payload, station_id)
     if len(kind) == 2 and kind[0] == "media":
         return _thumbnail(station_id, kind[1], payload, content_type)
+    models = {"detections": (DetectionMessage, "detection"), "telemetry": (TelemetryMessage, "telemetry"),
+              "status": (StatusMessage, "status")}
+    if len(kind) == 1 and kind[0] in models:
+        model, name = models[kind[0]]
+        return _station_json(model, name, _unwrap(name, payload, content_type, batch=False), station_id)
+    if kind == ["batch"]:
+        raise BadMessage("batch: a batch holds many messages; open it with decode_many")
     raise BadMessage(f"topic {topic!r}: unknown message kind {'/'.join(kind)!r}")
+
+
+def decode_many(topic: str, payload: bytes, *, topic_root: str,
+                content_type: str | None = None) -> list[tuple[str, bytes, Record | BadMessage]]:
+    """Every message in one MQTT message: ``(topic, payload, record or why not)``; one entry unless a batch.
+
+    A batch's entries carry the topic and the JSON each message would have had alone. BadMessage is raised
+    only when the batch as a whole cannot be read (then nothing in it is stored)."""
+    root = topic_root.rstrip("/") + "/"
+    parts = topic[len(root):].split("/") if topic.startswith(root) else []
+    if parts[1:] != ["batch"] or not STATION_ID_RE.match(parts[0]):
+        try:
+            return [(topic, payload, decode(topic, payload, topic_root=topic_root, content_type=content_type))]
+        except BadMessage as exc:
+            return [(topic, payload, exc)]
+    lines = _unwrap("batch", payload, content_type, batch=True).split(b"\n")
+    if len(lines) > MAX_BATCH_MESSAGES:
+        raise BadMessage(f"batch: {len(lines)} messages; at most {MAX_BATCH_MESSAGES} in one batch")
+    return [_batch_entry(root + parts[0], parts[0], line) for line in lines]
+
+
+def _batch_entry(prefix: str, station_id: str, line: bytes) -> tuple[str, bytes, Record | BadMessage]:
+    try:
+        schema = json.loads(line).get("schema", "")
+    except (ValueError, UnicodeDecodeError, AttributeError):
+        schema = ""
+    name = str(schema).split("/")[0]
+    if name not in TOPIC_OF_SCHEMA:
+        return prefix + "/batch", line, BadMessage(f"batch: a message with schema {str(schema)[:40]!r} cannot be "
+                                                   "batched (detection, telemetry or status)")
+    model = {"detection": DetectionMessage, "telemetry": TelemetryMessage, "status": StatusMessage}[name]
+    topic = f"{prefix}/{TOPIC_OF_SCHEMA[name]}"
+    try:
+        return topic, line, _station_json(model, name, line, station_id)
+    except BadMessage as exc:
+        return topic, line, exc
+
+
+def _unwrap(name: str, payload: bytes, content_type: str | None, *, batch: bool) -> bytes:
+    """The JSON inside a payload, checked against what its topic says it is."""
+    try:
+        parsed = parse_content_type(content_type)
+        body = decode_payload(payload, content_type)
+    except WireFormatError as exc:
+        raise BadMessage(f"{name}: {exc.reason}") from None
+    if parsed.batch != batch:
+        raise BadMessage(f"{name}: content type {content_type!r} is {'a' if parsed.batch else 'not a'} batch but "
+                         f"the topic says {'batch' if batch else 'one message'}")
+    if parsed.kind is not None and parsed.kind != name:
+        raise BadMessage(f"{name}: content type {content_type!r} is for {parsed.kind!r} messages")
+    return body
 
 
 def _station_json(model: type[BaseModel], name: str, payload: bytes, station_id: str) -> Any:
@@ -119,10 +178,11 @@ def _check_times(record: Any) -> None:
 def _thumbnail(station_id: str, media_id: str, payload: bytes, content_type: str | None) -> Thumbnail:
     if not UUID_RE.match(media_id):
         raise BadMessage(f"media: {media_id!r} is not a media id (UUIDv7)")
-    kind = content_type if content_type and content_type.startswith("image/") else (
-        "image/jpeg" if payload[:2] == b"\xff\xd8" else "")
+    sniffed = ("image/jpeg" if payload[:2] == b"\xff\xd8" else
+               "image/webp" if payload[:4] == b"RIFF" and payload[8:12] == b"WEBP" else "")
+    kind = content_type if content_type and content_type.startswith("image/") else sniffed
     if not kind:
-        raise BadMessage("media: not an image (no image content type and no JPEG signature)")
+        raise BadMessage("media: not an image (no image content type and no JPEG or WebP signature)")
     if not payload or len(payload) > MAX_THUMBNAIL_BYTES:
         raise BadMessage(f"media: {len(payload)} bytes; a thumbnail must be 1-{MAX_THUMBNAIL_BYTES} bytes")
     return Thumbnail(station_id, media_id, kind, payload)

@@ -58,7 +58,8 @@ class ExportResult:
 
 _OBSERVATIONS = """SELECT o.observation_id, o.deployment_id, o.event_id, o.event_start, o.event_end,
         o.observation_type, o.scientific_name, o.count, o.individual_id, o.classified_by, o.confidence,
-        o.source, o.species_key, s.latitude IS NOT NULL AND s.longitude IS NOT NULL AND s.registered
+        o.source, o.species_key, o.life_stage, o.sex,
+        s.latitude IS NOT NULL AND s.longitude IS NOT NULL AND s.registered
     FROM observations o JOIN stations s USING (station_id) LEFT JOIN parks p USING (park_id)
     WHERE {where} ORDER BY o.event_start, o.observation_id"""
 
@@ -80,7 +81,8 @@ def export_central(conn: psycopg.Connection, out: Path, selection: Selection, se
                    *, write_thumbnails: bool = False) -> ExportResult:
     where, params = selection.where()
     rows = conn.execute(_OBSERVATIONS.format(where=where), params).fetchall()
-    observations = [_observation(row) for row in rows if row[-1]]
+    animals = _animal_ids(conn)
+    observations = [_observation(row, animals) for row in rows if row[-1]]
     skipped = len(rows) - len(observations)
     events = sorted({o["eventID"] for o in observations})
     # privacy looks at every observation of an event, also those a species filter left out
@@ -100,13 +102,30 @@ def export_central(conn: psycopg.Connection, out: Path, selection: Selection, se
     return ExportResult(package, skipped, written)
 
 
-def _observation(row: tuple) -> Row:
+def _animal_ids(conn: psycopg.Connection) -> dict[str, tuple[str, list[str]]]:
+    """individual id -> (the id it stands for after the experts' merges, that animal's catalogue codes)."""
+    from station.central.population import canonical_ids
+
+    now = canonical_ids({row[0]: (row[1], row[2]) for row in conn.execute(
+        "SELECT individual_id, species_key, merged_into FROM individuals")})
+    codes: dict[str, list[str]] = {}
+    for country, code, individual in conn.execute(
+            "SELECT country, code, individual_id FROM catalogue_codes ORDER BY country, code"):
+        codes.setdefault(now.get(individual, individual), []).append(f"{country}:{code}")
+    return {individual: (animal, codes.get(animal, [])) for individual, animal in now.items()}
+
+
+def _observation(row: tuple, animals: dict[str, tuple[str, list[str]]]) -> Row:
     (observation_id, deployment_id, event_id, start, end, kind, latin, count, individual, classified_by,
-     confidence, source, species_key, _) = row
+     confidence, source, species_key, life_stage, sex, _) = row
     tags = [f"species:{species_key}"] + (["source:lora"] if source == "lora" else [])
+    animal, codes = animals.get(individual, (individual, [])) if individual else (None, [])
+    if codes:
+        tags.append("catalogue:" + ";".join(codes))
     return {"observationID": observation_id, "deploymentID": deployment_id, "eventID": event_id,
             "eventStart": start, "eventEnd": end, "observationLevel": "event", "observationType": kind,
-            "scientificName": latin, "count": count or None, "individualID": individual,
+            "scientificName": latin, "count": count or None, "individualID": animal, "lifeStage": life_stage,
+            "sex": sex,
             "classificationMethod": "machine", "classifiedBy": classified_by,
             "classificationProbability": None if confidence is None else round(confidence, 4),
             "observationTags": " | ".join(tags)}
@@ -127,11 +146,15 @@ def _media(row: tuple, human_events: set[str]) -> Row:
     media_id, deployment_id, trigger, timestamp, content_type, has_thumbnail, station_id, event_id = row
     return {"mediaID": media_id, "deploymentID": deployment_id,
             "captureMethod": "timeLapse" if trigger == "schedule" else "activityDetection",
-            "timestamp": timestamp, "filePath": f"media/{station_id}/{media_id}.jpg",
-            "filePublic": event_id not in human_events, "fileName": f"{media_id}.jpg",
+            "timestamp": timestamp, "filePath": f"media/{station_id}/{media_id}.{_extension(content_type)}",
+            "filePublic": event_id not in human_events, "fileName": f"{media_id}.{_extension(content_type)}",
             "fileMediatype": content_type or "image/jpeg",
             "mediaComments": "thumbnail of the best frame" if has_thumbnail else "thumbnail not received",
             "_thumbnail": has_thumbnail}
+
+
+def _extension(content_type: str | None) -> str:
+    return "webp" if content_type == "image/webp" else "jpg"
 
 
 def _write_thumbnails(conn: psycopg.Connection, out: Path, media: list[Row]) -> int:

@@ -30,7 +30,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 from station.central.alerts import Alert
 from station.central.config import CentralConfig
 from station.central.db import connect, driver, ensure_telemetry_partitions, existing_telemetry_partitions, migrate
-from station.central.decode import Record, decode
+from station.central.decode import Record, decode_many
 from station.central.errors import BadMessage, CentralError
 from station.central.store import StoreWriter, dead_letter, record_alerts, telemetry_month
 from station.errors import UplinkError
@@ -54,7 +54,8 @@ def subscriptions(config: CentralConfig) -> list[str]:
     """The shared-subscription filters one worker subscribes to."""
     share = f"$share/{config.mqtt.share_group}/"
     root = config.mqtt.topic_root.rstrip("/")
-    topics = [f"{root}/+/detections", f"{root}/+/media/+", f"{root}/+/telemetry", f"{root}/+/status"]
+    topics = [f"{root}/+/detections", f"{root}/+/media/+", f"{root}/+/telemetry", f"{root}/+/status",
+              f"{root}/+/batch"]
     if config.mqtt.chirpstack_topic:
         topics.append(config.mqtt.chirpstack_topic)
     return [share + topic for topic in topics]
@@ -247,11 +248,18 @@ class IngestWorker:
         decoded, dead = [], []
         for delivery in batch:
             try:
-                record = decode(delivery.topic, delivery.payload, topic_root=self.config.mqtt.topic_root,
-                                content_type=delivery.content_type)
-                decoded.append((delivery, record))
+                entries = decode_many(delivery.topic, delivery.payload, topic_root=self.config.mqtt.topic_root,
+                                      content_type=delivery.content_type)
             except BadMessage as exc:
                 dead.append((delivery, exc.reason))
+                continue
+            for topic, payload, record in entries:  # a station's batch: each message on its own topic
+                inner = (delivery if topic == delivery.topic else
+                         dataclasses.replace(delivery, topic=topic, payload=payload))
+                if isinstance(record, BadMessage):
+                    dead.append((inner, record.reason))
+                else:
+                    decoded.append((inner, record))
         # one lock order for all workers (station, then arrival) makes deadlocks between batches rare
         decoded.sort(key=lambda pair: _station_of(pair[1]))
         return decoded, dead

@@ -154,4 +154,30 @@ MIGRATIONS: list[str] = [
         worker text
     );
     """,
+    # 2: the cross-border catalogue of individuals (station/central/catalogue.py)
+    """
+    ALTER TABLE individuals ADD COLUMN merged_into text REFERENCES individuals (individual_id);
+    ALTER TABLE observations ADD COLUMN life_stage text CHECK (life_stage IN ('adult', 'subadult', 'juvenile'));
+    ALTER TABLE observations ADD COLUMN sex text CHECK (sex IN ('female', 'male'));
+    CREATE TABLE catalogue_codes (
+        country text NOT NULL CHECK (country ~ '^[A-Z]{2}$'),
+        code text NOT NULL,
+        individual_id text NOT NULL REFERENCES individuals (individual_id),
+        park_id text,
+        claimed_by text NOT NULL,
+        claimed_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (country, code, individual_id)
+    );
+    CREATE TABLE individual_decisions (
+        decision_id bigserial PRIMARY KEY,
+        kind text NOT NULL CHECK (kind IN ('import', 'claim', 'merge', 'split')),
+        individual_id text NOT NULL,
+        other_id text,
+        decided_by text NOT NULL,
+        decided_at timestamptz NOT NULL DEFAULT now(),
+        reason text NOT NULL,
+        detail jsonb NOT NULL DEFAULT '{}'
+    );
+    CREATE INDEX individual_decisions_individual ON individual_decisions (individual_id);
+    """,
 ]

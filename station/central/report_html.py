@@ -1,41 +1,17 @@
-"""The cross-border report as one self-contained HTML page: inline CSS and an inline SVG chart, no assets."""
+"""The joint report as the page the two parks' coordination council circulates: one self-contained HTML file
+(inline CSS and SVG, no scripts, no links, nothing loaded from elsewhere) in English, Russian and Chinese, each
+language a section of the same page, one after the other."""
 
 from __future__ import annotations
 
+import math
 from html import escape
 from typing import Any
 
-COUNTRY_COLOURS = ("#b5482f", "#2f6db5", "#4a8f3a", "#8a5bb0", "#c99a2e")
-COUNTRY_NAMES = {"RU": "Russia", "CN": "China"}
+from station.central.report_i18n import LANGUAGES, text
 
-
-def bar_chart_svg(detections: list[dict[str, Any]], countries: list[str], *, limit: int = 12) -> str:
-    """Grouped horizontal bars: detections per species (rows) and country (colours)."""
-    rows = detections[:limit]
-    label_w, bar_h, gap, width = 170, 12, 10, 640
-    group_h = bar_h * max(1, len(countries)) + gap
-    height = 40 + group_h * max(1, len(rows))
-    peak = max((row["by_country"].get(c, 0) for row in rows for c in countries), default=0) or 1
-    scale = (width - label_w - 60) / peak
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
-             f'aria-label="Detections per species and country" font-family="sans-serif" font-size="12">']
-    for i, country in enumerate(countries):
-        colour = COUNTRY_COLOURS[i % len(COUNTRY_COLOURS)]
-        parts.append(f'<rect x="{label_w + i * 110}" y="6" width="12" height="12" fill="{colour}"/>'
-                     f'<text x="{label_w + i * 110 + 16}" y="16">{escape(COUNTRY_NAMES.get(country, country))}</text>')
-    for r, row in enumerate(rows):
-        top = 30 + r * group_h
-        parts.append(f'<text x="{label_w - 6}" y="{top + bar_h * len(countries) / 2 + 4}" '
-                     f'text-anchor="end">{escape(row["name"])}</text>')
-        for i, country in enumerate(countries):
-            value = row["by_country"].get(country, 0)
-            y, w = top + i * bar_h, value * scale
-            colour = COUNTRY_COLOURS[i % len(COUNTRY_COLOURS)]
-            parts.append(f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_h - 2}" fill="{colour}">'
-                         f'<title>{escape(row["name"])}, {escape(country)}: {value}</title></rect>'
-                         f'<text x="{label_w + w + 4:.1f}" y="{y + bar_h - 3}">{value}</text>')
-    parts.append("</svg>")
-    return "".join(parts)
+COUNTRY_COLOURS = {"RU": "#2f6db5", "CN": "#b5482f"}
+SPECIES = ("amur_tiger", "amur_leopard")
 
 
 def _table(headers: list[str], rows: list[list[Any]]) -> str:
@@ -44,36 +20,113 @@ def _table(headers: list[str], rows: list[list[Any]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+def joint_table(report: dict[str, Any], lang: str) -> str:
+    """The parks' own layout: adults (cubs) per country, observed in both, total; a column per species."""
+    table = report["individuals"]
+    species = [s for s in SPECIES if s in table] + sorted(s for s in table if s not in SPECIES)
+    rows = [[text(lang, country_key)] + [f"{table[s][code]['adults']} ({table[s][code]['cubs']})" for s in species]
+            for country_key, code in (("china", "CN"), ("russia", "RU"))]
+    rows.append([text(lang, "both")] + [table[s]["both"] for s in species])
+    rows.append([text(lang, "total")] + [table[s]["total"] for s in species])
+    return _table([text(lang, "adults_cubs")] + [text(lang, s) for s in species], rows)
+
+
+def findings(report: dict[str, Any], lang: str) -> str:
+    rows = []
+    for s in SPECIES:
+        moves = report["dispersal"].get(s, {})
+        distance = report["border_distance_km"].get(s, {})
+        far = "; ".join(f"{text(lang, 'country_' + c)} {d['median_km']:.1f} ({d['min_km']:.1f}–{d['max_km']:.1f})"
+                        for c, d in distance.items())
+        rows.append([text(lang, s), report["max_crossings"].get(s, 0),
+                     ", ".join(f"{way.replace('->', ' → ')}: {n}" for way, n in sorted(moves.items())) or "—",
+                     far or "—"])
+    return _table([text(lang, "species"), text(lang, "max_crossings"), text(lang, "dispersal"),
+                   text(lang, "distance")], rows)
+
+
+def crossers(report: dict[str, Any], lang: str) -> str:
+    """Every animal that crossed: its id, codes, crossings and the countries of its sightings in order."""
+    rows = [[c["animal"], text(lang, c["species"]), ", ".join(c["codes"]), c["crossings"], " ".join(c["path"])]
+            for c in report["crossings"]]
+    return _table([text(lang, "animal"), text(lang, "species"), text(lang, "codes"), text(lang, "crossings"),
+                   text(lang, "path")], rows)
+
+
+def conflicts(report: dict[str, Any], lang: str) -> str:
+    if not report["conflicts"]:
+        return f"<p>{escape(text(lang, 'no_conflicts'))}</p>"
+    items = "".join(f"<li>{escape(c.get('code') or c.get('observation_id') or '')}: "
+                    f"{escape(', '.join(c['individuals']))}</li>" for c in report["conflicts"])
+    return f"<p>{escape(text(lang, 'conflicts'))}</p><ul>{items}</ul>"
+
+
+def map_svg(drawing: dict[str, Any], lang: str, *, width: int = 640) -> str:
+    """Stations (by country), the border, and every crossing as a line between the two stations, drawn to scale
+    (kilometres east and north) over the stations' area."""
+    points = [(s["latitude"], s["longitude"]) for s in drawing["stations"]]
+    if not points:
+        return ""
+    lats, lons = [p[0] for p in points], [p[1] for p in points]
+    km_lon = 111.32 * math.cos(math.radians(sum(lats) / len(lats)))
+    span_x = max((max(lons) - min(lons)) * km_lon, 1.0) * 1.1
+    span_y = max((max(lats) - min(lats)) * 110.574, span_x / 4)
+    scale = width / span_x
+    height = round(span_y * scale * 1.2)
+    mid_lat, mid_lon = (max(lats) + min(lats)) / 2, (max(lons) + min(lons)) / 2
+
+    def xy(lat: float, lon: float) -> tuple[float, float]:
+        return (width / 2 + (lon - mid_lon) * km_lon * scale, height / 2 - (lat - mid_lat) * 110.574 * scale)
+
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
+             f'height="{height}" role="img" aria-label="{escape(text(lang, "map"))}">',
+             f'<rect width="{width}" height="{height}" fill="#f4f2ea"/>']
+    if drawing["border"]:
+        line = " ".join("{:.1f},{:.1f}".format(*xy(lat, lon)) for lat, lon in drawing["border"])
+        parts.append(f'<polyline points="{line}" fill="none" stroke="#333" stroke-width="2" stroke-dasharray="6 4">'
+                     f'<title>{escape(text(lang, "border"))}</title></polyline>')
+    for move in drawing["crossings"]:
+        (x1, y1), (x2, y2) = xy(*move["from"]), xy(*move["to"])
+        colour = "#7a3fa0" if move["species"] == "amur_leopard" else "#d08a00"
+        parts.append(f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" stroke="{colour}" '
+                     f'stroke-opacity="0.5" stroke-width="1.5"><title>{escape(move["animal"])}</title></line>')
+    for station in drawing["stations"]:
+        x, y = xy(station["latitude"], station["longitude"])
+        parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" '
+                     f'fill="{COUNTRY_COLOURS.get(station["country"], "#666")}">'
+                     f'<title>{escape(station["station_id"])}</title></circle>')
+    parts.append(f'<text x="8" y="{height - 8}" font-size="11">{round(span_x / 1.1)} km</text></svg>')
+    return "".join(parts)
+
+
+def section(report: dict[str, Any], lang: str) -> str:
+    span = f"{report['range']['since'] or '…'} – {report['range']['until'] or '…'}"
+    return (f'<section id="{lang}" lang="{lang}"><h1>{escape(text(lang, "title"))}</h1>'
+            f"<p>{escape(text(lang, 'period'))}: {escape(span)}</p>"
+            f"<h2>{escape(text(lang, 'joint_table'))}</h2>{joint_table(report, lang)}"
+            f"<p class=note>{escape(text(lang, 'rules'))}</p>"
+            f"<h2>{escape(text(lang, 'findings'))}</h2>{findings(report, lang)}"
+            f"<h2>{escape(text(lang, 'map'))}</h2>{map_svg(report['map'], lang)}"
+            f"<p class=note>{escape(text(lang, 'legend'))}</p>"
+            f"<h2>{escape(text(lang, 'crossers'))}</h2>{crossers(report, lang)}"
+            f"<h2>{escape(text(lang, 'open_questions'))}</h2>{conflicts(report, lang)}</section>")
+
+
 def render_html(report: dict[str, Any]) -> str:
-    countries = report["countries"]
-    span = f"{report['range']['since'] or 'start'} – {report['range']['until'] or 'now'}"
-    stations = _table(["Country", "Parks", "Stations", "Active", "Deployments with detections"],
-                      [[r["country"], ", ".join(r["parks"]), r["stations"], r["active_stations"], r["deployments"]]
-                       for r in report["stations"]])
-    detections = _table(["Species", "Scientific name", *countries, "Total"],
-                        [[d["name"], d["scientific_name"] or "", *(d["by_country"].get(c, 0) for c in countries),
-                          d["total"]] for d in report["detections"]])
-    individuals = _table(["Individual", "Species", "Sightings", "By country", "Border crossings", "First", "Last"],
-                         [[i["individual_id"], i["species"], i["sightings"],
-                           ", ".join(f"{c} {n}" for c, n in sorted(i["by_country"].items())), i["crossings"],
-                           i["first_seen"], i["last_seen"]] for i in report["individuals"]])
-    both = ", ".join(report["individuals_in_both_countries"]) or "none"
+    contents = " · ".join(escape(name) for name in LANGUAGES.values())
+    body = "".join(section(report, lang) for lang in LANGUAGES)
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>Cross-border camera-trap report</title>
+<html lang="en"><head><meta charset="utf-8"><title>{escape(text('en', 'title'))}</title>
 <style>
 body {{ font-family: sans-serif; margin: 2em; color: #222; max-width: 60em; }}
 table {{ border-collapse: collapse; margin: 0.5em 0 1.5em; }}
 th, td {{ border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: left; }}
 th {{ background: #f1efe8; }}
+section {{ border-top: 3px solid #ccc; margin-top: 2em; }}
+.note {{ color: #555; font-size: 0.9em; }}
 </style></head><body>
-<h1>Cross-border camera-trap report</h1>
-<p>Period: {escape(span)}. Generated {escape(report['generated_at'])}.</p>
-<h2>Stations per country</h2>{stations}
-<h2>Detections per species per country</h2>
-{bar_chart_svg(report['detections'], countries)}
-{detections}
-<h2>Individuals and border crossings</h2>
-<p>Seen in both countries: {escape(both)}. Border crossings in total: {report['border_crossings']}.</p>
-{individuals}
+<p>{contents}</p>
+{body}
+<p class=note>Generated {escape(report['generated_at'])} by trapd.</p>
 </body></html>
 """

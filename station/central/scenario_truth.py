@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from station.central.individuals import Assignment
-from station.central.report import crossings
+from station.central.population import crossings
 
 if TYPE_CHECKING:
     from station.central.fleet_layout import SimStation

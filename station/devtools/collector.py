@@ -1,4 +1,9 @@
-"""An MQTT subscriber that stands in for the central server in the demo and the tests."""
+"""An MQTT subscriber that stands in for the central server in the demo and the tests.
+
+It reads the wire like the central server does (``station/uplink/encoding.py``): ``messages`` holds every
+station message as its JSON (or image), a batch opened into its messages on the topics they would have had
+alone; ``raw`` keeps exactly what arrived (topic, payload, content type).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,9 @@ import time
 import paho.mqtt.client as mqtt
 
 from station.errors import UplinkError
+from station.uplink.encoding import WireFormatError, decode_payload, parse_content_type
+
+BATCH_TOPICS = {"detection": "detections", "telemetry": "telemetry", "status": "status"}
 
 
 class TopicCollector:
@@ -17,6 +25,7 @@ class TopicCollector:
                  tls: dict[str, str] | None = None) -> None:
         """``tls``: keyword arguments of paho's ``tls_set`` (ca_certs, certfile, keyfile) for a TLS broker."""
         self.messages: list[tuple[str, bytes]] = []
+        self.raw: list[tuple[str, bytes, str | None, bytes | None]] = []  # + content type, correlation data
         self._lock = threading.Condition()
         subscribed = threading.Event()
         self._client = mqtt.Client(callback_api_version=mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
@@ -32,8 +41,11 @@ class TopicCollector:
             raise UplinkError(f"could not subscribe to {topic} on {host}:{port}")
 
     def _on_message(self, client, userdata, message: mqtt.MQTTMessage) -> None:
+        content_type = getattr(message.properties, "ContentType", None) if message.properties else None
+        correlation = getattr(message.properties, "CorrelationData", None) if message.properties else None
         with self._lock:
-            self.messages.append((message.topic, message.payload))
+            self.raw.append((message.topic, message.payload, content_type, correlation))
+            self.messages.extend(_opened(message.topic, message.payload, content_type))
             self._lock.notify_all()
 
     def matching(self, suffix: str) -> list[tuple[str, bytes]]:
@@ -54,3 +66,22 @@ class TopicCollector:
     def close(self) -> None:
         self._client.disconnect()
         self._client.loop_stop()
+
+
+def _opened(topic: str, payload: bytes, content_type: str | None) -> list[tuple[str, bytes]]:
+    """The station messages in one MQTT message (an unreadable one is kept as it came)."""
+    if content_type and content_type.startswith("image/"):
+        return [(topic, payload)]
+    try:
+        body = decode_payload(payload, content_type)
+        batch = parse_content_type(content_type).batch
+    except WireFormatError:
+        return [(topic, payload)]
+    if not batch:
+        return [(topic, body)]
+    prefix = topic.rsplit("/", 1)[0]
+    out = []
+    for line in body.split(b"\n"):
+        kind = line[len(b'{"schema":"'):].split(b"/", 1)[0].decode("ascii", "replace")
+        out.append((f"{prefix}/{BATCH_TOPICS.get(kind, 'batch')}", line))
+    return out

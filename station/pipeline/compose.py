@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-import io
 import logging
 
 from PIL import Image
 
+from station.pipeline import thumbnail
 from station.ids import iso, uuid7
 from station.store.repo import OutboxMessage, observation_rows
 from station.types import Detection, SequenceClosed
@@ -31,13 +31,15 @@ class SequenceRecord:
 
 class Composer:
     def __init__(self, *, station_id: str, deployment_id: str | None, card: ModelCard,
-                 thumbnail_max_bytes: int, thumbnail_width: int = 320) -> None:
+                 thumbnail_max_bytes: int, thumbnail_width: int = 320,
+                 thumbnail_format: thumbnail.ThumbnailFormat = "webp") -> None:
         self._station_id = station_id
         self._deployment_id = deployment_id or None
         self._card = card
         self._species = card.species_by_key()
         self._thumb_bytes = thumbnail_max_bytes
         self._thumb_width = thumbnail_width
+        self._thumb_format = thumbnail_format
 
     def record(self, closed: SequenceClosed, detections: list[Detection],
                read_media: callable) -> SequenceRecord:
@@ -81,27 +83,17 @@ class Composer:
         if frame is None:
             return None
         try:
-            data = make_thumbnail(read_media(frame.path), self._thumb_width, self._thumb_bytes)
+            data = make_thumbnail(read_media(frame.path), self._thumb_width, self._thumb_bytes, self._thumb_format)
         except OSError as exc:
             log.warning("no thumbnail for %s: %s", media_id, exc)
             return None
         return OutboxMessage(message_id=uuid7(), kind="media", priority=priority,
-                             topic=f"media/{media_id}", payload=data, content_type="image/jpeg",
+                             topic=f"media/{media_id}", payload=data,
+                             content_type=thumbnail.CONTENT_TYPES[self._thumb_format],
                              event_id=closed.sequence_id)
 
 
-def make_thumbnail(jpeg: bytes, width: int, max_bytes: int) -> bytes:
-    """A JPEG no wider than ``width`` and no bigger than ``max_bytes`` (quality, then size, step down)."""
-    with Image.open(io.BytesIO(jpeg)) as image:
-        image = image.convert("RGB")
-        scale = min(1.0, width / image.width)
-        while True:
-            small = image.resize((max(16, int(image.width * scale)), max(16, int(image.height * scale))))
-            for quality in (70, 55, 40, 30, 20):
-                out = io.BytesIO()
-                small.save(out, "JPEG", quality=quality, optimize=True)
-                if out.tell() <= max_bytes:
-                    return out.getvalue()
-            if small.width <= 64:
-                return out.getvalue()
-            scale *= 0.7
+def make_thumbnail(image: bytes | Image.Image, width: int, max_bytes: int,
+                   fmt: thumbnail.ThumbnailFormat = "jpeg") -> bytes:
+    """A thumbnail of whatever image it is given (a frame or a crop of it): ``station/pipeline/thumbnail.py``."""
+    return thumbnail.make_thumbnail(image, width=width, max_bytes=max_bytes, fmt=fmt)

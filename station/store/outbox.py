@@ -17,6 +17,7 @@ class PendingMessage:
     topic: str
     payload: bytes
     content_type: str
+    correlation_data: bytes | None = None
 
 
 class OutboxReader:
@@ -31,7 +32,7 @@ class OutboxReader:
     def pending(self, limit: int, *, exclude: set[str] = frozenset()) -> list[PendingMessage]:
         """Up to ``limit`` unsent messages, people and big cats first, oldest first within a priority."""
         rows = self._db.execute(
-            "SELECT message_id, kind, priority, topic, payload, content_type FROM outbox "
+            "SELECT message_id, kind, priority, topic, payload, content_type, correlation_data FROM outbox "
             "WHERE sent_at IS NULL AND dropped_reason IS NULL ORDER BY priority, message_id LIMIT ?",
             [limit + len(exclude)]).fetchall()
         found = [PendingMessage(*row) for row in rows if row[0] not in exclude]

@@ -30,6 +30,7 @@ class OutboxMessage:
     payload: bytes
     content_type: str
     event_id: str | None = None
+    correlation_data: bytes | None = None  # MQTT 5 correlation data of the command this replies to
 
 
 class StationStore:

@@ -153,4 +153,8 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX replay_imports_event ON replay_imports(event_id);
     """,
+    # 7: MQTT 5 request/response: the correlation data a command's reply echoes back to its requester
+    """
+    ALTER TABLE outbox ADD COLUMN correlation_data BLOB;
+    """,
 ]

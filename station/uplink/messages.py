@@ -93,6 +93,10 @@ class CommandRequest(WireModel):
 
     request_id: str = Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
     args: dict[str, object] = Field(default_factory=dict)
+    sent_at: str | None = Field(None, description="RFC 3339 UTC time the request was sent; without expires_at it "
+                                                  "expires mqtt.command_max_age_s later.")
+    expires_at: str | None = Field(None, description="RFC 3339 UTC time after which the station must not run it "
+                                                     "(it answers error 'expired ...' instead).")
 
 
 class CommandResult(WireModel):

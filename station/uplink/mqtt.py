@@ -5,6 +5,10 @@ outbox connection, keeps at most ``inflight`` messages awaiting acknowledgement,
 is something to do (new outbox rows, an acknowledgement, a reconnect): an idle station does not poll.
 While the broker is away, rows simply stay unsent in SQLite; paho re-sends its in-flight messages after a
 reconnect (with the DUP flag) and anything not yet handed to paho is read again from the outbox.
+
+Payloads are encoded for the wire here (``mqtt.encoding``, docs/wire.md), and a backlog goes in batches
+(``framing.py``). The session is persistent (``clean_start`` false, ``mqtt.session_expiry_s``): commands sent
+while the station was away are waiting for it when it returns.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ from station.errors import UplinkError
 from station.ids import iso, utc_now, uuid7
 from station.pipeline.stats import Stats
 from station.store.outbox import OutboxReader
+from station.uplink.encoding import WireEncoder
+from station.uplink.framing import frames
 from station.uplink.messages import ModelRef, StatusMessage, encode_json
 
 log = logging.getLogger(__name__)
@@ -40,7 +46,7 @@ COMMAND_RECEIVE_MAXIMUM = 20
 class MqttUplink:
     def __init__(self, *, settings: MqttSection, station_id: str, db_path: Path, stats: Stats,
                  model: ModelRef | None = None, resolve: Callable[[Path], Path] = lambda p: p,
-                 on_command: Callable[[str, bytes, Callable[[], None]], None] | None = None,
+                 on_command: Callable[..., None] | None = None,
                  on_link_change: Callable[[], None] | None = None) -> None:
         self._settings = settings
         self._station_id = station_id
@@ -56,18 +62,21 @@ class MqttUplink:
         self._stopping = threading.Event()
         self._connected = threading.Event()
         self._acked: collections.deque[tuple[int, bool]] = collections.deque()
-        self._inflight: dict[int, str] = {}  # paho mid -> message id
+        self._inflight: dict[int, tuple[str, ...]] = {}  # paho mid -> the outbox message ids it carries
+        self._wire = WireEncoder(settings.encoding)
         self._refused: set[str] = set()
+        self._single_only = False  # set when the broker refuses a batch (an ACL from before batches)
         self._client = self._make_client()
         self._thread = threading.Thread(target=self._run, name="uplink-mqtt", daemon=True)
         self.delivered = 0
 
     # -- life cycle -------------------------------------------------------------------------------------------
     def start(self) -> None:
-        connect = Properties(PacketTypes.CONNECT)
-        connect.ReceiveMaximum = COMMAND_RECEIVE_MAXIMUM
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = self._settings.session_expiry_s
+        props.ReceiveMaximum = COMMAND_RECEIVE_MAXIMUM
         self._client.connect_async(self._settings.host, self._settings.port, keepalive=self._settings.keepalive_s,
-                                   properties=connect)
+                                   clean_start=False, properties=props)
         self._client.loop_start()
         self._thread.start()
 
@@ -84,7 +93,8 @@ class MqttUplink:
         self._wake.set()
         self._thread.join()
         if self._connected.is_set():
-            info = self._client.publish(self.prefix + "status", self._status_payload("offline"), qos=1, retain=True)
+            info = self._client.publish(self.prefix + "status", self._status_payload("offline"), qos=1, retain=True,
+                                        properties=self._status_props())
             info.wait_for_publish(timeout=2.0)
         self._client.disconnect()
         self._client.loop_stop()
@@ -110,7 +120,9 @@ class MqttUplink:
             client.username_pw_set(self._settings.username, self._settings.password or None)
         if self._settings.ca_file is not None:
             self._set_tls(client)
-        client.will_set(self.prefix + "status", self._status_payload("offline"), qos=1, retain=True)
+        will = Properties(PacketTypes.WILLMESSAGE)
+        will.ContentType = self._wire.content_type("status")
+        client.will_set(self.prefix + "status", self._status_payload("offline"), qos=1, retain=True, properties=will)
         # paho doubles the delay from min_delay up to max_delay. A random first delay per station is the
         # jitter: after a broker restart a park's stations come back spread out, not all at once.
         client.reconnect_delay_set(min_delay=1 + random.random(), max_delay=int(self._settings.reconnect_max_s))
@@ -157,7 +169,8 @@ class MqttUplink:
             return
         log.info("MQTT connected to %s:%s", self._settings.host, self._settings.port)
         self._last_failure = ""
-        client.publish(self.prefix + "status", self._status_payload("online"), qos=1, retain=True)
+        client.publish(self.prefix + "status", self._status_payload("online"), qos=1, retain=True,
+                       properties=self._status_props())
         if self._on_command is not None:
             client.subscribe(self.prefix + "cmd/+", qos=1)
         self._stats.add("mqtt_connects")
@@ -186,14 +199,27 @@ class MqttUplink:
             client.ack(mid, qos)
 
         if self._on_command is not None and message.topic.startswith(self.prefix + "cmd/") and name:
-            self._on_command(name, message.payload, ack)
+            props = message.properties
+            self._on_command(name, message.payload, ack, response_topic=self._response_topic(props),
+                             correlation_data=getattr(props, "CorrelationData", None) if props is not None else None)
         else:
             ack()
+
+    def _response_topic(self, props: Properties | None) -> str | None:
+        """An MQTT 5 response topic relative to this station's prefix; one outside it cannot be written (ACL)."""
+        topic = getattr(props, "ResponseTopic", None) if props is not None else None
+        if not topic:
+            return None
+        if not topic.startswith(self.prefix) or "+" in topic or "#" in topic or topic == self.prefix:
+            log.warning("command response topic %r is not under %s; replying on cmd_result/", topic, self.prefix)
+            return None
+        return topic[len(self.prefix):]
 
     def publish_status(self) -> None:
         """Publish the retained ``online`` status now (the ``status`` command)."""
         if self._connected.is_set():
-            self._client.publish(self.prefix + "status", self._status_payload("online"), qos=1, retain=True)
+            self._client.publish(self.prefix + "status", self._status_payload("online"), qos=1, retain=True,
+                                 properties=self._status_props())
 
     def _on_publish(self, client: mqtt.Client, userdata, mid: int, reason_code, properties) -> None:
         self._acked.append((mid, not reason_code.is_failure))
@@ -219,15 +245,20 @@ class MqttUplink:
         sent = []
         while self._acked:
             mid, ok = self._acked.popleft()
-            message_id = self._inflight.pop(mid, None)
-            if message_id is None:
+            message_ids = self._inflight.pop(mid, None)
+            if message_ids is None:
                 continue
             if ok:
-                sent.append(message_id)
+                sent.extend(message_ids)
+            elif len(message_ids) > 1 and not self._single_only:
+                log.error("broker refused a batch of %d messages (its ACL lacks %sbatch? see deploy/mosquitto/acl); "
+                          "sending one message at a time from now on", len(message_ids), self.prefix)
+                self._single_only = True
+                self._stats.add("mqtt_batches_refused")
             else:
-                log.error("broker refused message %s (check the ACL for this station)", message_id)
-                self._refused.add(message_id)
-                self._stats.add("mqtt_messages_refused")
+                log.error("broker refused message %s (check the ACL for this station)", ", ".join(message_ids))
+                self._refused.update(message_ids)
+                self._stats.add("mqtt_messages_refused", len(message_ids))
         outbox.mark_sent(sent)
         self.delivered += len(sent)
         self._stats.add("mqtt_delivered", len(sent))
@@ -236,19 +267,30 @@ class MqttUplink:
         room = self._settings.inflight - len(self._inflight)
         if room <= 0:
             return
-        busy = set(self._inflight.values()) | self._refused
-        for message in outbox.pending(room, exclude=busy):
+        busy = {mid for ids in self._inflight.values() for mid in ids} | self._refused
+        batch_max = 1 if self._single_only else self._settings.batch_max
+        rows = outbox.pending(room + 2 * batch_max if batch_max > 1 else room, exclude=busy)
+        for frame in frames(rows, self._wire, room=room, batch_max=batch_max):
             props = Properties(PacketTypes.PUBLISH)
-            props.ContentType = message.content_type
-            info = self._client.publish(self.prefix + message.topic, message.payload, qos=1, properties=props)
+            props.ContentType = frame.content_type
+            if frame.correlation_data is not None:
+                props.CorrelationData = frame.correlation_data
+            info = self._client.publish(self.prefix + frame.topic, frame.payload, qos=1, properties=props)
             if info.rc != mqtt.MQTT_ERR_SUCCESS and info.rc != mqtt.MQTT_ERR_NO_CONN:
-                log.warning("publish of %s failed: %s", message.message_id, mqtt.error_string(info.rc))
+                log.warning("publish of %s failed: %s", ", ".join(frame.message_ids), mqtt.error_string(info.rc))
                 break
-            self._inflight[info.mid] = message.message_id
+            self._inflight[info.mid] = frame.message_ids
+            if len(frame.message_ids) > 1:
+                self._stats.add("mqtt_batches")
             if info.rc == mqtt.MQTT_ERR_NO_CONN:
                 break
 
     def _status_payload(self, state: str) -> bytes:
         message = StatusMessage(id=uuid7(), station_id=self._station_id, state=state, at=iso(utc_now()),
                                 software=__version__, model=self._model)
-        return encode_json(message)
+        return self._wire.encode("status", encode_json(message))[0]
+
+    def _status_props(self) -> Properties:
+        props = Properties(PacketTypes.PUBLISH)
+        props.ContentType = self._wire.content_type("status")
+        return props

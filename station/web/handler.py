@@ -122,8 +122,9 @@ class PageHandler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(len(response.body)))
             if not any(name == "Cache-Control" for name, _ in response.headers):
                 self.send_header("Cache-Control", "no-store")
+            secure = getattr(self.server, "tls", False)  # station.web.tls: cookies only over HTTPS then
             for name, value in [*security_headers(nonce), *response.headers]:
-                self.send_header(name, value)
+                self.send_header(name, f"{value}; Secure" if secure and name == "Set-Cookie" else value)
             self.end_headers()
             self.wfile.write(response.body)
         except (BrokenPipeError, ConnectionResetError):

@@ -17,6 +17,8 @@ EN = {
     "title": "Ranger's page",
     "password": "Password", "log_in": "Log in", "log_out": "Log out",
     "wrong_password": "Wrong password.", "locked": "Too many wrong passwords: wait {s} s and try again.",
+    "login_cert_hint": "Before you type the password: the address starts with https:// and the browser trusts "
+                       "the station's certificate, or its SHA-256 fingerprint matches the station's card.",
     "tab_status": "Status", "tab_walk": "Walk test", "tab_aim": "Aim", "tab_deployment": "Deployment",
     "tab_detections": "Detections",
     "page_off_in": "This page switches off in {min} min.",
@@ -48,8 +50,8 @@ EN = {
     "location_name": "Place name", "latitude": "Latitude", "longitude": "Longitude",
     "accuracy": "GPS accuracy (m)", "use_gps": "Use phone GPS", "gps_wait": "Getting position…",
     "gps_ok": "Position taken (±{m} m).", "gps_failed": "No GPS position ({error}): type the coordinates.",
-    "gps_insecure": "The phone gives GPS only to secure pages: type or paste the coordinates "
-                    "(e.g. 43.1234, 131.5678).",
+    "gps_insecure": "The phone gives GPS only to secure pages: open this page with https:// (the address on "
+                    "the station's QR card), or type or paste the coordinates (e.g. 43.1234, 131.5678).",
     "camera_height": "Camera height (m)", "heading": "Heading (degrees from north)",
     "tilt": "Tilt (degrees, down is negative)", "habitat": "Habitat", "feature_type": "Feature",
     "feature_none": "(none)", "notes": "Notes", "setup_by": "Set up by",
@@ -74,6 +76,8 @@ RU = {
     "title": "Страница егеря",
     "password": "Пароль", "log_in": "Войти", "log_out": "Выйти",
     "wrong_password": "Неверный пароль.", "locked": "Слишком много неверных паролей: подождите {s} с и повторите.",
+    "login_cert_hint": "Прежде чем вводить пароль: адрес начинается с https:// и браузер доверяет сертификату "
+                       "станции, или его отпечаток SHA-256 совпадает с карточкой станции.",
     "tab_status": "Состояние", "tab_walk": "Проверка", "tab_aim": "Наводка", "tab_deployment": "Установка",
     "tab_detections": "Обнаружения",
     "page_off_in": "Страница отключится через {min} мин.",
@@ -103,8 +107,9 @@ RU = {
     "location_name": "Название места", "latitude": "Широта", "longitude": "Долгота",
     "accuracy": "Точность GPS (м)", "use_gps": "Взять GPS телефона", "gps_wait": "Определяем положение…",
     "gps_ok": "Положение получено (±{m} м).", "gps_failed": "Нет GPS ({error}): введите координаты.",
-    "gps_insecure": "Телефон даёт GPS только защищённым страницам: введите или вставьте координаты "
-                    "(например, 43.1234, 131.5678).",
+    "gps_insecure": "Телефон даёт GPS только защищённым страницам: откройте страницу через https:// (адрес "
+                    "на карточке станции с QR-кодом) или введите или вставьте координаты (например, 43.1234, "
+                    "131.5678).",
     "camera_height": "Высота камеры (м)", "heading": "Направление (градусы от севера)",
     "tilt": "Наклон (градусы, вниз — минус)", "habitat": "Местообитание", "feature_type": "Объект",
     "feature_none": "(нет)", "notes": "Заметки", "setup_by": "Установил(а)",
@@ -128,6 +133,7 @@ ZH = {
     "title": "护林员页面",
     "password": "密码", "log_in": "登录", "log_out": "退出",
     "wrong_password": "密码错误。", "locked": "密码错误次数过多：请等待 {s} 秒后再试。",
+    "login_cert_hint": "输入密码之前请确认：地址以 https:// 开头，且浏览器信任本站证书，或其 SHA-256 指纹与站点卡片上的一致。",
     "tab_status": "状态", "tab_walk": "走动测试", "tab_aim": "对准", "tab_deployment": "布设",
     "tab_detections": "识别记录",
     "page_off_in": "本页面将在 {min} 分钟后关闭。",
@@ -154,7 +160,8 @@ ZH = {
     "location_name": "地点名称", "latitude": "纬度", "longitude": "经度",
     "accuracy": "GPS 精度（米）", "use_gps": "使用手机 GPS", "gps_wait": "正在定位…",
     "gps_ok": "已获取位置（±{m} 米）。", "gps_failed": "无法定位（{error}）：请手动输入坐标。",
-    "gps_insecure": "手机只向安全页面提供 GPS：请输入或粘贴坐标（例如 43.1234, 131.5678）。",
+    "gps_insecure": "手机只向安全页面提供 GPS：请用 https:// 打开本页（地址见站点的二维码卡片），"
+                    "或输入或粘贴坐标（例如 43.1234, 131.5678）。",
     "camera_height": "相机高度（米）", "heading": "朝向（以北为 0 度）",
     "tilt": "俯仰角（度，向下为负）", "habitat": "生境", "feature_type": "地物类型",
     "feature_none": "（无）", "notes": "备注", "setup_by": "布设人",

@@ -71,7 +71,7 @@ def login_page(ctx: PageContext, *, error: str | None = None) -> str:
         f'<input type=hidden name=username value=ranger autocomplete=username>'
         f'<label for=password>{esc(t("password"))}</label>'
         f'<input id=password name=password type=password autocomplete=current-password required autofocus>'
-        f'<button>{esc(t("log_in"))}</button></form>'))
+        f'<button>{esc(t("log_in"))}</button></form><p><small>{esc(t("login_cert_hint"))}</small></p>'))
 
 
 def _item(label: str, value: str) -> str:

@@ -15,6 +15,7 @@ import logging
 import threading
 import time
 from http.server import ThreadingHTTPServer
+from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from station.web.auth import LoginThrottle, Sessions
@@ -22,10 +23,12 @@ from station.web.errors import WebError
 from station.web.handler import PageHandler
 from station.web.media import ThumbnailCache
 from station.web.settings import WebSection
+from station.web.tls import tls_context, with_tls
 from station.web.views import Views
 
 if TYPE_CHECKING:
     from station.app import StationApp
+    from station.hardware.hotspot import HotspotSwitch
 
 log = logging.getLogger(__name__)
 
@@ -37,13 +40,17 @@ class WebServer:
 
     ``preview`` returns a small JPEG of the camera's view, or None while the camera is busy (the app's
     ``preview_frame``); ``on_deployment`` is told the new deployment id when a ranger starts one ("" when
-    one ends) so new sequences carry it (the app's ``set_deployment``).
+    one ends) so new sequences carry it (the app's ``set_deployment``). ``tls`` is the (certificate, key)
+    pair for HTTPS (``station.web.tls``); ``hotspot`` follows the page on and off (``station.hardware.hotspot``).
     """
 
     def __init__(self, app: StationApp, settings: WebSection, *, preview: Preview | None = None,
-                 on_deployment: Callable[[str], None] | None = None) -> None:
+                 on_deployment: Callable[[str], None] | None = None, tls: tuple[Path, Path] | None = None,
+                 hotspot: HotspotSwitch | None = None) -> None:
         self.app = app
         self.settings = settings
+        self.tls = tls
+        self.hotspot = hotspot
         self.preview = preview
         self.on_deployment = on_deployment
         self.sessions = Sessions(timeout_s=settings.session_timeout_s)
@@ -58,8 +65,13 @@ class WebServer:
     @classmethod
     def for_app(cls, app: StationApp) -> WebServer:
         """The page as the daemon runs it: settings from ``[web]``, preview and deployment hooks from the app."""
-        return cls(app, app.config.web, preview=getattr(app, "preview_frame", None),
-                   on_deployment=getattr(app, "set_deployment", None))
+        web = app.config.web
+        tls = None
+        if web.tls_cert_file is not None and web.tls_key_file is not None:
+            tls = (app.config.resolve(web.tls_cert_file), app.config.resolve(web.tls_key_file))
+        return cls(app, web, preview=getattr(app, "preview_frame", None),
+                   on_deployment=getattr(app, "set_deployment", None), tls=tls,
+                   hotspot=getattr(app, "hotspot", None))
 
     # -- switching on and off ----------------------------------------------------------------------------------
     def start(self) -> None:
@@ -84,7 +96,9 @@ class WebServer:
                 threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.5},
                                  name="web", daemon=True).start()
                 threading.Thread(target=self._switch_off_when_due, name="web-timer", daemon=True).start()
-                log.info("ranger's page on at http://%s:%d for %.0f s", *self.address, seconds)
+                log.info("ranger's page on at %s://%s:%d for %.0f s", self.scheme, *self.address, seconds)
+                if self.hotspot is not None:
+                    self.hotspot.want(True)
         self._wake.set()
 
     def keep_on(self) -> None:
@@ -103,6 +117,8 @@ class WebServer:
                 self._httpd = None
                 self.sessions.clear()
                 log.info("ranger's page off")
+                if self.hotspot is not None:
+                    self.hotspot.want(False)
             self._deadline = 0.0
         self._wake.set()
 
@@ -124,13 +140,20 @@ class WebServer:
         host, port = httpd.server_address[:2]
         return str(host), int(port)
 
+    @property
+    def scheme(self) -> str:
+        return "https" if self.tls is not None else "http"
+
     def seconds_left(self) -> float:
         return max(0.0, self._deadline - time.monotonic()) if self.enabled else 0.0
 
     # -- internals ---------------------------------------------------------------------------------------------
     def _listen(self) -> ThreadingHTTPServer:
+        server_class: type[ThreadingHTTPServer] = ThreadingHTTPServer
+        if self.tls is not None:  # read at every opening: a bad pair is one WebError, the page stays off
+            server_class = with_tls(server_class, tls_context(*self.tls))  # type: ignore[assignment]
         try:
-            httpd = ThreadingHTTPServer((self.settings.bind, self.settings.port), PageHandler)
+            httpd = server_class((self.settings.bind, self.settings.port), PageHandler)
         except OSError as exc:
             raise WebError(f"the ranger's page cannot listen on {self.settings.bind}:{self.settings.port} "
                            f"({exc.strerror or exc}); choose another [web] port or bind") from None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import BaseModel, ConfigDict, Field
 
 #: What ``station.web.auth.hash_password`` produces: scrypt parameters, salt and key, base64.
@@ -26,3 +28,7 @@ class WebSection(BaseModel):
     session_timeout_s: float = Field(1800.0, ge=60.0, le=86_400.0,
                                      description="A login ends after this long without a request; while someone "
                                                  "uses the page it stays on at least this long.")
+    tls_cert_file: Path | None = Field(
+        None, description="Certificate of the page for HTTPS (PEM, relative to this file; `trapd provision` makes "
+                          "tls/web-cert.pem). Unset: plain HTTP, and phones will not give GPS positions.")
+    tls_key_file: Path | None = Field(None, description="Private key of tls_cert_file (PEM).")

@@ -140,7 +140,7 @@ async def park_sessions(broker: PrivateBroker, stations: list[LeanStation]) -> d
 
 async def scenario_run(broker: PrivateBroker, conn, stations_n: int, connect_n: int) -> dict:
     live, registry = traffic(stations_n, 5 / 60)  # five minutes of the whole fleet's traffic
-    ids = sorted({entry.station_id for entry in registry})
+    ids = [entry.station_id for entry in registry]  # in fleet order: the flood's stations are the first ones
     stations = {station_id: make_station(station_id) for station_id in ids}
     order = list(stations.values())
     held, parked = order[:connect_n], order[connect_n:]

@@ -109,7 +109,7 @@ def test_report_and_export_match_the_known_truth(ingested, store, tmp_path):
     assert [(r["country"], r["stations"]) for r in report["stations"]] == [("CN", 5), ("RU", 5)]
     assert {(d["species"], c): n for d in report["detections"] for c, n in d["by_country"].items()} == \
         truth.detections()
-    assert {i["individual_id"]: i["crossings"] for i in report["individuals"]} == truth.crossings()
+    assert {i["individual_id"]: i["crossings"] for i in report["individual_sightings"]} == truth.crossings()
     assert report["individuals_in_both_countries"] == ["LEO-07"]
     assert truth.crossings()["LEO-07"] == 5 and report["border_crossings"] == 5
 
