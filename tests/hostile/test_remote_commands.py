@@ -165,7 +165,7 @@ def test_trapd_run_exits_75_for_systemd_after_a_change_that_applies_at_restart(t
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert results.wait_for("/status", 1, timeout=60)
-        answer = ask(broker, results, "config_set", {"key": "queues.frames", "value": 32})
+        answer = ask(broker, results, "config_set", {"key": "queues.frames", "value": 32}, timeout=60)
         assert answer["ok"] and answer["result"]["applies"] == "at restart"
         _, stderr = daemon.communicate(timeout=60)
     finally:
