@@ -49,8 +49,6 @@ def test_passwd_writes_the_hash_into_the_config(tmp_path):
 def test_provisioning_sets_the_page_password_and_keeps_only_its_hash(tmp_path):
     boot = tmp_path / "trapd-provision.toml"
     boot.write_text('station_id = "tlnp-0007"\nweb_password = "hunchun-river"\n', encoding="utf-8")
-    (tmp_path / "station.toml").write_text('[station]\nid = "unprovisioned"\n[hardware]\ncamera = "simulated"\n'
-                                           'trigger = "simulated"\n', encoding="utf-8")  # the image's template
     result = provision_from_file(boot, tmp_path / "station.toml")
     assert verify_password("hunchun-river", result.config.web.password_hash)
     assert "hunchun-river" not in (tmp_path / "station.toml").read_text(encoding="utf-8")
