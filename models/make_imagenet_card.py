@@ -153,6 +153,7 @@ def card_document(shared: Path, mapping: dict[int, str]) -> dict[str, Any]:
     in_catalogue_order = [key for key in catalogue() if key in keys]
     return {
         "schema_version": 1, "name": "imagenet-mobilenet-v2", "version": "1.0.0", "kind": "classifier",
+        "field_model": False,
         "model_file": Path(os.path.relpath(model_path, CARD_PATH.parent)).as_posix(), "sha256": SHA256,
         "summary": SUMMARY, "trained_on": TRAINED_ON, "not_for": NOT_FOR,
         "licence": "Apache-2.0 (the model, by its authors: see LICENSE beside it; this card: the project's)",

@@ -116,7 +116,7 @@ def card_document(args: argparse.Namespace, model_path: Path, per_class_accuracy
                   tf_version: str) -> dict[str, Any]:
     overall = round(sum(per_class_accuracy.values()) / len(per_class_accuracy), 4)
     return {
-        "schema_version": 1, "name": NAME, "version": VERSION, "kind": "classifier",
+        "schema_version": 1, "name": NAME, "version": VERSION, "kind": "classifier", "field_model": False,
         "model_file": model_path.name, "sha256": sha256_of(model_path),
         "summary": ("The project's own pipeline model: a small int8 CNN that tells apart the six subjects the "
                     "simulated camera draws (empty, person, Amur tiger, Amur leopard, wild boar, sika deer), "

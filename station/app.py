@@ -31,6 +31,7 @@ from station.hardware.timelapse import Ticker, TimelapseTrigger
 from station.hardware.warmup import WarmupGate
 from station.hardware.ports import Illuminator, TriggerSource
 from station.pipeline.capture import CaptureWorker
+from station.pipeline.alerts import ProvisionalAlerts
 from station.pipeline.classify import ClassifyWorker
 from station.pipeline.compose import Composer, SequenceRecord
 from station.pipeline.stats import Stats
@@ -47,6 +48,7 @@ from station.uplink.messages import ModelRef
 from station.uplink.lora_link import LoraLink
 from station.uplink.mqtt import MqttUplink
 from station.vision.classifier import Classifier
+from station.vision.station_vision import Vision, load_vision, model_label, reload_vision
 from station.web.errors import WebError
 from station.web.server import WebServer
 
@@ -71,7 +73,8 @@ class StationApp:
         self.trigger_source: TriggerSource | None = None
         self.timelapse: TimelapseTrigger | None = None
         self.illuminator: Illuminator | None = None
-        self.classifier: Classifier | None = None
+        self.vision: Vision | None = None  # the models deciding each frame (detector first, when configured)
+        self.classifier: Classifier | None = None  # the vision's classifier, if it has one
         self.writer: StoreWriter | None = None
         self.capture: CaptureWorker | None = None
         self.classify: ClassifyWorker | None = None
@@ -109,7 +112,8 @@ class StationApp:
         config = self.config
         self._supervise_threads()
         config.data_dir.mkdir(parents=True, exist_ok=True)
-        self.classifier = Classifier.from_card_file(config.card_path, threads=config.model.threads)
+        self.vision = load_vision(config)
+        self.classifier = self.vision.classifier
         self.recovery = self._recover()
         self._open_hardware()
         self._start_store_and_links()
@@ -122,8 +126,7 @@ class StationApp:
         write_run_state(config.data_dir, config_fallback=config.fallback_reason)
         if config.fallback_reason:
             self.writer.submit(lambda store: store.log("config", f"fallback: {config.fallback_reason}"))
-        log.info("station %s started (model %s %s)", config.station.id, self.classifier.card.name,
-                 self.classifier.card.version)
+        log.info("station %s started (models: %s)", config.station.id, model_label(self.vision))
 
     def _open_hardware(self) -> None:
         config = self.config
@@ -133,7 +136,7 @@ class StationApp:
             self.companion.open()
         self.illuminator = factory.build_illuminator(config, board=self.companion)
         self.camera = PreviewCamera(factory.build_camera(config, illuminator=self.illuminator,
-                                                         lores_size=self.classifier.input_size,
+                                                         lores_size=self.vision.input_size,
                                                          light=lambda: self.board.get("lux"),
                                                          temperature=lambda: self.board.get("temperature_c"),
                                                          on_failure=self._hardware_failed),
@@ -311,7 +314,7 @@ class StationApp:
         if self.capture is not None:
             self.capture.set_deployment_id(deployment_id or None)
         if self.classify is not None:
-            self.classify.replace_model(self.classifier, self._composer(self.classifier))
+            self.classify.replace_model(self.vision, self._composer(self.vision))
         log.info("deployment %s", deployment_id or "ended")
 
     def _hardware_failed(self, error: HardwareError) -> None:
@@ -382,9 +385,9 @@ class StationApp:
     def _build_uplink(self) -> MqttUplink | None:
         if not self.config.mqtt.enabled:
             return None
-        card = self.classifier.card
+        name, version = self.vision.model_refs[0]
         return MqttUplink(settings=self.config.mqtt, station_id=self.config.station.id, db_path=self.db_path,
-                          stats=self.stats, model=ModelRef(name=card.name, version=card.version),
+                          stats=self.stats, model=ModelRef(name=name, version=version),
                           resolve=self.config.resolve, on_command=self.commands.submit,
                           on_link_change=self.notify_outbox)
 
@@ -439,17 +442,16 @@ class StationApp:
                 self.telemetry_ticker = Ticker(self.config.mqtt.telemetry_interval_s, self.enqueue_telemetry)
                 self.telemetry_ticker.start()
         elif key_path == "mqtt.thumbnail_max_bytes" and self.classify is not None:
-            self.classify.replace_model(self.classifier, self._composer(self.classifier))
+            self.classify.replace_model(self.vision, self._composer(self.vision))
 
     def reload_model(self, card: Path | None = None) -> str:
         """Load and check a new model; only then swap it in. A bad model raises and the old one keeps running."""
-        card_path = self.config.resolve(card) if card is not None else self.config.card_path
-        classifier = Classifier.from_card_file(card_path, threads=self.config.model.threads)
-        self.classify.replace_model(classifier, self._composer(classifier))
-        self.capture.set_prepare(classifier.prepare)
-        self.classifier = classifier
-        log.info("model reloaded: %s %s", classifier.card.name, classifier.card.version)
-        return f"{classifier.card.name} {classifier.card.version}"
+        vision = reload_vision(self.config, self.vision, None if card is None else self.config.resolve(card))
+        self.classify.replace_model(vision, self._composer(vision))
+        self.capture.set_prepare(vision.prepare)
+        self.vision, self.classifier = vision, vision.classifier
+        log.info("model reloaded: %s", model_label(vision))
+        return model_label(vision)
 
     def _build_lora(self) -> LoraLink:
         return LoraLink(settings=self.config.lora, db_path=self.db_path, stats=self.stats,
@@ -466,19 +468,20 @@ class StationApp:
                                     temperature_c=self.board.get("temperature_c"),
                                     queue_depth=self.frames.qsize(), reset_cause=0)
 
-    def _composer(self, classifier: Classifier) -> Composer:
+    def _composer(self, vision: Vision) -> Composer:
         return Composer(station_id=self.config.station.id, deployment_id=self.config.station.deployment_id,
-                        card=classifier.card, thumbnail_max_bytes=self.config.mqtt.thumbnail_max_bytes,
+                        vision=vision, thumbnail_max_bytes=self.config.mqtt.thumbnail_max_bytes,
                         thumbnail_format=self.config.mqtt.thumbnail_format)
 
     def _build_classify_worker(self) -> ClassifyWorker:
-        return ClassifyWorker(classifier=self.classifier, frames_in=self.frames, writer=self.writer,
-                              media=self.media, composer=self._composer(self.classifier), stats=self.stats,
-                              on_sequence=self._on_sequence)
+        return ClassifyWorker(vision=self.vision, frames_in=self.frames, writer=self.writer,
+                              media=self.media, composer=self._composer(self.vision), stats=self.stats,
+                              on_sequence=self._on_sequence,
+                              alerts=ProvisionalAlerts(self.config.alerts, station=self.config.station))
 
     def _build_capture_worker(self) -> CaptureWorker:
         return CaptureWorker(camera=self.camera, illuminator=self.illuminator, settings=self.config.capture,
                              triggers=self.triggers, frames_out=self.frames, writer=self.writer, media=self.media,
-                             prepare=self.classifier.prepare, jpeg_quality=self.config.camera.jpeg_quality,
+                             prepare=self.vision.prepare, jpeg_quality=self.config.camera.jpeg_quality,
                              station_id=self.config.station.id,
                              deployment_id=self.config.station.deployment_id or None, stats=self.stats)

@@ -44,7 +44,7 @@ def init(path: Path, force: bool) -> None:
 
     if path.exists() and not force:
         raise click.UsageError(f"{path} exists; use --force to overwrite it")
-    write_atomic(path, default_config_text().encode("utf-8"))
+    write_atomic(path, default_config_text({"model": {"detector": "bundled"}}).encode("utf-8"))
     click.echo(f"wrote {path}; edit [station] id, [hardware] (simulated until you change it) and [mqtt], "
                f"then `trapd selftest -c {path}`")
 
@@ -95,7 +95,8 @@ def demo(broker: str | None, keep: Path | None) -> None:
     def progress(line: str) -> None:
         click.echo(f"  · {line}")
 
-    click.echo("trapd demo: a simulated station (camera, PIR, IR lamp) with the bundled pipeline model")
+    click.echo("trapd demo: a simulated station (camera, PIR, IR lamp) with the bundled pipeline model "
+               "(trapd-pipeline-v1: a toy trained on drawn scenes, not a field model)")
     if keep:
         keep.mkdir(parents=True, exist_ok=True)
         result = run_demo(keep, broker=broker, progress=progress)

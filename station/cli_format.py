@@ -29,6 +29,8 @@ def print_demo(result: DemoResult, *, echo: Echo) -> None:
         echo(f"{record.closed.sequence_id[:13]:<15}{len(record.closed.frames):>7}  {seen:<38}{kinds}")
     stats = result.stats
     echo("")
+    models = sorted({record.model for record in result.sequences})
+    echo(f"decided by: {'; '.join(models) or '(no sequence)'}")
     echo(f"captured {stats.get('frames', 0)} frames in {stats.get('bursts', 0)} bursts, "
          f"classified {stats.get('frames_classified', 0)}, stored under {result.workdir}")
     if result.broker:
@@ -61,6 +63,8 @@ def print_status(summary: dict, *, echo: Echo) -> None:
              f"hour; {lora['summarised_sequences']} sequences summarised in {lora['detection_frames']} frames")
     echo("detections per species: " + (", ".join(f"{k} {v}" for k, v in summary["detections_per_species"].items())
                                        or "none yet"))
+    echo("decided by: " + ("; ".join(f"{model} ({n} sequences)" for model, n in summary.get("models", {}).items())
+                           or "no sequence yet"))
     echo("last sequences:")
     for row in summary["last_sequences"]:
         echo(f"  {row['start']}  {row['frames']:>3} frames  {row['state']:<6} {row['seen'] or '(classifying)'}")
@@ -70,9 +74,11 @@ def print_detections(rows: list[dict], *, echo: Echo) -> None:
     if not rows:
         echo("no detections")
         return
-    echo(f"{'start':<26}{'species':<22}{'confidence':>10}  sequence")
+    echo(f"{'start':<26}{'species':<22}{'confidence':>10}{'count':>6}  {'sequence':<38}model")
     for row in rows:
-        echo(f"{row['start']:<26}{row['species'] or '-':<22}{row['confidence'] or 0:>10.2f}  {row['sequence_id']}")
+        count = "-" if row.get("count") is None else str(row["count"])
+        echo(f"{row['start']:<26}{row['species'] or '-':<22}{row['confidence'] or 0:>10.2f}{count:>6}  "
+             f"{row['sequence_id']:<38}{row.get('classified_by') or '-'}")
 
 
 def _duration(seconds: float) -> str:

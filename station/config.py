@@ -19,6 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from station.errors import ConfigError
 from station.limits import nesting_depth
 from station.lora.settings import LoRaSection
+from station.pipeline.alerts import AlertSection
+from station.vision.settings import DetectionSection
 from station.network.settings import HotspotSection
 from station.web.settings import WebSection
 
@@ -36,24 +38,23 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True, strict=True)
 
 
-class StrictLoRaSection(LoRaSection):
-    __doc__ = LoRaSection.__doc__
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, strict=True)
+def _strict(section: type[BaseModel]) -> type[BaseModel]:
+    """The same section in strict mode (for sections defined beside their feature); paths stay lax: TOML
+    gives them as strings."""
+    namespace: dict[str, Any] = {"__doc__": section.__doc__, "__module__": __name__, "__annotations__": {},
+                                 "model_config": ConfigDict(extra="forbid", validate_assignment=True, strict=True)}
+    for name, info in section.model_fields.items():
+        if "Path" in str(info.annotation):
+            namespace["__annotations__"][name] = info.annotation
+            namespace[name] = Field(info.default, strict=False, description=info.description)
+    return type(f"Strict{section.__name__}", (section,), namespace)
 
 
-class StrictWebSection(WebSection):
-    __doc__ = WebSection.__doc__
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, strict=True)
-    # paths come from TOML as strings
-    tls_cert_file: Path | None = Field(None, strict=False,
-                                       description=WebSection.model_fields["tls_cert_file"].description)
-    tls_key_file: Path | None = Field(None, strict=False,
-                                      description=WebSection.model_fields["tls_key_file"].description)
-
-
-class StrictHotspotSection(HotspotSection):
-    __doc__ = HotspotSection.__doc__
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, strict=True)
+StrictLoRaSection = _strict(LoRaSection)
+StrictWebSection = _strict(WebSection)
+StrictHotspotSection = _strict(HotspotSection)
+StrictAlertSection = _strict(AlertSection)
+StrictDetectionSection = _strict(DetectionSection)
 
 
 def check_hostname(value: str) -> str:
@@ -146,11 +147,24 @@ class CaptureSection(Section):
                                         "start, while the PIR and the camera settle.")
 
 
-class ModelSection(Section):
-    """The classifier. The card beside the .tflite says everything else (input, labels, thresholds)."""
+#: ``[model] detector = "bundled"``: the detector installed with trapd (models/detector/).
+BUNDLED = "bundled"
 
-    card: Path | None = Field(None, strict=False,
-                              description="Model card (TOML) beside its .tflite, relative to this file; unset: the bundled pipeline model (simulated scenes only).")
+
+class ModelSection(Section):
+    """The models. Each card beside its .tflite says everything else (input, classes, thresholds)."""
+
+    detector: Path | None = Field(None, strict=False, description="Detector card (kind = \"detector\"), relative to this file, "
+                                                    "or \"bundled\" (the detector installed with trapd); set: "
+                                                    "every frame goes through it first and only its boxes count. "
+                                                    "Unset: the classifier sees whole frames.")
+    classifier: Path | None = Field(None, strict=False, description="Classifier card: names the species in each box (with a "
+                                                      "detector) or in the whole frame (without one).")
+    card: Path | None = Field(None, strict=False, description="Old name of classifier (kept working); unset with no detector "
+                                                "and no classifier: the bundled pipeline model (simulated scenes "
+                                                "only).")
+    allow_non_field: bool = Field(False, description="Let a model whose card says field_model = false run on a "
+                                                     "real camera (picamera2); refused otherwise.")
     threads: int = Field(2, ge=1, le=8, description="Interpreter threads.")
 
 
@@ -255,6 +269,7 @@ class StationConfig(Section):
     camera: CameraSection = Field(default_factory=CameraSection)
     capture: CaptureSection = Field(default_factory=CaptureSection)
     model: ModelSection = Field(default_factory=ModelSection)
+    detection: StrictDetectionSection = Field(default_factory=StrictDetectionSection)
     storage: StorageSection = Field(default_factory=StorageSection)
     mqtt: MqttSection = Field(default_factory=MqttSection)
     queues: QueuesSection = Field(default_factory=QueuesSection)
@@ -262,6 +277,7 @@ class StationConfig(Section):
     lora: StrictLoRaSection = Field(default_factory=StrictLoRaSection)
     bridge: BridgeSection = Field(default_factory=BridgeSection)
     web: StrictWebSection = Field(default_factory=StrictWebSection)
+    alerts: StrictAlertSection = Field(default_factory=StrictAlertSection)
     hotspot: StrictHotspotSection = Field(default_factory=StrictHotspotSection)
 
     #: Folder of the file the config came from; relative paths in it are resolved against this.
@@ -276,11 +292,29 @@ class StationConfig(Section):
 
     @property
     def card_path(self) -> Path:
-        if self.model.card is None:
+        """The classifier's card: [model] classifier (or its old name, card), else the bundled pipeline model."""
+        chosen = self.classifier_path
+        if chosen is None:
             from station.vision.bundled import bundled_card
 
             return bundled_card()
-        return self.resolve(self.model.card)
+        return chosen
+
+    @property
+    def classifier_path(self) -> Path | None:
+        chosen = self.model.classifier or self.model.card
+        return None if chosen is None else self.resolve(chosen)
+
+    @property
+    def detector_path(self) -> Path | None:
+        """[model] detector; ``"bundled"`` is the detector installed with trapd."""
+        if self.model.detector is None:
+            return None
+        if self.model.detector == Path(BUNDLED):
+            from station.vision.bundled import bundled_detector_card
+
+            return bundled_detector_card()
+        return self.resolve(self.model.detector)
 
     @property
     def uses_board(self) -> bool:
@@ -408,6 +442,8 @@ def cross_field_problems(config: StationConfig) -> list[str]:
     if (config.hardware.trigger == "gpio" and config.hardware.illuminator == "gpio"
             and config.gpio.pir_pin == config.gpio.lamp_pin):
         problems.append("gpio.lamp_pin: must differ from gpio.pir_pin")
+    if config.model.card is not None and config.model.classifier is not None:
+        problems.append("model.card: old name of model.classifier; set one of them, not both")
     mqtt = config.mqtt
     if mqtt.telemetry_interval_s and mqtt.telemetry_interval_s < 10:
         problems.append("mqtt.telemetry_interval_s: 0 (off) or at least 10 seconds")

@@ -64,6 +64,8 @@ def toml_value(value: Any) -> str | None:
         value = value.as_posix()
     if isinstance(value, str):
         return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{json.dumps(str(k))} = {toml_value(v)}" for k, v in value.items()) + "}"
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(toml_value(v) or '""' for v in value) + "]"
     raise TypeError(f"cannot write {type(value).__name__} to TOML")

@@ -111,5 +111,7 @@ def summarise_payload(payload: bytes) -> str:
         return f"{len(payload)} bytes (binary)"
     if "detections" in data:
         seen = ", ".join(f"{d['species']} {d['confidence']:.2f}" for d in data["detections"]) or "empty"
-        return f"detection {data['id'][:13]}…: {seen}"
+        models = data.get("models") or [data.get("model") or {}]
+        by = " + ".join(f"{m.get('name', '?')} {m.get('version', '')}".strip() for m in models)
+        return f"detection {data['id'][:13]}…: {seen} (by {by})"
     return f"{data.get('schema', '?')}: {data.get('state', '')}"

@@ -1,7 +1,8 @@
 """Camtrap DP export of a station's own SQLite store, for units whose cards are collected by hand.
 
 The station's tables already follow Camtrap DP (deployments, events as sequences, media, event-level
-observations), so this is a projection: rows are renamed, times cut to whole seconds, and media of any
+observations, and the detector's boxes as media-level observations with bboxX/Y/Width/Height), so this is
+a projection: rows are renamed, times cut to whole seconds, and media of any
 sequence in which a person was seen are exported with ``filePublic = false`` (their files are never copied).
 """
 
@@ -17,6 +18,7 @@ from station.camtrapdp.errors import ExportError
 from station.camtrapdp.licenses import DEFAULT_LICENSE, package_licenses
 from station.camtrapdp.writer import PackageMetadata, PackageSummary, Row, write_package
 from station.ids import parse_iso
+from station.vision.species import catalogue
 
 
 @dataclasses.dataclass(frozen=True)
@@ -166,6 +168,31 @@ def _observations(conn: sqlite3.Connection, events: list[dict], options: Station
                      "classificationTimestamp": _maybe_time(obs["classification_timestamp"]),
                      "classificationProbability": _probability(obs["classification_probability"]),
                      "observationTags": f"species:{obs['species_key']}" if obs["species_key"] else None})
+    return rows + _box_observations(conn, by_id, options)
+
+
+def _box_observations(conn: sqlite3.Connection, by_id: dict[str, dict], options: StationExport) -> list[Row]:
+    """Media-level observations: one per box the detector drew (bbox normalised, top-left origin)."""
+    if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'frame_detections'").fetchone():
+        return []  # a database from before detectors (schema older than migration 7)
+    species = catalogue()
+    rows = []
+    for box in map(dict, conn.execute("SELECT * FROM frame_detections ORDER BY media_id, detection_id")):
+        event = by_id.get(box["event_id"])
+        if event is None or (options.species and box["species_key"] not in options.species):
+            continue
+        entry = species.get(box["species_key"])
+        kind = entry.kind if entry is not None and entry.kind != "blank" else "unknown"
+        rows.append({"observationID": f"{box['media_id']}-box{box['detection_id']}",
+                     "deploymentID": _deployment_id(event, options), "mediaID": box["media_id"],
+                     "eventID": box["event_id"], "eventStart": parse_iso(event["start"]),
+                     "eventEnd": parse_iso(event["end"]), "observationLevel": "media", "observationType": kind,
+                     "scientificName": (entry.latin or None) if entry is not None else None, "count": 1,
+                     "bboxX": box["box_x"], "bboxY": box["box_y"],
+                     "bboxWidth": max(box["box_width"], 1e-4), "bboxHeight": max(box["box_height"], 1e-4),
+                     "classificationMethod": "machine", "classifiedBy": box["model"],
+                     "classificationProbability": _probability(box["confidence"]),
+                     "observationTags": f"species:{box['species_key']}|detector score:{box['score']:.2f}"})
     return rows
 
 

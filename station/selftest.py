@@ -17,8 +17,7 @@ from station.hardware.scenes import Scene, render
 from station.store.db import open_store_db
 from station.types import Trigger
 from station.ids import utc_now
-from station.vision.aggregate import top_species
-from station.vision.classifier import Classifier
+from station.vision.station_vision import load_vision, model_label
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,10 +50,10 @@ def _run(name: str, probe: Callable[[StationConfig], str], config: StationConfig
 
 
 def _model(config: StationConfig) -> str:
-    classifier = Classifier.from_card_file(config.card_path, threads=config.model.threads)
-    species, score = top_species(classifier.classify(render(Scene("blank", seed=1), (320, 240))))
-    card = classifier.card
-    return f"{card.name} {card.version}: {card.outputs.count} outputs, sha256 ok, test frame → {species} {score:.2f}"
+    vision = load_vision(config)
+    result = vision.frame_result("selftest", "selftest", vision.prepare(render(Scene("blank", seed=1), (320, 240))))
+    return (f"{model_label(vision)}: sha256 ok, test frame → {result.top_species} {result.top_score:.2f}"
+            + (f" ({len(result.boxes)} boxes)" if vision.detector is not None else ""))
 
 
 def _camera(config: StationConfig) -> str:

@@ -34,6 +34,38 @@ class Frame:
     height: int
     #: RGB pixels kept in memory for the classifier; None when it must read the file back.
     pixels: np.ndarray | None = dataclasses.field(default=None, compare=False, repr=False)
+    #: When the frame's sequence started (the key a provisional alert shares with the full record).
+    sequence_start: datetime | None = dataclasses.field(default=None, compare=False)
+
+
+@dataclasses.dataclass(frozen=True)
+class Box:
+    """One detected object; ``x, y, width, height`` normalised to 0..1 with the origin at the top left."""
+
+    x: float
+    y: float
+    width: float
+    height: float
+    score: float
+    class_index: int
+    species: str  # the catalogue key the detector's class maps to (human, vehicle, unknown_animal, ...)
+
+    @property
+    def area(self) -> float:
+        return self.width * self.height
+
+    def as_list(self) -> list[float]:
+        return [round(self.x, 4), round(self.y, 4), round(self.width, 4), round(self.height, 4)]
+
+
+@dataclasses.dataclass(frozen=True)
+class BoxVerdict:
+    """One counted box and what it is."""
+
+    box: Box
+    species: str  # final species key (the classifier's when it named one, else the detector's)
+    confidence: float  # the classifier's probability when it named the species, else the box score
+    classified: bool = False  # True when the classifier named the species
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,6 +77,8 @@ class FrameResult:
     scores: dict[str, float]
     top_species: str
     top_score: float
+    #: With a detector: every box that counted (empty: a blank frame). Without one: always empty.
+    boxes: tuple[BoxVerdict, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,7 +91,8 @@ class Detection:
     confidence: float
     best_media_id: str
     frames_seen: int
-    count: int | None = None  # a classifier cannot count; detectors may
+    count: int | None = None  # a classifier cannot count; with a detector: most boxes in one frame
+    box: tuple[float, float, float, float] | None = None  # best box [x, y, w, h] on best_media_id (detector)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -88,3 +88,24 @@ def test_status_shows_the_remaining_lora_airtime(tmp_path):
     result = CliRunner().invoke(main, ["status", "-c", str(tmp_path / "station.toml"), "--json"])
     lora = json.loads(result.output)["lora"]
     assert lora["region"] == "RU864" and 0 < lora["remaining_s"] < lora["allowance_s"] == 36.0
+
+
+def test_a_person_alert_goes_over_lora_before_the_sequence_closes(tmp_path):
+    config = make_config(tmp_path / "data", lora=LORA, capture={"quiet_period_s": 8.0},
+                         mqtt={"enabled": True, "port": free_port(), "reconnect_max_s": 1.0})
+    with running_station(config) as app:
+        simulator = app.lora.modem.simulator
+        app.trigger_source.fire("human")
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not any(
+                isinstance(f := decode_uplink(u.payload), DetectionFrame) and f.detections for u in simulator.uplinks):
+            time.sleep(0.05)
+        assert app.stats.get("sequences_closed") == 0  # still open: this is the provisional alert
+        assert app.wait_idle(30)
+        time.sleep(0.5)
+        frames = [decode_uplink(u.payload) for u in simulator.uplinks]
+    people = [d for f in frames if isinstance(f, DetectionFrame) for d in f.detections]
+    assert [d.species_code for d in people] == [1]  # the full record adds nothing the alert did not say
+    with sqlite3.connect(app.db_path) as conn:
+        kinds = dict(conn.execute("SELECT kind, lora_sent_at IS NOT NULL FROM outbox WHERE kind IN ('alert', 'detection')"))
+    assert kinds == {"alert": 1, "detection": 1}  # both done for LoRa; MQTT still owes them (sent_at is NULL)

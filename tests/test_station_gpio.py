@@ -19,7 +19,9 @@ from tests.conftest import make_config, running_station
 from tests.fakes.picamera2_standin import CameraWorld
 
 PI = {"hardware": {"camera": "picamera2", "trigger": "gpio", "illuminator": "gpio"},
-      "gpio": {"pir_pin": 17, "lamp_pin": 18}}
+      "gpio": {"pir_pin": 17, "lamp_pin": 18},
+      # the toy pipeline model on a (stand-in) real camera: refused unless allowed explicitly
+      "model": {"allow_non_field": True}}
 
 
 @pytest.fixture
@@ -67,7 +69,7 @@ def test_pin_high_becomes_a_stored_sequence_with_exif(tmp_path, pins, world):
     camera = world.cameras[0]
     assert len(world.cameras) == 1 and camera.configure_calls == 1 and camera.closed  # stopped with the app
     lores = camera.config["lores"]["size"]
-    assert lores == app.classifier.input_size, "the classifier's input comes from the lores stream"
+    assert lores == app.vision.input_size, "the model's input comes from the lores stream"
 
 
 def test_at_night_the_gpio_lamp_lights_each_frame(tmp_path, pins, world):

@@ -23,8 +23,8 @@ from station.central.chirpstack import LoraUplink, parse_uplink_event
 from station.central.errors import BadMessage
 from station.ids import parse_iso
 from station.uplink.encoding import WireFormatError, decode_payload, parse_content_type
-from station.uplink.messages import (DetectionMessage, ModelRef, StatusMessage, TelemetryMessage,
-                                     WireDetection)
+from station.uplink.messages import (AlertDetection, AlertMessage, DetectionMessage, ModelRef, StatusMessage,
+                                     TelemetryMessage, WireDetection)
 
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 STATION_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{1,62}$")
@@ -45,7 +45,7 @@ class Thumbnail:
         return uuid7_time(self.media_id)
 
 
-Record = DetectionMessage | TelemetryMessage | StatusMessage | Thumbnail | LoraUplink
+Record = DetectionMessage | AlertMessage | TelemetryMessage | StatusMessage | Thumbnail | LoraUplink
 
 
 def uuid7_time(value: str) -> datetime:
@@ -69,7 +69,7 @@ def decode(topic: str, payload: bytes, *, topic_root: str, content_type: str | N
     if len(kind) == 2 and kind[0] == "media":
         return _thumbnail(station_id, kind[1], payload, content_type)
     models = {"detections": (DetectionMessage, "detection"), "telemetry": (TelemetryMessage, "telemetry"),
-              "status": (StatusMessage, "status")}
+              "status": (StatusMessage, "status"), "alert": (AlertMessage, "alert")}
     if len(kind) == 1 and kind[0] in models:
         model, name = models[kind[0]]
         return _station_json(model, name, _unwrap(name, payload, content_type, batch=False), station_id)
@@ -140,11 +140,13 @@ def _station_json(model: type[BaseModel], name: str, payload: bytes, station_id:
     if not schema.startswith(f"{name}/1."):
         raise BadMessage(f"{name}: schema {schema!r} is not {name}/1.x; upgrade the server for a new major version")
     data = _known_fields(model, {**data, "schema": f"{name}/1.0"})
-    if model is DetectionMessage and isinstance(data.get("detections"), list):
-        data["detections"] = [_known_fields(WireDetection, d) if isinstance(d, dict) else d
-                              for d in data["detections"]]
+    nested = {DetectionMessage: WireDetection, AlertMessage: AlertDetection}.get(model)
+    if nested is not None and isinstance(data.get("detections"), list):
+        data["detections"] = [_known_fields(nested, d) if isinstance(d, dict) else d for d in data["detections"]]
         if isinstance(data.get("model"), dict):
             data["model"] = _known_fields(ModelRef, data["model"])
+        if isinstance(data.get("models"), list):
+            data["models"] = [_known_fields(ModelRef, m) if isinstance(m, dict) else m for m in data["models"]]
     try:
         record = model.model_validate(data)
     except ValidationError as exc:
@@ -164,7 +166,8 @@ def _known_fields(model: type[BaseModel], data: dict[str, Any]) -> dict[str, Any
 
 
 def _check_times(record: Any) -> None:
-    fields = ("start", "end") if isinstance(record, DetectionMessage) else ("at",)
+    fields = ("start", "end") if isinstance(record, DetectionMessage) else (
+        ("start", "at") if isinstance(record, AlertMessage) else ("at",))
     try:
         moments = [parse_iso(getattr(record, name)) for name in fields]
     except ValueError as exc:

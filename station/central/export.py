@@ -58,7 +58,7 @@ class ExportResult:
 
 _OBSERVATIONS = """SELECT o.observation_id, o.deployment_id, o.event_id, o.event_start, o.event_end,
         o.observation_type, o.scientific_name, o.count, o.individual_id, o.classified_by, o.confidence,
-        o.source, o.species_key, o.life_stage, o.sex,
+        o.source, o.species_key, o.box, o.best_media_id, o.life_stage, o.sex,
         s.latitude IS NOT NULL AND s.longitude IS NOT NULL AND s.registered
     FROM observations o JOIN stations s USING (station_id) LEFT JOIN parks p USING (park_id)
     WHERE {where} ORDER BY o.event_start, o.observation_id"""
@@ -81,8 +81,9 @@ def export_central(conn: psycopg.Connection, out: Path, selection: Selection, se
                    *, write_thumbnails: bool = False) -> ExportResult:
     where, params = selection.where()
     rows = conn.execute(_OBSERVATIONS.format(where=where), params).fetchall()
+    kept = [row for row in rows if row[-1]]
     animals = _animal_ids(conn)
-    observations = [_observation(row, animals) for row in rows if row[-1]]
+    observations = [_observation(row, animals) for row in kept]
     skipped = len(rows) - len(observations)
     events = sorted({o["eventID"] for o in observations})
     # privacy looks at every observation of an event, also those a species filter left out
@@ -92,6 +93,9 @@ def export_central(conn: psycopg.Connection, out: Path, selection: Selection, se
                    conn.execute(_DEPLOYMENTS, [sorted({o["deploymentID"] for o in observations})]).fetchall()]
     media_rows = conn.execute(_MEDIA, [events]).fetchall()
     media = [_media(row, human_events) for row in media_rows]
+    exported_media = {row["mediaID"] for row in media}
+    observations += [_box_observation(row, animals) for row in kept
+                     if row[13] is not None and row[14] in exported_media]
     written = _write_thumbnails(conn, out, media) if write_thumbnails else 0
     metadata = PackageMetadata(title=settings.title, project_title=settings.project_title,
                                contributors=({"title": settings.contact, "role": "contact"},),
@@ -117,7 +121,7 @@ def _animal_ids(conn: psycopg.Connection) -> dict[str, tuple[str, list[str]]]:
 
 def _observation(row: tuple, animals: dict[str, tuple[str, list[str]]]) -> Row:
     (observation_id, deployment_id, event_id, start, end, kind, latin, count, individual, classified_by,
-     confidence, source, species_key, life_stage, sex, _) = row
+     confidence, source, species_key, _box, _media, life_stage, sex, _) = row
     tags = [f"species:{species_key}"] + (["source:lora"] if source == "lora" else [])
     animal, codes = animals.get(individual, (individual, [])) if individual else (None, [])
     if codes:
@@ -129,6 +133,15 @@ def _observation(row: tuple, animals: dict[str, tuple[str, list[str]]]) -> Row:
             "classificationMethod": "machine", "classifiedBy": classified_by,
             "classificationProbability": None if confidence is None else round(confidence, 4),
             "observationTags": " | ".join(tags)}
+
+
+def _box_observation(row: tuple, animals: dict[str, tuple[str, list[str]]]) -> Row:
+    """The detector's best box of a detection, on its best frame (detection/1.1): a media-level observation."""
+    event_level = _observation(row, animals)
+    x, y, width, height = row[13]
+    return {**event_level, "observationID": f"{event_level['observationID']}-box", "mediaID": row[14],
+            "observationLevel": "media", "count": None, "bboxX": x, "bboxY": y,
+            "bboxWidth": max(width, 1e-4), "bboxHeight": max(height, 1e-4)}
 
 
 def _deployment(row: tuple) -> Row:

@@ -54,8 +54,8 @@ def subscriptions(config: CentralConfig) -> list[str]:
     """The shared-subscription filters one worker subscribes to."""
     share = f"$share/{config.mqtt.share_group}/"
     root = config.mqtt.topic_root.rstrip("/")
-    topics = [f"{root}/+/detections", f"{root}/+/media/+", f"{root}/+/telemetry", f"{root}/+/status",
-              f"{root}/+/batch"]
+    topics = [f"{root}/+/detections", f"{root}/+/alert", f"{root}/+/media/+", f"{root}/+/telemetry",
+              f"{root}/+/status", f"{root}/+/batch"]
     if config.mqtt.chirpstack_topic:
         topics.append(config.mqtt.chirpstack_topic)
     return [share + topic for topic in topics]
@@ -243,6 +243,9 @@ class IngestWorker:
             self.stats["received"] += len(batch)
             self.stats["batches"] += 1
         self._publish(outcome.alerts)
+        root = self.config.alerts.topic_root.rstrip("/")
+        for alert_id, kind, payload in outcome.withdrawn:  # a provisional alert the full record contradicts
+            self._publish_raw(f"{root}/{kind}", json.dumps(payload, ensure_ascii=False).encode("utf-8"), alert_id)
 
     def _decode(self, batch: list[Delivery]) -> tuple[list[tuple[Delivery, Record]], list[tuple[Delivery, str]]]:
         decoded, dead = [], []
@@ -297,6 +300,7 @@ class IngestWorker:
                 dead_letter(self._conn, delivery.topic, delivery.payload, reason, self.name)
                 outcome.counts["dead_letters"] += 1
             alerts: list[Alert] = []
+            raised: list[Alert] = []
             for delivery, record in decoded:
                 try:
                     written = writer.write(record, delivery.received_at)
@@ -306,7 +310,9 @@ class IngestWorker:
                     continue
                 outcome.counts["stored" if written.stored else "duplicates"] += 1
                 alerts += written.alerts
-            outcome.alerts = record_alerts(self._conn, alerts)
+                raised += written.raised
+                outcome.withdrawn += written.withdrawn
+            outcome.alerts = raised + record_alerts(self._conn, alerts)
         outcome.counts["alerts"] += len(outcome.alerts)
         return outcome
 
@@ -377,10 +383,12 @@ class IngestWorker:
 class _Outcome:
     counts: Counter = dataclasses.field(default_factory=Counter)
     alerts: list[Alert] = dataclasses.field(default_factory=list)
+    withdrawn: list[tuple[str, str, dict]] = dataclasses.field(default_factory=list)
 
     def merge(self, other: _Outcome) -> None:
         self.counts.update(other.counts)
         self.alerts += other.alerts
+        self.withdrawn += other.withdrawn
 
 
 def _station_of(record: Record) -> str:

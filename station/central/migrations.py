@@ -180,4 +180,15 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX individual_decisions_individual ON individual_decisions (individual_id);
     """,
+    # 3: the detector's best box of each detection (detection/1.1 `box`: x, y, width, height, normalised from
+    # the top left, on best_media_id); exported as a media-level Camtrap DP observation beside the event one
+    """
+    ALTER TABLE observations ADD COLUMN box double precision[];
+    """,
+    # 4: provisional alerts (alert/1.0 from a station before its sequence closes), confirmed or withdrawn by
+    # the full record of the same sequence
+    """
+    ALTER TABLE alerts ADD COLUMN confirmed_at timestamptz;
+    ALTER TABLE alerts ADD COLUMN withdrawn_at timestamptz;
+    """,
 ]

@@ -33,6 +33,9 @@ from station.uplink.messages import DetectionMessage, ModelRef, TelemetryMessage
 from station.vision.species import catalogue
 
 APPLICATION_ID = "5b0a7c3e-2f41-4f8e-9d5a-0c6f1e2d3b4a"
+#: What a simulated station decides with (detection/1.1 names both): the bundled detector, then a park's classifier
+DETECTOR = ModelRef(name="megadetector-lite-yolox-tiny-640", version="2022.05.28")
+CLASSIFIER = ModelRef(name="trapd-amur", version="1.2.0")
 LORA_GRACE_S = 60.0
 SPECIES_MIX = {"roe_deer": 20, "sika_deer": 15, "wild_boar": 15, "asian_badger": 6, "raccoon_dog": 6,
                "leopard_cat": 5, "red_fox": 4, "manchurian_hare": 5, "amur_leopard": 4, "amur_tiger": 3,
@@ -189,16 +192,18 @@ class Scenario:
             media_id = uuid7_at(start + timedelta(milliseconds=rng.randint(0, 900)), rng)
             media_ids.append(media_id)
             kind = entry.kind if entry.kind in ("animal", "human", "vehicle") else "unknown"
+            width, height = round(rng.uniform(0.05, 0.6), 4), round(rng.uniform(0.05, 0.6), 4)
             detections.append(WireDetection(
                 observation_id=uuid7_at(end, rng), species=key, species_code=entry.code,
                 scientific_name=entry.latin or None, observation_type=kind,
                 confidence=round(rng.uniform(0.55, 0.99), 4), count=2 if key == "human" and rng.random() < 0.3
-                else None, frames_seen=rng.randint(1, 6), best_media_id=media_id))
+                else 1, frames_seen=rng.randint(1, 6), best_media_id=media_id,
+                box=[round(rng.uniform(0, 1 - width), 4), round(rng.uniform(0, 1 - height), 4), width, height]))
         message = DetectionMessage(
             id=uuid7_at(end + timedelta(milliseconds=5), rng), station_id=station.station_id,
             deployment_id=f"{station.station_id}-2026b", sequence_id=uuid7_at(start, rng), start=iso(start),
             end=iso(end), trigger="pir", frames=rng.randint(3, 15), empty=not detections, detections=detections,
-            model=ModelRef(name="trapd-amur", version="1.2.0"))
+            model=DETECTOR, models=[DETECTOR, CLASSIFIER])
         return message, media_ids
 
     def _send_time(self, station: SimStation, ready: datetime, priority: int) -> datetime:

@@ -26,7 +26,7 @@ from station.central.decode import Record, Thumbnail, uuid7_time
 from station.central.errors import BadMessage
 from station.ids import parse_iso
 from station.lora.codec import DetectionFrame, ResetCause, StatusFrame
-from station.uplink.messages import DetectionMessage, StatusMessage, TelemetryMessage
+from station.uplink.messages import AlertMessage, DetectionMessage, StatusMessage, TelemetryMessage
 from station.vision.species import by_code
 
 if TYPE_CHECKING:
@@ -36,21 +36,28 @@ PLACE_TTL_S = 30.0
 
 _OBSERVATION_COLUMNS = ("observation_id, event_id, station_id, deployment_id, event_start, event_end, start_second, "
                         "observation_type, species_key, species_code, scientific_name, count, confidence, "
-                        "frames_seen, best_media_id, classified_by, source, lora_frame, lora_received_at")
+                        "frames_seen, best_media_id, classified_by, source, lora_frame, lora_received_at, box")
 _FULL_RECORD = f"""INSERT INTO observations ({_OBSERVATION_COLUMNS})
-    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'station', NULL, NULL)
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'station', NULL, NULL, %s)
     ON CONFLICT ON CONSTRAINT observations_join_key DO UPDATE SET
         observation_id = EXCLUDED.observation_id, event_id = EXCLUDED.event_id,
         deployment_id = EXCLUDED.deployment_id, event_start = EXCLUDED.event_start,
         event_end = EXCLUDED.event_end, observation_type = EXCLUDED.observation_type,
         species_key = EXCLUDED.species_key, scientific_name = EXCLUDED.scientific_name, count = EXCLUDED.count,
         confidence = EXCLUDED.confidence, frames_seen = EXCLUDED.frames_seen,
-        best_media_id = EXCLUDED.best_media_id, classified_by = EXCLUDED.classified_by, source = 'station'
+        best_media_id = EXCLUDED.best_media_id, classified_by = EXCLUDED.classified_by, source = 'station',
+        box = EXCLUDED.box
     WHERE observations.source = 'lora'"""
 _LORA_SUMMARY = f"""INSERT INTO observations ({_OBSERVATION_COLUMNS})
-    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, NULL, NULL, %s, 'lora', %s, %s)
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, NULL, NULL, %s, 'lora', %s, %s, NULL)
     ON CONFLICT ON CONSTRAINT observations_join_key DO UPDATE SET
         lora_frame = EXCLUDED.lora_frame, lora_received_at = EXCLUDED.lora_received_at"""
+
+
+def _models(message: DetectionMessage) -> str:
+    """Every model that decided (detection/1.1 lists them, detector first), else the one of 1.0."""
+    refs = message.models or [message.model]
+    return " + ".join(f"{ref.name} {ref.version}" for ref in refs)
 
 
 @dataclasses.dataclass
@@ -60,6 +67,11 @@ class Written:
     stored: bool
     alerts: list[Alert] = dataclasses.field(default_factory=list)
     telemetry_month: tuple[int, int] | None = None
+    #: alerts already recorded (provisional ones are recorded at once, so a full record in the same batch
+    #: finds them to confirm or withdraw); published after the commit like ``alerts``
+    raised: list[Alert] = dataclasses.field(default_factory=list)
+    #: (alert id, kind, payload) of provisional alerts the full record did not confirm, to publish as withdrawn
+    withdrawn: list[tuple[str, str, dict]] = dataclasses.field(default_factory=list)
 
 
 class StoreWriter:
@@ -114,6 +126,8 @@ class StoreWriter:
     def write(self, record: Record, received_at: datetime) -> Written:
         if isinstance(record, DetectionMessage):
             return self.detection(record, received_at)
+        if isinstance(record, AlertMessage):
+            return self.provisional_alert(record)
         if isinstance(record, LoraUplink):
             return self.lora(record)
         if isinstance(record, TelemetryMessage):
@@ -149,17 +163,17 @@ class StoreWriter:
             "empty, model, received_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
             "ON CONFLICT (event_id) DO NOTHING RETURNING 1",
             [message.sequence_id, message.id, station, deployment, start, end, message.trigger, message.frames,
-             message.empty, f"{message.model.name} {message.model.version}", received_at]).fetchone()
+             message.empty, _models(message), received_at]).fetchone()
         if inserted is None:
             return Written(stored=False)
         second = int(start.timestamp())
         base = [message.sequence_id, station, deployment, start, end, second]
-        model = f"{message.model.name} {message.model.version}"
+        model = _models(message)
         written = Written(stored=True)
         for d in message.detections:
             self.conn.execute(_FULL_RECORD, [d.observation_id, *base, d.observation_type, d.species, d.species_code,
                                              d.scientific_name, d.count or None, d.confidence, d.frames_seen,
-                                             d.best_media_id, model])
+                                             d.best_media_id, model, d.box])
             self.conn.execute("INSERT INTO media (media_id, station_id, event_id, captured_at) VALUES (%s, %s, %s, %s) "
                               "ON CONFLICT (media_id) DO UPDATE SET event_id = EXCLUDED.event_id "
                               "WHERE media.event_id IS NULL",
@@ -168,8 +182,32 @@ class StoreWriter:
             written.alerts += alerts_for(sighting, self.place(station), self.alert_settings)
         if message.empty:
             self.conn.execute(_FULL_RECORD, [f"{message.sequence_id}-blank", *base, "blank", "blank", 0, None, None,
-                                             None, None, None, model])
+                                             None, None, None, model, None])
+        written.withdrawn = self._settle_provisional(station, second, {d.species for d in message.detections})
         return written
+
+    # -- provisional alerts -----------------------------------------------------------------------------------
+    def provisional_alert(self, message: AlertMessage) -> Written:
+        """A station saw a person or a big cat in one frame of a sequence still open: raise the alerts now.
+        The key (station, sequence start second, species) is the full record's, so it is raised once."""
+        station, start = message.station_id, parse_iso(message.start)
+        self._ensure_station(station)
+        alerts = []
+        for d in message.detections:
+            sighting = Sighting(station, d.species, message.sequence_id, int(start.timestamp()), parse_iso(message.at),
+                                d.confidence, "provisional")
+            alerts += alerts_for(sighting, self.place(station), self.alert_settings)
+        return Written(stored=True, raised=record_alerts(self.conn, alerts))
+
+    def _settle_provisional(self, station: str, second: int, species: set[str]) -> list[tuple[str, str, dict]]:
+        """The full record confirms the provisional alerts of its sequence, or withdraws those it contradicts."""
+        rows = self.conn.execute(
+            "UPDATE alerts SET confirmed_at = CASE WHEN species_key = ANY(%s) THEN now() END, "
+            "withdrawn_at = CASE WHEN species_key = ANY(%s) THEN NULL ELSE now() END "
+            "WHERE station_id = %s AND payload->>'source' = 'provisional' AND confirmed_at IS NULL "
+            "AND withdrawn_at IS NULL AND alert_key LIKE %s RETURNING alert_id, kind, payload, withdrawn_at IS NOT NULL",
+            [sorted(species), sorted(species), station, f"%:{station}:{second}:%"]).fetchall()
+        return [(alert_id, kind, {**payload, "withdrawn": True}) for alert_id, kind, payload, gone in rows if gone]
 
     def telemetry(self, message: TelemetryMessage) -> Written:
         at = parse_iso(message.at)

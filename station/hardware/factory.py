@@ -16,7 +16,7 @@ def build_camera(config: StationConfig, *, illuminator: Illuminator | None = Non
                  temperature: Callable[[], float | None] | None = None,
                  on_failure: Callable[[HardwareError], None] | None = None) -> Camera:
     """The camera named in ``hardware.camera``. The keywords serve the Pi camera: the lamp it lights for night
-    frames, the classifier's input size for its low-resolution stream, light and temperature readings (e.g.
+    frames, the model's input size for its low-resolution stream (the detector's, when there is one), light and temperature readings (e.g.
     from the companion board), and whom to tell when it has to be given up."""
     kind = config.hardware.camera
     if kind == "simulated":
@@ -31,6 +31,8 @@ def build_camera(config: StationConfig, *, illuminator: Illuminator | None = Non
     from station.hardware.picamera import NightSettings, Picamera2Camera, PicameraSettings
 
     camera = config.camera
+    if lores_size is not None:  # the ISP only scales down: a 640x640 detector input on a 640x480 main stream
+        lores_size = (min(lores_size[0], camera.width), min(lores_size[1], camera.height))  # is resized after
     settings = PicameraSettings(
         width=camera.width, height=camera.height, lores_size=lores_size, jpeg_quality=camera.jpeg_quality,
         station_id=config.station.id, deployment_id=config.station.deployment_id or None,

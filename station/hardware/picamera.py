@@ -4,7 +4,8 @@ How a capture works:
 
 - The camera is opened, configured and started once (``start()``) and kept running: a trigger costs one
   frame interval, not a camera start. Two streams: ``main`` at the configured size becomes the stored JPEG;
-  ``lores`` at the classifier's input size (scaled by the ISP, free of CPU) becomes ``Shot.pixels``.
+  ``lores`` at the model's input size (the detector's when there is one; scaled by the ISP, free of CPU)
+  becomes ``Shot.pixels``; crops for the classifier come from the stored full-resolution JPEG.
 - Day or night is decided at the first frame of each burst, with hysteresis: from ``trigger.night`` when
   the trigger source already knows (the companion board), else from ``light()`` (a lux sensor), else from
   the camera's own ``Lux`` estimate. Night means fixed exposure and gain suited to a NoIR camera under the
@@ -72,7 +73,7 @@ class NightSettings:
 class PicameraSettings:
     width: int  # stored image (main stream)
     height: int
-    lores_size: tuple[int, int] | None = None  # (width, height) the classifier wants; None: pixels = main
+    lores_size: tuple[int, int] | None = None  # (width, height) the model wants; None: pixels = main
     jpeg_quality: int = 85
     station_id: str = "station"
     deployment_id: str | None = None

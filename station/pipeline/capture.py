@@ -181,7 +181,7 @@ class CaptureWorker:
             return
         frame = Frame(media_id=media_id, sequence_id=sequence.sequence_id, burst_index=sequence.bursts,
                       frame_index=index, captured_at=captured_at, path=path, width=width, height=height,
-                      pixels=self._prepare(shot.pixels))
+                      pixels=self._prepare(shot.pixels), sequence_start=sequence.started_at)
         self._writer.submit(lambda store: store.add_media(frame, len(jpeg)))
         sequence.frames.append(frame)
         self._stats.add("frames")

@@ -18,13 +18,13 @@ import numpy as np
 from PIL import Image
 
 from station.ids import uuid7
+from station.pipeline.alerts import ProvisionalAlerts
 from station.pipeline.compose import Composer, SequenceRecord
 from station.pipeline.stats import Stats
 from station.pipeline.writer import StoreWriter
 from station.store.media import MediaStore
 from station.types import Frame, FrameResult, SequenceClosed
-from station.vision.aggregate import aggregate, top_species
-from station.vision.classifier import Classifier
+from station.vision.station_vision import Vision, model_label
 
 log = logging.getLogger(__name__)
 
@@ -32,13 +32,15 @@ STOP = object()
 
 
 class ClassifyWorker:
-    def __init__(self, *, classifier: Classifier, frames_in: queue.Queue, writer: StoreWriter,
+    def __init__(self, *, vision: Vision, frames_in: queue.Queue, writer: StoreWriter,
                  media: MediaStore, composer: Composer, stats: Stats,
-                 on_sequence: Callable[[SequenceRecord], None] | None = None) -> None:
-        self._classifier = classifier
+                 on_sequence: Callable[[SequenceRecord], None] | None = None,
+                 alerts: ProvisionalAlerts | None = None) -> None:
+        self._vision = vision
         self._frames_in, self._writer, self._media = frames_in, writer, media
         self._composer, self._stats = composer, stats
         self._on_sequence = on_sequence
+        self._alerts = alerts
         self._results: dict[str, dict[str, FrameResult]] = {}
         self._model_lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="classify", daemon=True)
@@ -58,15 +60,15 @@ class ClassifyWorker:
     def alive(self) -> bool:
         return self._thread.is_alive()
 
-    def replace_model(self, classifier: Classifier, composer: Composer) -> None:
+    def replace_model(self, vision: Vision, composer: Composer) -> None:
         """Swap the model (or only the composer) between two items of work; a new model was checked by loading it.
 
         Results an old model gave for frames of a sequence still open are forgotten: those frames are
         classified again (from disk) when their sequence closes, so no sequence mixes two models' species."""
         with self._model_lock:
-            if classifier is not self._classifier:
+            if vision is not self._vision:
                 self._results.clear()
-            self._classifier, self._composer = classifier, composer
+            self._vision, self._composer = vision, composer
 
     def _run(self) -> None:
         while (item := self._frames_in.get()) is not STOP:
@@ -76,29 +78,41 @@ class ClassifyWorker:
                     if isinstance(item, SequenceClosed):
                         self._finish(item)
                     else:
-                        self._classify_frame(item)
+                        self._alert(item, self._classify_frame(item))
             except Exception:  # one bad frame or sequence must not stop the station
                 log.exception("classify worker: failed on %r", item)
                 self._stats.add("classify_errors")
             self.busy_since = None
 
     def _classify_frame(self, frame: Frame) -> FrameResult | None:
-        pixels = frame.pixels if frame.pixels is not None else self._read_pixels(frame)
-        if pixels is None:
-            return None
-        scores = self._classifier.classify(pixels)
-        species, score = top_species(scores)
-        result = FrameResult(media_id=frame.media_id, sequence_id=frame.sequence_id, scores=scores,
-                             top_species=species, top_score=score)
+        full = None
+        if frame.pixels is None:
+            full = self._read_full(frame)
+            if full is None:
+                return None
+        pixels = frame.pixels if frame.pixels is not None else self._vision.prepare(full)
+        # Crops for the classifier come from the stored full-resolution image, read only when a box needs it.
+        crops = full if full is not None else (lambda: self._read_full(frame))
+        result = self._vision.frame_result(frame.media_id, frame.sequence_id, pixels, crops)
         self._results.setdefault(frame.sequence_id, {})[frame.media_id] = result
-        self._writer.submit(lambda store: store.add_frame_result(result))
+        model = model_label(self._vision)
+        self._writer.submit(lambda store: store.add_frame_result(result, model=model))
         self._stats.add("frames_classified")
         return result
 
-    def _read_pixels(self, frame: Frame) -> np.ndarray | None:
+    def _alert(self, frame: Frame, result: FrameResult | None) -> None:
+        """A person or a big cat in a frame of an open sequence: the provisional alert goes out now."""
+        if self._alerts is None or result is None:
+            return
+        message = self._alerts.check(frame, result, self._vision)
+        if message is not None:
+            self._writer.submit(lambda store: store.enqueue(message), outbox=True)
+            self._stats.add("alerts_sent")
+
+    def _read_full(self, frame: Frame) -> np.ndarray | None:
         try:
             with Image.open(io.BytesIO(self._media.read(frame.path))) as image:
-                return self._classifier.prepare(np.asarray(image.convert("RGB")))
+                return np.asarray(image.convert("RGB"))
         except OSError as exc:
             log.error("cannot read %s to classify it: %s", frame.path, exc)
             self._stats.add("media_unreadable")
@@ -112,8 +126,9 @@ class ClassifyWorker:
             if result is not None:
                 results.append(result)
         self._results.pop(closed.sequence_id, None)
-        card = self._classifier.card
-        detections = aggregate(results, empty_species=card.empty_species, threshold=card.threshold, new_id=uuid7)
+        if self._alerts is not None:
+            self._alerts.forget(closed.sequence_id)
+        detections = self._vision.aggregate(results, uuid7)
         record = self._composer.record(closed, detections, self._media.read)
         self._writer.submit(lambda store: store.close_sequence(record.closed, record.observations,
                                                                record.messages, record.model), outbox=True)

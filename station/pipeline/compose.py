@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import dataclasses
 import logging
 
@@ -13,6 +15,7 @@ from station.store.repo import OutboxMessage, observation_rows
 from station.types import Detection, SequenceClosed
 from station.uplink.messages import DetectionMessage, ModelRef, WireDetection, encode_json
 from station.vision.card import ModelCard
+from station.vision.frame_pipeline import crop_image
 
 log = logging.getLogger(__name__)
 
@@ -30,26 +33,30 @@ class SequenceRecord:
 
 
 class Composer:
-    def __init__(self, *, station_id: str, deployment_id: str | None, card: ModelCard,
-                 thumbnail_max_bytes: int, thumbnail_width: int = 320,
+    def __init__(self, *, station_id: str, deployment_id: str | None, card: ModelCard | None = None,
+                 vision=None, thumbnail_max_bytes: int, thumbnail_width: int = 320,
                  thumbnail_format: thumbnail.ThumbnailFormat = "webp") -> None:
+        """``vision`` (a ``station.vision.station_vision.Vision``) names the models and species; ``card`` alone
+        is the classifier-only form kept for callers that have no vision object."""
         self._station_id = station_id
         self._deployment_id = deployment_id or None
-        self._card = card
-        self._species = card.species_by_key()
+        if vision is not None:
+            self._refs, self._species = vision.model_refs, vision.species
+        else:
+            self._refs, self._species = [(card.name, card.version)], card.species_by_key()
         self._thumb_bytes = thumbnail_max_bytes
         self._thumb_width = thumbnail_width
         self._thumb_format = thumbnail_format
 
     def record(self, closed: SequenceClosed, detections: list[Detection],
                read_media: callable) -> SequenceRecord:
-        model = f"{self._card.name} {self._card.version}"
+        model = " + ".join(f"{name} {version}" for name, version in self._refs)
         observations = observation_rows(detections, event_id=closed.sequence_id,
                                         deployment_id=self._deployment_id, species=self._species,
                                         classified_by=model, new_id=uuid7)
         messages = [self._detection_message(closed, detections)]
         if detections and self._thumb_bytes > 0:
-            thumb = self._thumbnail(read_media, detections[0].best_media_id, closed, messages[0].priority)
+            thumb = self._thumbnail(read_media, detections[0], closed, messages[0].priority)
             if thumb is not None:
                 messages.append(thumb)
         return SequenceRecord(closed=closed, observations=observations, messages=messages, model=model)
@@ -64,7 +71,8 @@ class Composer:
             sequence_id=closed.sequence_id, start=iso(closed.started_at), end=iso(closed.ended_at),
             trigger=closed.trigger_source, frames=len(closed.frames), empty=not detections,
             detections=[self._wire_detection(d) for d in detections],
-            model=ModelRef(name=self._card.name, version=self._card.version))
+            model=ModelRef(name=self._refs[0][0], version=self._refs[0][1]),
+            models=[ModelRef(name=name, version=version) for name, version in self._refs])
         return OutboxMessage(message_id=message.id, kind="detection", priority=self.priority(detections),
                              topic="detections", payload=encode_json(message),
                              content_type="application/json", event_id=closed.sequence_id)
@@ -75,15 +83,18 @@ class Composer:
         return WireDetection(observation_id=detection.observation_id, species=entry.key,
                              species_code=entry.code, scientific_name=entry.latin or None,
                              observation_type=kind, confidence=detection.confidence, count=detection.count,
-                             frames_seen=detection.frames_seen, best_media_id=detection.best_media_id)
+                             frames_seen=detection.frames_seen, best_media_id=detection.best_media_id,
+                             box=list(detection.box) if detection.box is not None else None)
 
-    def _thumbnail(self, read_media: callable, media_id: str, closed: SequenceClosed,
+    def _thumbnail(self, read_media: callable, detection: Detection, closed: SequenceClosed,
                    priority: int) -> OutboxMessage | None:
+        media_id = detection.best_media_id
         frame = next((f for f in closed.frames if f.media_id == media_id), None)
         if frame is None:
             return None
         try:
-            data = make_thumbnail(read_media(frame.path), self._thumb_width, self._thumb_bytes, self._thumb_format)
+            data = make_thumbnail(read_media(frame.path), self._thumb_width, self._thumb_bytes, self._thumb_format,
+                                  box=detection.box)
         except OSError as exc:
             log.warning("no thumbnail for %s: %s", media_id, exc)
             return None
@@ -93,7 +104,20 @@ class Composer:
                              event_id=closed.sequence_id)
 
 
-def make_thumbnail(image: bytes | Image.Image, width: int, max_bytes: int,
-                   fmt: thumbnail.ThumbnailFormat = "jpeg") -> bytes:
-    """A thumbnail of whatever image it is given (a frame or a crop of it): ``station/pipeline/thumbnail.py``."""
+#: A box smaller than this share of the frame's area is shown cropped (with context) in the thumbnail: in a
+#: 320-pixel-wide whole frame such an animal would be a few pixels across.
+CROP_BELOW_AREA = 0.25
+#: The crop around a small box: the box grown by this share of its size on each side.
+THUMBNAIL_MARGIN = 0.6
+
+
+def make_thumbnail(image: bytes | Image.Image, width: int, max_bytes: int, fmt: thumbnail.ThumbnailFormat = "jpeg",
+                   box: tuple[float, float, float, float] | None = None) -> bytes:
+    """A thumbnail no wider than ``width`` and no bigger than ``max_bytes`` (``station/pipeline/thumbnail.py``).
+
+    With a ``box`` (normalised x, y, w, h) smaller than a quarter of the frame, the thumbnail is the box with
+    a wide margin, so a ranger sees the animal and not a speck in a landscape."""
+    if box is not None and box[2] * box[3] < CROP_BELOW_AREA:
+        with Image.open(io.BytesIO(image)) if isinstance(image, bytes) else contextlib.nullcontext(image) as opened:
+            image = crop_image(opened.convert("RGB"), list(box), THUMBNAIL_MARGIN)
     return thumbnail.make_thumbnail(image, width=width, max_bytes=max_bytes, fmt=fmt)

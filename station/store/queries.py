@@ -34,6 +34,8 @@ def status_summary(db_path: Path, media_root: Path, *, last: int = 5) -> dict:
         outbox = {row["kind"]: row["n"] for row in db.query(
             "SELECT kind, count(*) AS n FROM outbox WHERE sent_at IS NULL AND dropped_reason IS NULL GROUP BY kind")}
         sent = db.execute("SELECT count(*) FROM outbox WHERE sent_at IS NOT NULL").fetchone()[0]
+        models = {row["model"]: row["n"] for row in db.query(
+            "SELECT model, count(*) AS n FROM events WHERE model IS NOT NULL GROUP BY model ORDER BY 2 DESC")}
         lora_state = db.execute("SELECT value FROM kv WHERE key = 'lora_budget'").fetchone()
         lora_frames = db.execute("SELECT count(DISTINCT lora_frame), count(*) FROM outbox "
                                  "WHERE lora_sent_at IS NOT NULL").fetchone()
@@ -44,7 +46,7 @@ def status_summary(db_path: Path, media_root: Path, *, last: int = 5) -> dict:
     usage = shutil.disk_usage(media_root if media_root.exists() else db_path.parent)
     return {"sequences": totals[0], "media": totals[1], "media_bytes": totals[2],
             "last_sequences": last_sequences, "detections_per_species": per_species,
-            "outbox_pending": outbox, "outbox_sent": sent,
+            "outbox_pending": outbox, "outbox_sent": sent, "models": models,
             "disk_free_bytes": usage.free, "disk_total_bytes": usage.total,
             "database_bytes": db_path.stat().st_size,
             "lora": _lora_budget(lora_state[0]) | {"detection_frames": lora_frames[0],

@@ -67,12 +67,20 @@ class StationStore:
         with write_transaction(self.db):
             self.db["media"].insert(_media_row(frame, size), ignore=True)
 
-    def add_frame_result(self, result: FrameResult) -> None:
+    def add_frame_result(self, result: FrameResult, *, model: str = "") -> None:
+        """The frame's verdict; with a detector also its boxes (a frame classified again replaces them)."""
         with write_transaction(self.db):
             self.db.execute("UPDATE media SET top_species = ?, top_score = ?, scores = ? WHERE media_id = ?",
                             [result.top_species, round(result.top_score, 4),
                              json.dumps({k: round(v, 4) for k, v in result.scores.items() if v >= 0.001}),
                              result.media_id])
+            self.db.execute("DELETE FROM frame_detections WHERE media_id = ?", [result.media_id])
+            if result.boxes:
+                self.db["frame_detections"].insert_all(_box_rows(result, model))
+
+    def frame_detections(self, event_id: str) -> list[dict]:
+        return list(self.db.query("SELECT * FROM frame_detections WHERE event_id = ? ORDER BY media_id, "
+                                  "detection_id", [event_id]))
 
     def close_sequence(self, closed: SequenceClosed, observations: list[dict],
                        messages: list[OutboxMessage], model: str) -> None:
@@ -105,6 +113,13 @@ def _media_row(frame: Frame, size: int) -> dict:
     return {"media_id": frame.media_id, "event_id": frame.sequence_id, "timestamp": iso(frame.captured_at),
             "file_path": frame.path, "burst_index": frame.burst_index, "frame_index": frame.frame_index,
             "width": frame.width, "height": frame.height, "bytes": size}
+
+
+def _box_rows(result: FrameResult, model: str) -> list[dict]:
+    return [{"media_id": result.media_id, "event_id": result.sequence_id, "box_x": round(v.box.x, 4),
+             "box_y": round(v.box.y, 4), "box_width": round(v.box.width, 4), "box_height": round(v.box.height, 4),
+             "score": round(v.box.score, 4), "species_key": v.species, "confidence": round(v.confidence, 4),
+             "classified": int(v.classified), "model": model} for v in result.boxes]
 
 
 def _outbox_row(message: OutboxMessage) -> dict:

@@ -157,4 +157,25 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE outbox ADD COLUMN correlation_data BLOB;
     """,
+    # 8: the detector's boxes, one row per box that counted in a frame (normalised x, y, width, height
+    # from the top left, as Camtrap DP's bbox), with what the box is and which models said so; the media-level
+    # observations of an export are these rows
+    """
+    CREATE TABLE frame_detections (
+        detection_id INTEGER PRIMARY KEY,
+        media_id TEXT NOT NULL REFERENCES media(media_id),
+        event_id TEXT NOT NULL REFERENCES events(event_id),
+        box_x REAL NOT NULL,
+        box_y REAL NOT NULL,
+        box_width REAL NOT NULL,
+        box_height REAL NOT NULL,
+        score REAL NOT NULL,
+        species_key TEXT NOT NULL,
+        confidence REAL NOT NULL,
+        classified INTEGER NOT NULL DEFAULT 0,
+        model TEXT NOT NULL
+    );
+    CREATE INDEX frame_detections_media ON frame_detections(media_id);
+    CREATE INDEX frame_detections_event ON frame_detections(event_id);
+    """,
 ]

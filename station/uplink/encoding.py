@@ -3,8 +3,8 @@
 A message is built once as compact JSON (``encode_json``; the outbox keeps that form) and encoded when it
 is sent. The MQTT 5 content-type property says how, so a receiver never guesses:
 
-- ``application/vnd.trapd.<kind>+zstd;dict=<n>``: one message (kind ``detection``, ``telemetry``, ``status``
-  or ``cmd_result``), a zstd frame of its JSON made with dictionary ``n`` (``trapd-wire-<n>.zdict``,
+- ``application/vnd.trapd.<kind>+zstd;dict=<n>``: one message (kind ``detection``, ``telemetry``, ``status``,
+  ``cmd_result`` or ``alert``), a zstd frame of its JSON made with dictionary ``n`` (``trapd-wire-<n>.zdict``,
   shipped in this package, dictionary id ``32768 + n`` in the frame header);
 - ``application/vnd.trapd.batch+zstd;dict=<n>``: several messages after an outage, their JSON as JSON
   Lines (one message a line, ``\\n`` between) in one zstd frame, so they share one compression context;
@@ -27,7 +27,7 @@ import zstandard
 
 DICT_VERSION = 1
 KNOWN_DICTS = (1,)
-KINDS = ("detection", "telemetry", "status", "cmd_result")
+KINDS = ("detection", "telemetry", "status", "cmd_result", "alert")
 JSON, JSONL = "application/json", "application/jsonl"
 VENDOR = "application/vnd.trapd."
 MAX_DECODED_BYTES = 4_000_000

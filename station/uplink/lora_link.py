@@ -34,9 +34,11 @@ from station.store.db import connect, write_transaction
 
 log = logging.getLogger(__name__)
 
-_PENDING = """SELECT message_id, payload FROM outbox
-    WHERE kind = 'detection' AND sent_at IS NULL AND lora_sent_at IS NULL AND priority <= ?
+_PENDING = """SELECT message_id, payload, kind, event_id FROM outbox
+    WHERE kind IN ('alert', 'detection') AND sent_at IS NULL AND lora_sent_at IS NULL AND priority <= ?
     ORDER BY priority, message_id LIMIT 64"""
+#: (sequence, species code) already summarised over LoRa by a provisional alert: its full record adds nothing
+_ALERTED = """SELECT payload FROM outbox WHERE kind = 'alert' AND lora_sent_at IS NOT NULL AND event_id = ?"""
 
 
 class LoraLink:
@@ -141,14 +143,25 @@ class LoraLink:
     def _send_detections(self, db) -> bool | None:
         """One uplink of summaries. True: sent; False: nothing to send; None: not allowed or failed now."""
         rows = db.execute(_PENDING, [self._settings.max_priority]).fetchall()
-        summaries, owners = [], []
-        for message_id, payload in rows:
+        summaries, owners, covered = [], [], []
+        alerting: dict[str, set[int]] = {}  # alerts in this pass, by sequence: their record adds nothing
+        for message_id, payload, kind, event_id in rows:
             message = json.loads(payload)
-            start = int(parse_iso(message["start"]).timestamp())
+            start = int(parse_iso(message["start"]).timestamp())  # a provisional alert carries its sequence's
+            if kind == "alert":
+                alerting.setdefault(event_id, set()).update(d["species_code"] for d in message["detections"])
+            known = set() if kind == "alert" or event_id is None else (
+                _alerted_codes(db, event_id) | alerting.get(event_id, set()))
             for detection in message["detections"]:
+                if detection["species_code"] in known:
+                    continue
                 summaries.append(wire_detection(detection["species_code"], detection["confidence"],
-                                                detection["count"], start))
+                                                detection.get("count"), start))
                 owners.append(message_id)
+            if known and all(d["species_code"] in known for d in message["detections"]):
+                covered.append(message_id)
+        if covered:  # the alert's summary already told the central side everything this record would
+            _mark_lora_sent(db, covered, None)
         if not summaries:
             return False
         limit = self._region_limit()
@@ -156,10 +169,7 @@ class LoraLink:
         if not self._transmit(db, packed.payload, kind="detections"):
             return None
         included = {owners[i] for i, d in enumerate(summaries) if d in packed.frame.detections}
-        with write_transaction(db):
-            db.conn.executemany("UPDATE outbox SET lora_sent_at = ?, lora_frame = ? WHERE message_id = ?",
-                                [(time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), packed.frame.sequence, m)
-                                 for m in included])
+        _mark_lora_sent(db, sorted(included), packed.frame.sequence)
         self._stats.add("lora_detections_sent", len(packed.frame.detections))
         return True
 
@@ -211,3 +221,14 @@ class LoraLink:
         row = db.execute("SELECT value FROM kv WHERE key = 'lora_budget'").fetchone()
         if row:
             self.budget.restore(json.loads(row[0]))
+
+
+def _alerted_codes(db, event_id: str) -> set[int]:
+    return {d["species_code"] for (payload,) in db.execute(_ALERTED, [event_id])
+            for d in json.loads(payload)["detections"]}
+
+
+def _mark_lora_sent(db, message_ids: list[str], frame: int | None) -> None:
+    with write_transaction(db):
+        db.conn.executemany("UPDATE outbox SET lora_sent_at = ?, lora_frame = ? WHERE message_id = ?",
+                            [(time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), frame, m) for m in message_ids])

@@ -7,7 +7,7 @@ new ``schema`` string and a new topic root (``camtrap/v2``).
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -30,15 +30,20 @@ class WireDetection(WireModel):
     scientific_name: str | None = Field(None, description="Latin name; null for blank/vehicle.")
     observation_type: Literal["animal", "human", "vehicle", "unknown"]
     confidence: float = Field(ge=0.0, le=1.0, description="Best frame's probability for this species.")
-    count: int | None = Field(None, ge=0, description="Individuals counted; null when unknown (classifier).")
+    count: int | None = Field(None, ge=0, description="Individuals counted: the most boxes of this species in one "
+                                                      "frame (detector); null when unknown (classifier alone).")
     frames_seen: int = Field(ge=1, description="Frames of the sequence where the species passed its threshold.")
     best_media_id: str = Field(description="Media id of the frame to look at first; its thumbnail follows.")
+    box: list[Annotated[float, Field(ge=0.0, le=1.0)]] | None = Field(None, min_length=4, max_length=4,
+                                    description="Since 1.1: the best box on best_media_id, [x, y, width, height] "
+                                                "normalised 0..1 from the top left (Camtrap DP bbox); null "
+                                                "without a detector.")
 
 
 class DetectionMessage(WireModel):
     """One closed sequence (Camtrap DP event) and what was seen in it. Topic ``<root>/<station>/detections``."""
 
-    schema_: Literal["detection/1.0"] = Field("detection/1.0", alias="schema")
+    schema_: Literal["detection/1.0", "detection/1.1"] = Field("detection/1.1", alias="schema")
     id: str = Field(description="UUIDv7 message id; drop duplicates by it.")
     station_id: str
     deployment_id: str | None = None
@@ -49,7 +54,37 @@ class DetectionMessage(WireModel):
     frames: int = Field(ge=0)
     empty: bool = Field(description="True when nothing passed its threshold (a blank sequence).")
     detections: list[WireDetection]
-    model: ModelRef
+    model: ModelRef = Field(description="The model that decided first (the detector, when there is one).")
+    models: list[ModelRef] | None = Field(None, description="Since 1.1: every model that decided, detector first "
+                                                            "(e.g. detector, then the classifier of its boxes).")
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class AlertDetection(WireModel):
+    species: str = Field(description="Species key from the catalogue (a person, a tiger, a leopard...).")
+    species_code: int = Field(ge=0, le=255, description="Stable one-byte species code (same as on LoRa).")
+    confidence: float = Field(ge=0.0, le=1.0, description="The frame's probability for this species.")
+    count: int | None = Field(None, ge=0, description="Boxes of this species in the frame (detector); else null.")
+    box: list[Annotated[float, Field(ge=0.0, le=1.0)]] | None = Field(None, min_length=4, max_length=4,
+                                    description="The best box, [x, y, width, height] normalised from the top left.")
+
+
+class AlertMessage(WireModel):
+    """A provisional alert, sent as soon as one frame of a still-open sequence shows a person or a big cat (the
+    species of priority 0), before the sequence closes. Topic ``<root>/<station>/alert``. The detection message
+    of the same ``sequence_id`` later confirms it (the species is among its detections) or withdraws it."""
+
+    schema_: Literal["alert/1.0"] = Field("alert/1.0", alias="schema")
+    id: str = Field(description="UUIDv7 message id; drop duplicates by it.")
+    station_id: str
+    deployment_id: str | None = None
+    sequence_id: str = Field(description="UUIDv7 of the sequence still open (its detection message follows).")
+    start: str = Field(description="RFC 3339 UTC start of the sequence: the key the full record will share.")
+    at: str = Field(description="RFC 3339 UTC time of the frame that raised it.")
+    media_id: str = Field(description="The frame; its image is on the station (and in the later thumbnail).")
+    detections: list[AlertDetection] = Field(min_length=1)
+    models: list[ModelRef]
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
@@ -116,7 +151,7 @@ class CommandResult(WireModel):
 
 WIRE_MODELS: dict[str, type[WireModel]] = {"detection": DetectionMessage, "status": StatusMessage,
                                            "telemetry": TelemetryMessage, "command": CommandRequest,
-                                           "cmd_result": CommandResult}
+                                           "cmd_result": CommandResult, "alert": AlertMessage}
 
 
 def encode_json(message: WireModel) -> bytes:

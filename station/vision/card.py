@@ -62,6 +62,7 @@ class ModelCard(BaseModel):
     name: str = Field(min_length=1)
     version: str = Field(min_length=1)
     kind: Literal["classifier"] = "classifier"
+    field_model: bool = Field(False, description="Trained or shown to work on real camera-trap photos.")
     model_file: str = Field(description="The .tflite file, relative to the card.")
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     summary: str = ""

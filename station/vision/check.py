@@ -104,7 +104,17 @@ def _classify_finding(card_path: Path) -> Finding:
 
 
 def check_card(card_path: Path) -> list[Finding]:
-    """Every check, in order; stops early only where the next checks cannot run."""
+    """Every check, in order; stops early only where the next checks cannot run. Detector cards
+    (``kind = "detector"``) get the detector's checks (``check_detector.py``)."""
+    from station.vision.detector_card import card_kind
+
+    try:
+        if card_kind(card_path) == "detector":
+            from station.vision.check_detector import check_detector_card
+
+            return check_detector_card(card_path)
+    except ModelError as exc:
+        return [Finding("card", False, str(exc))]
     try:
         card, model_path = load_card(card_path)
     except ModelError as exc:

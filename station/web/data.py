@@ -16,6 +16,7 @@ import sqlite_utils
 
 from station.ids import iso, utc_now
 from station.store.db import connect
+from station.vision.station_vision import model_label
 
 if TYPE_CHECKING:
     from station.app import StationApp
@@ -43,7 +44,6 @@ def station_snapshot(app: StationApp) -> dict[str, Any]:
         outbox = db.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL AND dropped_reason IS NULL"
                             ).fetchone()[0]
         last = db.execute("SELECT start FROM events ORDER BY start DESC LIMIT 1").fetchone()
-    card = app.classifier.card if app.classifier is not None else None
     return {
         "station_id": config.station.id, "park": config.station.park,
         "deployment_id": config.station.deployment_id or None,
@@ -56,7 +56,7 @@ def station_snapshot(app: StationApp) -> dict[str, Any]:
         "queues": {"triggers": app.triggers.qsize(), "frames": app.frames.qsize(),
                    "store": app.writer.pending() if app.writer is not None else 0},
         "outbox_pending": outbox,
-        "model": f"{card.name} {card.version}" if card is not None else None,
+        "model": model_label(app.vision) if app.vision is not None else None,
         "station_time": iso(utc_now()), "station_unix_ms": int(utc_now().timestamp() * 1000),
         "uptime_s": time.monotonic() - app.started_at,
         "triggers": stats.get("triggers"), "sequences": stats.get("sequences_opened"),

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 BENCHES = ("bench_pipeline", "bench_outbox", "bench_bridge", "bench_trigger", "bench_lora", "bench_central",
+           "bench_alert_latency",
            "bench_fleet_connections", "bench_wire", "bench_thumbnail", "bench_wire_day")
 
 

@@ -40,6 +40,20 @@ def test_a_newer_minor_version_with_unknown_fields_is_accepted():
     assert record.id == EXAMPLE["id"]
 
 
+def test_a_detection_1_1_message_with_box_count_and_models_decodes():
+    """What a station with a detector sends: the best box, a count, and every model that decided."""
+    v11 = {**EXAMPLE, "schema": "detection/1.1",
+           "detections": [{**EXAMPLE["detections"][0], "count": 2, "box": [0.1, 0.2, 0.3, 0.4]}],
+           "model": {"name": "megadetector-lite", "version": "1"},
+           "models": [{"name": "megadetector-lite", "version": "1"}, {"name": "trapd-amur", "version": "2"}]}
+    record = decode(f"{ROOT}/llnp-0412/detections", json.dumps(v11).encode(), topic_root=ROOT)
+    assert record.detections[0].count == 2 and record.detections[0].box == [0.1, 0.2, 0.3, 0.4]
+    assert [m.name for m in record.models] == ["megadetector-lite", "trapd-amur"]
+    bad_box = {**v11, "detections": [{**v11["detections"][0], "box": [0.1, 0.2]}]}
+    with pytest.raises(BadMessage, match="box"):
+        decode(f"{ROOT}/llnp-0412/detections", json.dumps(bad_box).encode(), topic_root=ROOT)
+
+
 @pytest.mark.parametrize("topic,payload,reason", [
     (f"{ROOT}/llnp-0412/detections", b"{nope", "detection: not JSON"),
     (f"{ROOT}/llnp-0412/detections", json.dumps({**EXAMPLE, "schema": "detection/2.0"}).encode(),

@@ -115,7 +115,15 @@ def test_report_and_export_match_the_known_truth(ingested, store, tmp_path):
 
     result = export_central(store, tmp_path / "dp", Selection(), config.export, write_thumbnails=True)
     assert validate_package(tmp_path / "dp") == []
-    assert result.package.rows["observations"] == len(truth.observations)
+    import csv
+
+    with (tmp_path / "dp" / "observations.csv").open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert sum(row["observationLevel"] == "event" for row in rows) == len(truth.observations)
+    exported_media = {line.split(",")[0] for line in (tmp_path / "dp" / "media.csv").read_text().splitlines()[1:]}
+    boxes = [row for row in rows if row["observationLevel"] == "media"]  # the detector's box on its best frame
+    assert boxes and all(row["mediaID"] in exported_media and row["bboxWidth"] for row in boxes)
+    assert result.package.rows["observations"] == len(rows)
     media = (tmp_path / "dp" / "media.csv").read_text().splitlines()
     private = [line for line in media if ",false," in line]
     human_events = count(store, "SELECT count(DISTINCT m.media_id) FROM media m JOIN observations o "
@@ -127,7 +135,10 @@ def test_report_and_export_match_the_known_truth(ingested, store, tmp_path):
     leopards = export_central(store, tmp_path / "ru", Selection(countries=("RU",), species=("amur_leopard",)),
                               config.export)
     assert validate_package(tmp_path / "ru") == []
-    assert leopards.package.rows["observations"] == truth.detections().get(("amur_leopard", "RU"), 0)
+    with (tmp_path / "ru" / "observations.csv").open(encoding="utf-8") as handle:
+        events = [row for row in csv.DictReader(handle) if row["observationLevel"] == "event"]
+    assert len(events) == truth.detections().get(("amur_leopard", "RU"), 0) > 0
+    assert leopards.package.rows["observations"] >= len(events)
 
 
 def test_a_species_filter_never_makes_a_photo_of_a_person_public(ingested, store, tmp_path):

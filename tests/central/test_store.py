@@ -36,7 +36,7 @@ def write(writer: StoreWriter, record):
 def test_migrations_are_idempotent_and_versioned(store, database):
     from station.central.migrations import MIGRATIONS
 
-    assert migrate(store, database) == len(MIGRATIONS) >= 2
+    assert migrate(store, database) == len(MIGRATIONS) >= 3
     assert count(store, "SELECT count(*) FROM schema_migrations") == len(MIGRATIONS)
     open_store(database).close()  # a second worker starting later
 
@@ -47,6 +47,42 @@ def test_a_repeated_detection_is_stored_once(writer):
     assert not write(writer, message).stored
     assert count(writer.conn, "SELECT count(*) FROM events") == 1
     assert count(writer.conn, "SELECT count(*) FROM observations") == 2
+
+
+def test_a_detection_1_1_names_every_model_and_keeps_the_count(writer):
+    from station.uplink.messages import ModelRef
+
+    base = detection("tlnp-0001", ["wild_boar"])
+    refs = [ModelRef(name="megadetector-lite", version="1"), ModelRef(name="tlnp-crops", version="2")]
+    boxed = base.detections[0].model_copy(update={"count": 3, "box": [0.1, 0.2, 0.3, 0.4]})
+    message = base.model_copy(update={"schema_": "detection/1.1", "detections": [boxed], "model": refs[0],
+                                      "models": refs})
+    assert write(writer, message).stored
+    assert writer.conn.execute("SELECT model FROM events").fetchone()[0] == "megadetector-lite 1 + tlnp-crops 2"
+    assert writer.conn.execute("SELECT count, classified_by, box FROM observations").fetchone() == (
+        3, "megadetector-lite 1 + tlnp-crops 2", [0.1, 0.2, 0.3, 0.4])
+
+
+def test_the_central_export_has_the_best_box_as_a_media_level_observation(writer, tmp_path):
+    import csv
+
+    from station.camtrapdp.validate import validate_package
+    from station.central.config import ExportSection
+    from station.central.export import Selection, export_central
+    from station.uplink.messages import ModelRef
+
+    base = detection("tlnp-0001", ["wild_boar"])
+    ref = ModelRef(name="megadetector-lite", version="1")
+    boxed = base.detections[0].model_copy(update={"count": 2, "box": [0.1, 0.2, 0.3, 0.4]})
+    write(writer, base.model_copy(update={"schema_": "detection/1.1", "detections": [boxed], "model": ref,
+                                          "models": [ref]}))
+    writer.conn.commit()
+    export_central(writer.conn, tmp_path / "dp", Selection(), ExportSection())
+    assert validate_package(tmp_path / "dp") == []
+    with (tmp_path / "dp" / "observations.csv").open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    levels = sorted((r["observationLevel"], r["count"], r["mediaID"], r["bboxX"], r["bboxWidth"]) for r in rows)
+    assert levels == [("event", "2", "", "", ""), ("media", "", boxed.best_media_id, "0.1", "0.3")]
 
 
 def test_lora_first_then_the_full_record_is_one_observation(writer):
