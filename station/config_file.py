@@ -35,7 +35,8 @@ def default_config_text(overrides: dict[str, dict[str, Any]] | None = None) -> s
         lines += [f"# {doc}", f"[{name}]"] if doc else [f"[{name}]"]
         values = {**TEMPLATE.get(name, {}), **overrides.get(name, {})}
         for key, sub in section_type.model_fields.items():
-            value = values[key] if key in values else (None if sub.is_required() else sub.get_default())
+            default = None if sub.is_required() else sub.get_default(call_default_factory=True)
+            value = values[key] if key in values else default
             lines.append(f"# {sub.description or key}{_bounds(sub.metadata)}")
             rendered = toml_value(value)
             lines.append(f"{key} = {rendered}" if rendered is not None else f"# {key} =")
