@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic.fields import FieldInfo
 
 from station.errors import ConfigError
 from station.limits import nesting_depth
@@ -38,15 +39,17 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True, strict=True)
 
 
+_SCALARS = {int, float, bool, str, int | None, float | None, bool | None, str | None}
+
+
 def _strict(section: type[BaseModel]) -> type[BaseModel]:
-    """The same section in strict mode (for sections defined beside their feature); paths stay lax: TOML
-    gives them as strings."""
-    namespace: dict[str, Any] = {"__doc__": section.__doc__, "__module__": __name__, "__annotations__": {},
-                                 "model_config": ConfigDict(extra="forbid", validate_assignment=True, strict=True)}
+    """The same section with strict scalars (for sections defined beside their feature): a TOML string is not
+    a number, true is not 3. Paths, lists and tuples are validated as the section defines them."""
+    namespace: dict[str, Any] = {"__doc__": section.__doc__, "__module__": __name__, "__annotations__": {}}
     for name, info in section.model_fields.items():
-        if "Path" in str(info.annotation):
+        if info.annotation in _SCALARS:
             namespace["__annotations__"][name] = info.annotation
-            namespace[name] = Field(info.default, strict=False, description=info.description)
+            namespace[name] = FieldInfo.merge_field_infos(info, Field(strict=True))
     return type(f"Strict{section.__name__}", (section,), namespace)
 
 
