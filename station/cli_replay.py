@@ -45,7 +45,7 @@ def replay(config_path: Path, folder: Path, gap_s: float, max_frames: int, utc_o
     Ctrl-C stops after the sequence in progress; run the same command again to import the rest (files
     already imported or skipped are not touched again).
     """
-    from station.config import load_config
+    from station.config import check_data_dir, load_config
     from station.replay_import import ImportSettings, ReplayImporter
     from station.replay_scan import parse_utc_offset
 
@@ -56,6 +56,7 @@ def replay(config_path: Path, folder: Path, gap_s: float, max_frames: int, utc_o
     from station.errors import ConfigError
 
     config = load_config(config_path)
+    check_data_dir(config)
     try:
         importer = ReplayImporter(config, allow_non_field=allow_non_field)
     except ConfigError as exc:
