@@ -166,7 +166,7 @@ class ModelSection(Section):
     card: Path | None = Field(None, strict=False, description="Old name of classifier (kept working); unset with no detector "
                                                 "and no classifier: the bundled pipeline model (simulated scenes "
                                                 "only).")
-    people: Path | None = Field(None, description="Person/vehicle detector card (kind = \"detector\") run beside "
+    people: Path | None = Field(None, strict=False, description="Person/vehicle detector card (kind = \"detector\") run beside "
                                                   "[model] detector: its person and vehicle boxes name the "
                                                   "detector's boxes (a one-class detector cannot tell a person "
                                                   "from an animal). Unset: people are reported as animals.")

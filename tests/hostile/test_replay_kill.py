@@ -35,7 +35,8 @@ def test_a_killed_replay_leaves_no_temp_file_after_the_next_run(sd_card: Path, t
     config = tmp_path / "station.toml"
     config.write_text(default_config_text({"station": {"id": "sd-import", "data_dir": "data"},
                                            "mqtt": {"enabled": False}}))
-    args = ["replay", "-c", str(config), str(sd_card), "--gap", "60", "--utc-offset", "+10:00"]
+    args = ["replay", "-c", str(config), str(sd_card), "--gap", "60", "--utc-offset", "+10:00",
+            "--allow-non-field"]  # the rendered card is classified by the toy model, said so explicitly
     killed = subprocess.run([sys.executable, "-c", KILL_AT_SECOND_RENAME, *args], capture_output=True, text=True,
                             timeout=120)
     assert killed.returncode == -signal.SIGKILL
