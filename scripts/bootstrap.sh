@@ -7,8 +7,9 @@ cd "$(dirname "$0")/.."
 # chromium: headless browser for tests/web (driven by playwright); fonts-wqy-microhei: CJK glyphs for its screenshots
 # libnss3-tools: certutil, so that Chromium trusts a station's CA in the HTTPS test; network-manager: its
 # `nmcli --offline` checks the ranger's hotspot keyfile (no daemon is started: nothing here runs systemd)
+# debootstrap: the slow install tests (tests/test_install_debian.py) build Debian roots, cached in .cache/roots/
 APT_PACKAGES=(mosquitto mosquitto-clients openssl shellcheck python3-venv python3-setuptools python3-wheel
-              chromium fonts-wqy-microhei libnss3-tools network-manager)
+              chromium fonts-wqy-microhei libnss3-tools network-manager debootstrap)
 VENV=${VENV:-.venv}
 EXTRAS=${EXTRAS:-dev}
 

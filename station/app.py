@@ -23,7 +23,7 @@ from station.config import StationConfig
 from station.config_edit import set_key
 from station.errors import ConfigError, HardwareError
 from station.hardware import factory
-from station.clock import check_clock
+from station.clock import ClockGuard, load_trusted_unix, save_trusted_unix
 from station.hardware.board import CompanionBoard
 from station.hardware.hotspot import HotspotSwitch, build_hotspot
 from station.hardware.preview import PreviewCamera
@@ -37,7 +37,7 @@ from station.pipeline.compose import Composer, SequenceRecord
 from station.pipeline.stats import Stats
 from station.pipeline.writer import StoreWriter
 from station.runstate import clear_run_state, write_run_state
-from station.lora.codec import StatusFrame
+from station.lora.codec import ResetCause, StatusFrame
 from station.store import retention
 from station.store.media import MediaStore
 from station.store.recovery import RecoveryReport, recover
@@ -85,6 +85,7 @@ class StationApp:
         self.board: dict = {}  # latest readings from the companion board (battery, temperature, lux...)
         self._walk_test_logged = -WALK_TEST_LOG_S
         self.companion: CompanionBoard | None = None
+        self.clock: ClockGuard | None = None  # checks the board's RTC readings (station/clock.py)
         self.watchdog: Ticker | None = None
         self.web: WebServer | None = None  # the ranger's page (on only when asked)
         self.hotspot: HotspotSwitch | None = None  # the ranger's Wi-Fi, on with the page
@@ -123,6 +124,8 @@ class StationApp:
     def _open_hardware(self) -> None:
         config = self.config
         if config.uses_board:
+            self.clock = ClockGuard(tolerance_s=config.bridge.clock_tolerance_s,
+                                    trusted_unix=load_trusted_unix(self.db_path))
             self.companion = CompanionBoard(config.bridge, night_lux=config.camera.night_lux,
                                             on_telemetry=self._board_reading, on_tamper=self._tamper)
             self.companion.open()
@@ -308,11 +311,15 @@ class StationApp:
         self.board = reading
         if self.writer is not None:
             self.writer.submit(lambda store: store.add_board_telemetry(reading))
-        offset = check_clock(reading["rtc_unix"], received_unix=reading["received_unix"],
-                             tolerance_s=self.config.bridge.clock_tolerance_s)
-        if offset is not None and self.writer is not None:
-            self.stats.add("clock_jumps")
-            self.writer.submit(lambda store: store.log("clock", offset))
+        check = self.clock.check(reading["rtc_unix"], received_unix=reading["received_unix"])
+        if check is not None:
+            self.stats.add(check.counter)
+        if self.writer is not None:
+            if check is not None:
+                self.writer.submit(lambda store: store.log(check.kind, check.detail))
+            trusted = self.clock.take_time_to_save()
+            if trusted is not None:
+                self.writer.submit(lambda store: save_trusted_unix(store, trusted))
 
     def _tamper(self, detail: str) -> None:
         log.warning("tamper: %s", detail)
@@ -409,7 +416,8 @@ class StationApp:
                                     battery_mv=self.board.get("battery_mv", 0),
                                     storage_used_pct=100 * (usage.total - usage.free) / usage.total,
                                     temperature_c=self.board.get("temperature_c"),
-                                    queue_depth=self.frames.qsize(), reset_cause=0)
+                                    queue_depth=self.frames.qsize(),
+                                    reset_cause=self.board.get("reset_cause", ResetCause.UNKNOWN))
 
     def _composer(self, vision: Vision) -> Composer:
         return Composer(station_id=self.config.station.id, deployment_id=self.config.station.deployment_id,

@@ -15,6 +15,10 @@ class ConfigError(StationError, ValueError):
     """station.toml is missing, unreadable or invalid. The message names the file and key path."""
 
 
+class UnsupportedPlatformError(ConfigError):
+    """The OS cannot run the station (32-bit userland): a set-up mistake, exit 2 like a config mistake."""
+
+
 class ModelError(StationError, ValueError):
     """A model or its card is missing, corrupt, or they do not match each other."""
 

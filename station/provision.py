@@ -216,7 +216,7 @@ def _apply(config_path: Path, request: ProvisionRequest, *, base: Path,
         written += ranger_access.write_system_files(ranger, system_root)
     overrides = {name: getattr(config, name).model_dump(mode="json") for name in raw
                  if name in StationConfig.model_fields}
-    written.append(_write_owned(config_path, default_config_text(overrides).encode("utf-8")))
+    written.append(_write_owned(config_path, default_config_text(overrides).encode("utf-8"), daemon_rewrites=True))
     applied = False
     if request.timezone is not None and system_root is not None:
         apply_timezone(request.timezone, root=system_root)
@@ -356,15 +356,37 @@ def _set_lora(raw: dict[str, Any], request: ProvisionRequest) -> None:
         lora["device"] = request.lora_device
 
 
-def _write_owned(path: Path, data: bytes) -> Path:
-    """Write durably (mode 0600); as root, hand the file to the owner of its folder (the daemon's user)."""
+def _write_owned(path: Path, data: bytes, *, daemon_rewrites: bool = False) -> Path:
+    """Write durably (mode 0600); as root, hand the file over as deploy/systemd/trapd.tmpfiles lays it out.
+
+    The config folder is root's with the daemon's group: TLS material stays root's, readable by that group
+    (0640); the config itself, which the daemon rewrites (remote config_set), goes to the user named like
+    that group (``trapd``). Without such a user root keeps it until trapd.service's start applies tmpfiles.
+    """
     write_atomic(path, data)
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        folder = path.parent.stat()
-        os.chown(path, folder.st_uid, folder.st_gid)
-        if path.parent.name == TLS_DIR:
-            os.chown(path.parent, folder.st_uid, folder.st_gid)
+    if not (hasattr(os, "geteuid") and os.geteuid() == 0):
+        return path
+    config_dir = path.parent.parent if path.parent.name == TLS_DIR else path.parent
+    gid = config_dir.stat().st_gid
+    if daemon_rewrites:
+        os.chown(path, _user_named_like_group(gid), gid)
+        return path
+    os.chown(path, 0, gid)
+    path.chmod(0o640)
+    if path.parent.name == TLS_DIR:
+        os.chown(path.parent, 0, gid)
+        path.parent.chmod(0o750)
     return path
+
+
+def _user_named_like_group(gid: int) -> int:
+    import grp
+    import pwd
+
+    try:
+        return pwd.getpwnam(grp.getgrgid(gid).gr_name).pw_uid
+    except KeyError:
+        return 0
 
 
 def _retire(boot_file: Path, raw: dict[str, Any], request: ProvisionRequest) -> None:

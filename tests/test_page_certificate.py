@@ -6,6 +6,7 @@ the mistakes a technician makes with certificate and key files are refused befor
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import stat
@@ -20,6 +21,10 @@ from station.provision import provision
 from tests.conftest import ROOT
 
 PI_TEMPLATE = ROOT / "deploy" / "image" / "station.pi.toml"
+
+
+# Root-written secrets: 0600, or as root (a Pi) root's and readable by the daemon's group only (trapd.tmpfiles).
+SECRET_MODE = 0o640 if os.geteuid() == 0 else 0o600
 
 
 @pytest.fixture
@@ -37,7 +42,7 @@ def test_the_page_certificate_chains_to_the_station_ca_for_its_names_only(statio
     verify = subprocess.run(["openssl", "verify", "-CAfile", str(tls / "web-ca.pem"), "-verify_hostname",
                              "trapd-llnp-0412.local", str(tls / "web-cert.pem")], capture_output=True, text=True)
     assert verify.returncode == 0, verify.stdout + verify.stderr
-    assert stat.S_IMODE((tls / "web-key.pem").stat().st_mode) == 0o600
+    assert stat.S_IMODE((tls / "web-key.pem").stat().st_mode) == SECRET_MODE
     assert not any("PRIVATE KEY" in path.read_text() for path in tls.iterdir() if path.name != "web-key.pem")
     other = provision(station_etc, station_id="llnp-0413", system_root=tmp_path / "root").ranger
     assert not other.certificate_kept  # a new name gets a new certificate

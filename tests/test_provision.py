@@ -79,6 +79,20 @@ def test_lora_keys_on_a_default_config_choose_the_real_radio_unless_told(tmp_pat
     assert load_config(config_path).lora.modem == "simulated"
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root hands files to another user")
+def test_as_root_the_config_goes_to_the_daemon_and_tls_stays_roots(config_path, tmp_path):
+    import grp
+    import pwd
+
+    daemon = pwd.getpwnam("daemon")  # Debian's base user, with a group of the same name, stands in for trapd
+    os.chown(config_path.parent, 0, grp.getgrnam("daemon").gr_gid)  # /etc/trapd: root:trapd (trapd.tmpfiles)
+    (tmp_path / "ca.pem").write_text(CA_PEM)
+    provision(config_path, station_id="llnp-0412", broker_url="mqtts://broker.example.org", ca_file=tmp_path / "ca.pem")
+    config, ca = config_path.stat(), (config_path.parent / "tls" / "ca.pem").stat()
+    assert (config.st_uid, config.st_gid, stat.S_IMODE(config.st_mode)) == (daemon.pw_uid, daemon.pw_gid, 0o600)
+    assert (ca.st_uid, ca.st_gid, stat.S_IMODE(ca.st_mode)) == (0, daemon.pw_gid, 0o640)
+
+
 def test_an_empty_broker_url_turns_mqtt_off(config_path):
     provision(config_path, station_id="llnp-0412", broker_url="mqtt://broker.example.org")
     provision(config_path, station_id="llnp-0412", broker_url="")
@@ -95,7 +109,10 @@ def test_tls_files_are_copied_next_to_the_config_and_referenced_relatively(confi
     tls = config_path.parent / "tls"
     assert config.resolve(config.mqtt.key_file) == tls / "key.pem"
     assert (tls / "key.pem").read_text() == KEY_PEM and (tls / "ca.pem").read_text() == CA_PEM
-    assert stat.S_IMODE((tls / "key.pem").stat().st_mode) == 0o600 and stat.S_IMODE(tls.stat().st_mode) == 0o700
+    # As root (a Pi): root's, readable by the config folder's group (the daemon's; deploy/systemd/trapd.tmpfiles).
+    key_mode, tls_mode = (0o640, 0o750) if os.geteuid() == 0 else (0o600, 0o700)
+    assert stat.S_IMODE((tls / "key.pem").stat().st_mode) == key_mode and stat.S_IMODE(tls.stat().st_mode) == tls_mode
+    assert (tls / "key.pem").stat().st_gid == tls.stat().st_gid == tls.parent.stat().st_gid
 
 
 @pytest.mark.parametrize("settings, key", [

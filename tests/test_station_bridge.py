@@ -133,3 +133,15 @@ def test_bridge_simulate_and_monitor_commands(tmp_path):
         simulate.send_signal(signal.SIGINT)
         simulate.wait(timeout=10)
     assert any("hello" in line for line in lines) and any("telemetry" in line for line in lines), lines
+
+
+def test_lora_status_carries_the_boards_reset_cause(tmp_path):
+    from firmware_bridge.protocol import ResetCause
+    from station.lora.codec import decode_uplink, encode_status
+
+    with running_station(board_config(tmp_path)) as app:
+        assert wait(lambda: app.board.get("reset_cause") == ResetCause.POWER_ON)
+        app.companion.simulator.reset()  # the RUN pin: the board reports a hard reset
+        assert wait(lambda: app.board.get("reset_cause") == ResetCause.HARD)
+        payload = encode_status(app._lora_status(7))  # what the LoRa link sends (its timing is tested elsewhere)
+    assert decode_uplink(payload).reset_cause == ResetCause.HARD == 3

@@ -24,6 +24,8 @@ PYTHON=/usr/bin/python3
 PIP_ARGS=()
 MAKE_VENV=1
 DATA_LABEL=""
+UNSUPPORTED="32-bit Raspberry Pi OS is not supported: numpy, Pillow and the TFLite runtime have no 32-bit ARM \
+wheels for its Python. Flash Raspberry Pi OS Lite (64-bit) on a Pi Zero 2 W, 3, 4 or 5"
 
 log() { printf '[trapd-install] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -79,6 +81,34 @@ copy_source() {
         | tar -C "$dest" -xf -
 }
 
+# check_userland: a 64-bit userland (arm64 on a Pi; amd64 for tests). A Pi 4/5 running 32-bit Raspberry Pi OS
+# reports aarch64 in uname (its kernel), but its programs are armhf: ask dpkg and the interpreter, not uname.
+check_userland() {
+    local arch="" bits=""
+    if [ -z "$R" ] && command -v dpkg >/dev/null; then arch=$(dpkg --print-architecture); fi
+    if [ "$MAKE_VENV" -eq 1 ]; then
+        bits=$("$PYTHON" -c 'import struct; print(struct.calcsize("P") * 8)') \
+            || die "$PYTHON does not run: give a working interpreter with --python"
+    fi
+    case "$arch" in
+        ""|arm64|amd64) ;;
+        *) die "$UNSUPPORTED (dpkg architecture: $arch)" ;;
+    esac
+    if [ -n "$bits" ] && [ "$bits" != 64 ]; then die "$UNSUPPORTED ($PYTHON is a $bits-bit interpreter)"; fi
+}
+
+# os_constraints FILE: pin the venv to the OS's own numpy. picamera2 and simplejpeg (apt) are compiled
+# against it, and a numpy 2 that pip puts into the venv for ai-edge-litert's ml_dtypes would shadow it
+# (Bookworm: numpy 1.24, so pip picks ml_dtypes 0.5.4; Trixie's numpy 2.2 is already the OS's own).
+os_constraints() {
+    local numpy
+    : > "$1"
+    if numpy=$("$PYTHON" -s -c 'import numpy; print(numpy.__version__)' 2>/dev/null); then
+        log "keeping the OS's numpy $numpy in the venv (picamera2 and simplejpeg are built against it)"
+        printf 'numpy==%s\n' "$numpy" >> "$1"
+    fi
+}
+
 make_venv() {
     if [ "$MAKE_VENV" -eq 0 ]; then log "skipping the venv (--no-venv)"; return; fi
     # --system-site-packages: picamera2, libcamera and lgpio come from Raspberry Pi OS's apt packages.
@@ -86,9 +116,10 @@ make_venv() {
         log "creating $R$VENV with $PYTHON (system site packages visible)"
         "$PYTHON" -m venv --system-site-packages "$R$VENV"
     fi
+    os_constraints "$R$APP_DIR/os-constraints.txt"
     log "installing trapd into $R$VENV"
     "$R$VENV/bin/python" -m pip install --quiet --no-cache-dir --disable-pip-version-check \
-        ${PIP_ARGS[@]+"${PIP_ARGS[@]}"} --editable "$R$APP_DIR"
+        --constraint "$R$APP_DIR/os-constraints.txt" ${PIP_ARGS[@]+"${PIP_ARGS[@]}"} --editable "$R$APP_DIR"
     rm -rf "$R$APP_DIR/build"
     # The daemon cannot write below /opt (ProtectSystem=strict): compile once here, not at every start.
     "$R$VENV/bin/python" -m compileall -q "$R$APP_DIR/station" "$R$APP_DIR/firmware_bridge" >/dev/null
@@ -107,7 +138,9 @@ install_files() {
     install -m 0755 "$here/image/trapd-wrapper.sh" "$R/usr/local/bin/trapd"
     # The daemon's user may switch the ranger's hotspot (NetworkManager asks polkit for network-control).
     install -D -m 0644 "$here/polkit/50-trapd-hotspot.rules" "$R/etc/polkit-1/rules.d/50-trapd-hotspot.rules"
-    install -d -m 0750 "$R$ETC_DIR" "$R$DATA_DIR" "$R$DATA_DIR/log" "$R$DATA_DIR/models"
+    # Owners and modes as in trapd.tmpfiles (applied right after this on a Pi, at boot in an image).
+    install -d -m 1770 "$R$ETC_DIR"
+    install -d -m 0750 "$R$ETC_DIR/tls" "$R$DATA_DIR" "$R$DATA_DIR/log" "$R$DATA_DIR/models"
     install -m 0644 "$here/image/trapd-provision.example.toml" "$R$ETC_DIR/trapd-provision.example.toml"
     if [ ! -e "$R$ETC_DIR/station.toml" ]; then
         log "writing $R$ETC_DIR/station.toml (unprovisioned: run trapd provision, or first boot does it)"
@@ -135,6 +168,7 @@ main() {
     fi
     # shellcheck source=deploy/image/system-setup.sh
     . "$(dirname "${BASH_SOURCE[0]}")/system-setup.sh"
+    check_userland
     copy_source
     make_venv
     install_files

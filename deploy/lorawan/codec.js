@@ -47,7 +47,8 @@ var SPECIES = {
   254: "unknown_animal"
 };
 
-var RESET_CAUSES = ["unknown", "power_on", "watchdog", "brownout", "software", "crash", "external"];
+// The companion board's reset causes (docs/bridge-protocol.md section 7; firmware_bridge/protocol.py ResetCause).
+var RESET_CAUSES = ["unknown", "power_on", "watchdog", "hard", "soft", "deepsleep"];
 var CAPTURE_MODES = ["paused", "normal", "walk_test"];
 
 function has(object, key) {

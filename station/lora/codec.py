@@ -9,6 +9,9 @@ Uplinks (fPort 10), big-endian:
     status      [ver|type=2] [sequence u16] [time u32] [battery mV u16] [storage % u8, 255 unknown]
                 [temperature C i8, -128 unknown] [queue depth u16] [last reset cause u8]
 
+The reset cause is the companion board's, carried unchanged from its telemetry: ``ResetCause`` is the one
+definition, owned by the bridge protocol (firmware_bridge/protocol.py).
+
 Downlinks (fPort 20): [ver|type] then request_status (8): nothing; set_capture_mode (9): mode u8;
 set_thresholds (10): 1..25 pairs of (species code u8, threshold % u8).
 
@@ -26,6 +29,7 @@ import struct
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
+from firmware_bridge.protocol import ResetCause
 from station.lora.errors import LoRaCodecError
 from station.vision.species import by_code
 
@@ -54,16 +58,6 @@ class FrameType(enum.IntEnum):
     REQUEST_STATUS = 8
     SET_CAPTURE_MODE = 9
     SET_THRESHOLDS = 10
-
-
-class ResetCause(enum.IntEnum):
-    UNKNOWN = 0
-    POWER_ON = 1
-    WATCHDOG = 2
-    BROWNOUT = 3
-    SOFTWARE = 4
-    CRASH = 5
-    EXTERNAL = 6
 
 
 class CaptureMode(enum.IntEnum):
@@ -97,7 +91,7 @@ class StatusFrame:
     storage_used_pct: int | None
     temperature_c: int | None
     queue_depth: int
-    reset_cause: int  # a ResetCause value; other codes decode with a warning
+    reset_cause: int  # a ResetCause value (the board's); other codes decode with a warning
 
     @classmethod
     def measured(cls, *, sequence: int, time: int, battery_mv: float, storage_used_pct: float | None,

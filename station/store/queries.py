@@ -39,6 +39,9 @@ def status_summary(db_path: Path, media_root: Path, *, last: int = 5) -> dict:
         lora_state = db.execute("SELECT value FROM kv WHERE key = 'lora_budget'").fetchone()
         lora_frames = db.execute("SELECT count(DISTINCT lora_frame), count(*) FROM outbox "
                                  "WHERE lora_sent_at IS NOT NULL").fetchone()
+        clock_refused = db.execute("SELECT count(*), (SELECT detail FROM station_log WHERE kind = 'clock_rejected' "
+                                   "ORDER BY rowid DESC LIMIT 1) FROM station_log WHERE kind = 'clock_rejected'"
+                                   ).fetchone()
         totals = db.execute("SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM media), "
                             "(SELECT coalesce(sum(bytes), 0) FROM media WHERE file_deleted_at IS NULL)").fetchone()
     finally:
@@ -49,6 +52,7 @@ def status_summary(db_path: Path, media_root: Path, *, last: int = 5) -> dict:
             "outbox_pending": outbox, "outbox_sent": sent, "models": models,
             "disk_free_bytes": usage.free, "disk_total_bytes": usage.total,
             "database_bytes": db_path.stat().st_size,
+            "clock_rtc_rejected": clock_refused[0], "clock_last_rejected": clock_refused[1],
             "lora": _lora_budget(lora_state[0]) | {"detection_frames": lora_frames[0],
                                                    "summarised_sequences": lora_frames[1]} if lora_state else None}
 

@@ -1,19 +1,34 @@
 """Loads a TFLite interpreter from whichever runtime is installed: LiteRT first, then tflite-runtime.
 
+A 32-bit userland (32-bit Raspberry Pi OS, even on a Pi 4/5 whose kernel says aarch64) is refused with one
+message: numpy, Pillow and LiteRT have no 32-bit ARM wheels for its Python (docs/architecture.md).
+
 This is the only module that imports an inference runtime, so the rest of the station (and the test
 suite) never cares which one the platform could install.
 """
 
 from __future__ import annotations
 
+import struct
 from pathlib import Path
 from typing import Any
 
-from station.errors import ModelError
+from station.errors import ModelError, UnsupportedPlatformError
+
+UNSUPPORTED_32BIT = ("32-bit Raspberry Pi OS is not supported: numpy, Pillow and the TFLite runtime have no 32-bit "
+                     "ARM wheels for its Python. Flash Raspberry Pi OS Lite (64-bit) on a Pi Zero 2 W, 3, 4 or 5")
+
+
+def check_userland(pointer_bytes: int | None = None) -> None:
+    """Refuse a 32-bit interpreter (the pointer size is the userland's; uname -m is the kernel's)."""
+    bits = 8 * (struct.calcsize("P") if pointer_bytes is None else pointer_bytes)
+    if bits != 64:
+        raise UnsupportedPlatformError(f"{UNSUPPORTED_32BIT} (this Python is {bits}-bit)")
 
 
 def interpreter_class() -> tuple[type, str]:
     """The Interpreter class and the runtime's name; LiteRT is preferred where both are installed."""
+    check_userland()
     try:
         from ai_edge_litert.interpreter import Interpreter
 
@@ -26,7 +41,7 @@ def interpreter_class() -> tuple[type, str]:
         return Interpreter, "tflite-runtime"
     except ImportError:
         raise ModelError("no TFLite runtime is installed: install ai-edge-litert "
-                         "(or tflite-runtime on 32-bit Pi OS)") from None
+                         "(pip install -e /opt/trapd in its venv installs it)") from None
 
 
 def read_model(model_path: Path) -> bytes:

@@ -5,7 +5,10 @@
 - A session is a random token in a cookie (HttpOnly, SameSite=Strict) that ends after ``timeout_s``
   without a request; every session ends when the page is switched off.
 - Failed logins are throttled per client address (locked out for a while after a few failures, the lock
-  doubling each time) and for the page as a whole (guesses spread over many addresses).
+  doubling each time) and for the page as a whole (guesses spread over many addresses). The check and the
+  count are one step (``LoginThrottle.admit``): every attempt is counted as a failure when it is let in and
+  forgiven only if its password was right, so attempts sent all at once cannot all pass the check before the
+  first of them has failed.
 """
 
 from __future__ import annotations
@@ -113,6 +116,7 @@ class Sessions:
 class _Failures:
     count: int = 0
     locked_until: float = 0.0
+    last_at: float = 0.0
 
 
 class LoginThrottle:
@@ -124,26 +128,44 @@ class LoginThrottle:
         self._recent: list[float] = []
         self._lock = threading.Lock()
 
+    def admit(self, address: str) -> float:
+        """Atomically: 0 and the attempt counted as a failure (until ``succeeded``), or the seconds to wait."""
+        now = self._clock()
+        with self._lock:
+            wait = self._wait_locked(address, now)
+            if wait <= 0:
+                self._count_failure(address, now)
+        return wait
+
     def wait_s(self, address: str) -> float:
         """Seconds before ``address`` may try again (0: now)."""
-        now = self._clock()
         with self._lock:
-            self._recent = [at for at in self._recent if at > now - 60.0]
-            own = self._by_address.get(address)
-            own_wait = own.locked_until - now if own is not None else 0.0
-            global_wait = (self._recent[0] + 60.0 - now) if len(self._recent) >= GLOBAL_FAILURES_PER_MINUTE else 0.0
-        return max(0.0, own_wait, global_wait)
+            return self._wait_locked(address, self._clock())
 
     def failed(self, address: str) -> None:
-        now = self._clock()
+        """Count one failure (``admit`` already counts the attempts it lets in)."""
         with self._lock:
-            self._recent.append(now)
-            entry = self._by_address.setdefault(address, _Failures())
-            entry.count += 1
-            if entry.count >= FREE_FAILURES:
-                lock_s = min(MAX_LOCK_S, FIRST_LOCK_S * 2 ** (entry.count - FREE_FAILURES))
-                entry.locked_until = now + lock_s
+            self._count_failure(address, self._clock())
 
     def succeeded(self, address: str) -> None:
+        """The password was right: forget the address's failures and the attempt ``admit`` counted."""
         with self._lock:
-            self._by_address.pop(address, None)
+            entry = self._by_address.pop(address, None)
+            if entry is not None and entry.last_at in self._recent:
+                self._recent.remove(entry.last_at)
+
+    def _wait_locked(self, address: str, now: float) -> float:
+        self._recent = [at for at in self._recent if at > now - 60.0]
+        own = self._by_address.get(address)
+        own_wait = own.locked_until - now if own is not None else 0.0
+        global_wait = (self._recent[0] + 60.0 - now) if len(self._recent) >= GLOBAL_FAILURES_PER_MINUTE else 0.0
+        return max(0.0, own_wait, global_wait)
+
+    def _count_failure(self, address: str, now: float) -> None:
+        self._recent.append(now)
+        entry = self._by_address.setdefault(address, _Failures())
+        entry.count += 1
+        entry.last_at = now
+        if entry.count >= FREE_FAILURES:
+            lock_s = min(MAX_LOCK_S, FIRST_LOCK_S * 2 ** (entry.count - FREE_FAILURES))
+            entry.locked_until = now + lock_s

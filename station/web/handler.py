@@ -12,12 +12,12 @@ from typing import Callable
 from urllib.parse import parse_qs, urlsplit
 
 from station.web.i18n import pick_language
+from station.web.limits import DeadlineRequestMixin, RequestRefused, body_length
 from station.web.request import LANGUAGE_COOKIE, Request, Response, plain, redirect
 from station.web.views import Views
 
 log = logging.getLogger(__name__)
 
-MAX_FORM_BYTES = 16 * 1024
 View = Callable[[Views, Request], Response]
 
 PUBLIC: dict[tuple[str, str], View] = {("GET", "/login"): Views.login_form, ("POST", "/login"): Views.login}
@@ -40,11 +40,12 @@ def security_headers(nonce: str) -> list[tuple[str, str]]:
             ("Referrer-Policy", "same-origin"), ("X-Frame-Options", "DENY")]
 
 
-class PageHandler(BaseHTTPRequestHandler):
-    """One request; ``self.server.web`` is the ``WebServer`` this handler serves."""
+class PageHandler(DeadlineRequestMixin, BaseHTTPRequestHandler):
+    """One request; ``self.server.web`` is the ``WebServer`` this handler serves. The whole request must
+    arrive within ``limits.REQUEST_DEADLINE_S`` (a stalled or trickling client must not hold a worker)."""
 
     server_version = "trapd"
-    timeout = 15  # seconds a client may take to send its request (a stalled phone must not hold a thread)
+    timeout = 15  # seconds one read or write may take (the mixin also bounds the whole request)
 
     def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
         self._handle("GET")
@@ -62,6 +63,10 @@ class PageHandler(BaseHTTPRequestHandler):
         web = self.server.web  # type: ignore[attr-defined]
         try:
             request = self._parse(method)
+        except RequestRefused as exc:  # the body was not read: answer and close
+            self.close_connection = True
+            self._send(plain(exc.status, str(exc)), secrets.token_urlsafe(12))
+            return
         except ValueError as exc:
             self._send(plain(400, str(exc)), secrets.token_urlsafe(12))
             return
@@ -77,10 +82,7 @@ class PageHandler(BaseHTTPRequestHandler):
         query = {key: values[0] for key, values in parse_qs(url.query).items()}
         form: dict[str, str] = {}
         if method == "POST":
-            length = int(self.headers.get("Content-Length") or 0)
-            if length > MAX_FORM_BYTES:
-                raise ValueError("form too large")
-            body = self.rfile.read(length).decode("utf-8", errors="replace")
+            body = self.rfile.read(body_length(self.headers)).decode("utf-8", errors="replace")
             form = {key: values[0] for key, values in parse_qs(body, keep_blank_values=True).items()}
         cookies = _cookies(self.headers.get("Cookie"))
         language = pick_language(cookies.get(LANGUAGE_COOKIE), self.headers.get("Accept-Language"))
@@ -116,6 +118,9 @@ class PageHandler(BaseHTTPRequestHandler):
         return origin is None or urlsplit(origin).netloc == self.headers.get("Host")
 
     def _send(self, response: Response, nonce: str) -> None:
+        if any(c in value for _, value in response.headers for c in "\r\n\0"):  # a header split: a bug
+            log.error("ranger's page: refused to send a header with a line break: %r", response.headers)
+            response = plain(500, "internal error; see the station's log")
         try:
             self.send_response(response.status)
             self.send_header("Content-Type", response.content_type)

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from typing import Any
 
 SESSION_COOKIE = "trapd_session"
 LANGUAGE_COOKIE = "trapd_lang"
 YEAR_S = 365 * 24 * 3600
+#: A plain path on this site: "/" or "/" and segments of letters, digits, "_", "-" and "." joined by single
+#: slashes. No query, no "%", no whitespace or control character (a browser drops tabs and newlines, and CR/LF
+#: would split the header), no backslash (a browser reads it as "/"), no "//" (another host), no scheme.
+_LOCAL_PATH = re.compile(r"/(?:[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)*/?)?")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,7 +67,7 @@ def plain(status: int, text: str) -> Response:
 
 
 def local_path(text: str | None, default: str = "/status") -> str:
-    """A redirect target that stays on this site (``/x``, never ``//host`` or a full URL)."""
-    if not text or not text.startswith("/") or text.startswith("//") or "\\" in text:
+    """A redirect target that stays on this site: ``text`` if it is a plain local path, else ``default``."""
+    if not text or len(text) > 200 or _LOCAL_PATH.fullmatch(text) is None:
         return default
     return text

@@ -5,8 +5,9 @@ does it at start for ``[web] enabled_after_start_s``, and a remote command or a 
 it later. While someone uses the page it stays on at least ``session_timeout_s`` past their last request;
 when the time is up the port is closed and every login ends. With no ``password_hash`` the page never opens.
 
-One thread serves (``ThreadingHTTPServer``: a short-lived thread per request, HTTP/1.0, no keep-alive, so
-nothing lingers), one waits for the switch-off time. While the page is off neither exists.
+One thread accepts, a fixed pool of workers serves (``limits.BoundedHTTPServer``: HTTP/1.0, no keep-alive,
+a bounded number of connections, each with a deadline), one waits for the switch-off time. While the page
+is off none of them exists.
 """
 
 from __future__ import annotations
@@ -14,13 +15,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from station.web.auth import LoginThrottle, Sessions
 from station.web.errors import WebError
 from station.web.handler import PageHandler
+from station.web.limits import BoundedHTTPServer
 from station.web.media import ThumbnailCache
 from station.web.settings import WebSection
 from station.web.tls import tls_context, with_tls
@@ -58,7 +59,7 @@ class WebServer:
         self.thumbnails = ThumbnailCache()
         self.views = Views(self)
         self._lock = threading.Lock()
-        self._httpd: ThreadingHTTPServer | None = None
+        self._httpd: BoundedHTTPServer | None = None
         self._deadline = 0.0
         self._wake = threading.Event()
 
@@ -148,8 +149,8 @@ class WebServer:
         return max(0.0, self._deadline - time.monotonic()) if self.enabled else 0.0
 
     # -- internals ---------------------------------------------------------------------------------------------
-    def _listen(self) -> ThreadingHTTPServer:
-        server_class: type[ThreadingHTTPServer] = ThreadingHTTPServer
+    def _listen(self) -> BoundedHTTPServer:
+        server_class: type[BoundedHTTPServer] = BoundedHTTPServer
         if self.tls is not None:  # read at every opening: a bad pair is one WebError, the page stays off
             server_class = with_tls(server_class, tls_context(*self.tls))  # type: ignore[assignment]
         try:
@@ -157,7 +158,6 @@ class WebServer:
         except OSError as exc:
             raise WebError(f"the ranger's page cannot listen on {self.settings.bind}:{self.settings.port} "
                            f"({exc.strerror or exc}); choose another [web] port or bind") from None
-        httpd.daemon_threads = True
         httpd.web = self  # type: ignore[attr-defined] - what PageHandler reaches through self.server
         return httpd
 

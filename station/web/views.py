@@ -47,13 +47,12 @@ class Views:
     def login(self, request: Request) -> Response:
         t, throttle = translator(request.language), self.web.throttle
         context = self.context(request, logged_in=False)
-        wait = throttle.wait_s(request.client)
+        wait = throttle.admit(request.client)  # counted as a failure until the password proves right
         if wait > 0:
             return html(pages.login_page(context, error=t("locked", s=math.ceil(wait))), 429)
         with self._verifying:
             ok = verify_password(request.form.get("password", ""), self.web.settings.password_hash)
         if not ok:
-            throttle.failed(request.client)
             self.app.stats.add("web_login_failures")
             log.warning("ranger's page: wrong password from %s", request.client)
             return html(pages.login_page(context, error=t("wrong_password")), 401)

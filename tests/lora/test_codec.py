@@ -151,7 +151,7 @@ def test_status_limits_and_clamping() -> None:
     with pytest.raises(LoRaCodecError, match="queue depth 65536"):
         encode_status(StatusFrame(0, BASE, 3700, 0, 0, 65536, 0))
     measured = StatusFrame.measured(sequence=1, time=BASE, battery_mv=70000.4, storage_used_pct=100.6,
-                                    temperature_c=-300.0, queue_depth=10**6, reset_cause=ResetCause.BROWNOUT)
+                                    temperature_c=-300.0, queue_depth=10**6, reset_cause=ResetCause.HARD)
     assert (measured.battery_mv, measured.storage_used_pct, measured.temperature_c, measured.queue_depth) == \
         (65535, 100, -127, 65535)
     for storage in range(256):

@@ -18,6 +18,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from firmware_bridge.protocol import ResetCause
 from station.lora.codec import (
     DOWNLINK_PORT, MAX_OFFSET_S, UPLINK_PORT, CaptureMode, DetectionFrame, RequestStatus, SetCaptureMode,
     SetThresholds, StatusFrame, WireDetection, decode_downlink, encode_detections, encode_downlink, encode_status,
@@ -35,6 +36,8 @@ NODE = shutil.which("node")
 pytestmark = pytest.mark.skipif(NODE is None, reason="node (Node.js) is not installed; the JS codec cannot run")
 
 KEYS = sorted(s.key for s in by_code().values())
+#: One status frame per reset-cause code the board's wire defines, and one past them.
+RESET_CODES = [*map(int, ResetCause), max(ResetCause) + 1]
 
 # --- strategies -----------------------------------------------------------------------------------------
 
@@ -119,12 +122,14 @@ def collect(strategy: st.SearchStrategy[Any], count: int) -> list[Any]:
 def batch(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     valid_uplinks = detection_payloads() | status_payloads()
     uplinks = (collect(detection_payloads(), 1200) + collect(status_payloads(), 600)
-               + collect(damaged(valid_uplinks), 1500) + collect(st.binary(max_size=40), 500))
+               + collect(damaged(valid_uplinks), 1500) + collect(st.binary(max_size=40), 500)
+               + [encode_status(StatusFrame(1, 0, 3700, 50, 10, 0, code)) for code in RESET_CODES])
     valid_commands = collect(commands, 800)
     command_bytes = [encode_downlink(c) for c in valid_commands]
     downlink_bytes = command_bytes + collect(damaged(commands.map(encode_downlink)), 600) + collect(st.binary(max_size=12), 300)
     requests = [downlink_data(c)[0] for c in valid_commands] + collect(bad_requests, 1200)
     uplink_ports = ports_for(len(uplinks), UPLINK_PORT)
+    uplink_ports[-len(RESET_CODES):] = [UPLINK_PORT] * len(RESET_CODES)  # the reset-cause frames: right port
     downlink_ports = ports_for(len(downlink_bytes), DOWNLINK_PORT)
     vectors = {
         "decodeUplink": [{"bytes": list(p), "fPort": f} for p, f in zip(uplinks, uplink_ports)],
@@ -206,6 +211,14 @@ def test_a_frame_on_another_fport_is_refused(batch: dict[str, Any]) -> None:
 
 def test_species_table_matches_the_catalogue(batch: dict[str, Any]) -> None:
     assert batch["js"]["species"] == {str(code): s.key for code, s in by_code().items()}
+
+
+def test_reset_causes_are_the_boards_own(batch: dict[str, Any]) -> None:
+    """The board's telemetry code travels unchanged in the LoRa status: codec.js names it as the bridge does."""
+    decoded = batch["js"]["decodeUplink"][-len(RESET_CODES):]
+    names = [(d["data"]["reset_cause_code"], d["data"]["reset_cause"]) for d in decoded]
+    assert names == [(int(c), c.name.lower()) for c in ResetCause] + [(RESET_CODES[-1], None)]
+    assert ResetCause.HARD == 3 and decoded[-1]["warnings"] == [f"unknown reset cause {RESET_CODES[-1]}"]
 
 
 def test_ports_match(batch: dict[str, Any]) -> None:

@@ -9,6 +9,9 @@ if [ ! -f "${TRAPD_SOURCE}/deploy/image/install.sh" ]; then
 	echo "trapd stage: ${TRAPD_SOURCE} is not a trapd checkout; set TRAPD_SOURCE" >&2
 	exit 1
 fi
+# SSH takes keys only, never root (prerun.sh has checked that a key was given).
+install -D -m 0644 files/sshd-trapd.conf "${ROOTFS_DIR}/etc/ssh/sshd_config.d/10-trapd.conf"
+
 rm -rf "${ROOTFS_DIR}${STAGING}"
 install -d "${ROOTFS_DIR}${STAGING}"
 tar -C "${TRAPD_SOURCE}" --exclude=__pycache__ --exclude='*.pyc' --exclude='*.egg-info' \
