@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from station.app import StationApp
 from station.config import load_config
 from station.config_file import default_config_text
+from station.uplink.messages import CommandRequest
 
 NAMES = ["capture", "status", "telemetry", "config_set", "send_media", "model_reload"]
 json_values = st.recursive(
@@ -64,9 +65,10 @@ def test_every_generated_command_is_answered_once_and_nothing_dies(quiet_station
 
 
 def _repeat(app: StationApp, payload: bytes) -> bool:
-    """A request id answered before is answered again from the store (not counted as a new reply)."""
+    """A valid request whose id was answered before is answered again from the store (not counted as a new
+    reply); a payload refused before validation gets a new refusal even when its id was seen."""
     try:
-        request_id = json.loads(payload)["request_id"]
+        request_id = CommandRequest.model_validate_json(payload).request_id
     except Exception:
         return False
     with sqlite3.connect(app.db_path) as conn:
