@@ -246,7 +246,8 @@ def store_recover(config_path: Path) -> None:
 
 
 def _register_subcommands() -> None:
-    from station.cli_central import central, export
+    from station.cli_central import central
+    from station.cli_export import export
 
     main.add_command(central)
     main.add_command(export)

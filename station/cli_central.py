@@ -15,8 +15,7 @@ from pathlib import Path
 
 import click
 
-from station.camtrapdp.licenses import DEFAULT_LICENSE, LICENSE_IDS
-from station.cli_errors import StationErrorsCommand, StationErrorsGroup
+from station.cli_errors import StationErrorsGroup
 
 CENTRAL_CONFIG_HELP = "Central server configuration (env TRAPD_CENTRAL_CONFIG; default ./central.toml if present)."
 
@@ -413,45 +412,6 @@ def _write_setup(folder: Path, scenario) -> None:
     zones = ",\n  ".join(f'{{name = "{z.name}", polygon = {[list(p) for p in z.polygon]}}}' for z in scenario.zones)
     (folder / "alerts.toml").write_text(f"# paste into central.toml\n[alerts]\nsettlements = [\n  {villages}\n]\n"
                                         f"protected_zones = [\n  {zones}\n]\n", encoding="utf-8")
-
-
-@click.command("export", cls=StationErrorsCommand)
-@click.option("-c", "--config", "config_path", type=click.Path(path_type=Path), default="station.toml",
-              envvar="TRAPD_CONFIG", show_default=True, help="Station configuration file (env TRAPD_CONFIG).")
-@click.option("--camtrap-dp", "camtrap_dp", is_flag=True,
-              help="Write a Camtrap DP 1.0.2 package (the only format so far; required).")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="Folder for the package (created).")
-@click.option("--since", type=UtcTime(), help="Sequences starting at or after this time (UTC if no zone).")
-@click.option("--until", type=UtcTime(), help="Sequences starting before this time.")
-@click.option("--species", multiple=True, help="Only these species keys (repeat).")
-@click.option("--latitude", type=click.FloatRange(-90, 90), help="Location for deployments that have none.")
-@click.option("--longitude", type=click.FloatRange(-180, 180), help="Location for deployments that have none.")
-@click.option("--copy-media", is_flag=True, help="Copy the image files beside the tables (never people's).")
-@click.option("--data-license", type=click.Choice(LICENSE_IDS), default=DEFAULT_LICENSE, show_default=True,
-              help="Licence of the tables (GBIF publishes under CC0-1.0, CC-BY-4.0 or CC-BY-NC-4.0).")
-@click.option("--media-license", type=click.Choice(LICENSE_IDS), default=DEFAULT_LICENSE, show_default=True,
-              help="Licence of the photos.")
-@click.option("--validate/--no-validate", default=True, show_default=True,
-              help="Check the written package offline (needs frictionless).")
-def export(config_path: Path, camtrap_dp: bool, out: Path, since, until, species, latitude, longitude,
-           copy_media: bool, data_license: str, media_license: str, validate: bool) -> None:
-    """Export this station's store as a Camtrap DP package (for cards collected by hand)."""
-    from station.config import check_data_dir, load_config
-    from station.export_camtrap import StationExport, export_station
-
-    if not camtrap_dp:
-        raise click.UsageError("choose the format: --camtrap-dp (Camtrap DP 1.0.2)")
-    config = load_config(config_path)
-    check_data_dir(config, writable=False)
-    options = StationExport(config.station.id, config.station.park, config.station.country, latitude,
-                            longitude, since, until, tuple(species), copy_media, data_license, media_license)
-    summary = export_station(config.data_dir / "station.db", config.data_dir / "media", out, options)
-    rows = summary.rows
-    click.echo(f"wrote {out}: {rows['deployments']} deployments, {rows['media']} media, "
-               f"{rows['observations']} observations")
-    if validate:
-        _report_validation(out)
 
 
 def _add_catalogue_commands() -> None:
