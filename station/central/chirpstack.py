@@ -48,6 +48,8 @@ def parse_uplink_event(topic: str, body: bytes) -> LoraUplink:
         event = json.loads(body)
     except (UnicodeDecodeError, ValueError) as exc:
         raise BadMessage(f"lora: ChirpStack event is not JSON ({exc})") from None
+    except RecursionError:
+        raise BadMessage("lora: ChirpStack event nested too deep") from None
     if not isinstance(event, dict) or not isinstance(event.get("deviceInfo"), dict):
         raise BadMessage("lora: ChirpStack event without deviceInfo")
     info = event["deviceInfo"]
