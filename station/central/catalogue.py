@@ -71,7 +71,7 @@ def parse_code(text: str) -> tuple[str, str]:
 def read_catalogue(path: Path) -> list[CatalogueRow]:
     """A park's catalogue CSV; a mistake names its line."""
     try:
-        with path.open(encoding="utf-8", newline="") as handle:
+        with path.open(encoding="utf-8-sig", newline="") as handle:  # a spreadsheet's BOM is not the header
             rows = list(csv.DictReader(handle))
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise RegistryError(f"{path}: cannot read the catalogue ({exc})") from None
@@ -147,7 +147,7 @@ def _apply_row(conn: psycopg.Connection, row: CatalogueRow, country: str, park: 
     conn.execute("UPDATE observations SET individual_id = %s, life_stage = coalesce(%s, life_stage), "
                  "sex = coalesce(%s, sex) WHERE observation_id = %s",
                  [individual, row.life_stage, row.sex, row.observation_id])
-    done["sightings"] += 1
+    done["sightings"] += current is None  # a repeated row (or a re-import) ties nothing new
 
 
 def _claim(conn: psycopg.Connection, country: str, code: str, individual: str, park: str,
@@ -185,10 +185,18 @@ def canonical(conn: psycopg.Connection, individual: str) -> str:
         individual = merged_into
 
 
+_DECISIONS_LOCK = 0x7472_6170_6443_4154  # one merge or split at a time: two crossed merges cannot make a cycle
+
+
+def _one_decision_at_a_time(conn: psycopg.Connection) -> None:
+    conn.execute("SELECT pg_advisory_xact_lock(%s)", [_DECISIONS_LOCK])
+
+
 def merge(conn: psycopg.Connection, keep: str, other: str, decision: Decision) -> str:
     """Experts decided ``other`` is the same animal as ``keep``: fold it in (reversible by ``split``)."""
     _require(decision)
     with conn.transaction():
+        _one_decision_at_a_time(conn)
         keep_now, other_now = canonical(conn, keep), canonical(conn, other)
         if keep_now == other_now:
             raise RegistryError(f"{other} is already {keep_now}: nothing to merge")
@@ -204,6 +212,7 @@ def split(conn: psycopg.Connection, other: str, decision: Decision) -> str:
     """Undo the merge that folded ``other`` into another individual; returns the one it had joined."""
     _require(decision)
     with conn.transaction():
+        _one_decision_at_a_time(conn)
         _, merged_into = _live(conn, other)
         if merged_into is None:
             raise RegistryError(f"{other} was not merged into another individual: nothing to split")
