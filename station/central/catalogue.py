@@ -106,6 +106,7 @@ def import_catalogue(conn: psycopg.Connection, path: Path, *, country: str, park
     """Apply one park's catalogue in one transaction (all or nothing); returns what it did."""
     if not _COUNTRY.match(country):
         raise RegistryError(f"country {country!r}: two capital letters, e.g. RU or CN")
+    _require(decision)  # an import ties sightings to animals: a decision like a merge
     rows = read_catalogue(path)
     done = {"rows": len(rows), "individuals_created": 0, "sightings": 0, "conflicts": 0}
     with conn.transaction():

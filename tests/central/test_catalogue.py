@@ -257,6 +257,8 @@ def test_a_spreadsheet_catalogue_with_a_bom_repeated_rows_and_a_code_claimed_for
             path = tmp_path / "catalogue-CN.csv"
             row = f"{leopard.split(':')[1]},amur_leopard,{leopard_obs},{tiger}\r\n"
             path.write_bytes(("\ufeffcode,species,observation_id,other_codes\r\n" + row + row).encode("utf-8"))
+            with pytest.raises(RegistryError, match="who decided"):  # nobody: not traceable, not applied
+                import_catalogue(conn, path, country="CN", park="TLNP", decision=Decision(" ", "import"))
             done = import_catalogue(conn, path, country="CN", park="TLNP", decision=EXPERT)
             assert (done["rows"], done["sightings"], done["individuals_created"]) == (2, 0, 0)
             after = build_report(conn)
