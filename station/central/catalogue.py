@@ -235,10 +235,13 @@ def conflicts(conn: psycopg.Connection) -> list[dict[str, Any]]:
         owners.setdefault((country, code), set()).add(canonical(conn, individual))
     found = [{"kind": "code", "code": f"{country}:{code}", "individuals": sorted(ids)}
              for (country, code), ids in sorted(owners.items()) if len(ids) > 1]
+    listed = set()
     for individual, other, detail in conn.execute(
             "SELECT individual_id, other_id, detail FROM individual_decisions WHERE kind = 'claim' ORDER BY decision_id"):
         a, b = canonical(conn, individual), canonical(conn, other)
-        if a != b:
+        key = (detail.get("observation_id"), *sorted({a, b}))
+        if a != b and key not in listed:  # a catalogue imported twice claims the sighting twice: one question
+            listed.add(key)
             found.append({"kind": "sighting", "observation_id": detail.get("observation_id"),
                           "individuals": sorted({a, b})})
     return found

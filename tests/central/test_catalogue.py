@@ -253,17 +253,22 @@ def test_a_spreadsheet_catalogue_with_a_bom_repeated_rows_and_a_code_claimed_for
         before = build_report(conn)
         with conn.transaction():
             leopard_obs, leopard = _one_of(conn, "amur_leopard", "CN")
-            _, tiger = _one_of(conn, "amur_tiger", "RU")
+            tiger_obs, tiger = _one_of(conn, "amur_tiger", "RU")
             path = tmp_path / "catalogue-CN.csv"
             row = f"{leopard.split(':')[1]},amur_leopard,{leopard_obs},{tiger}\r\n"
-            path.write_bytes(("\ufeffcode,species,observation_id,other_codes\r\n" + row + row).encode("utf-8"))
+            claim = f"AT-900,amur_tiger,{tiger_obs},\r\n"  # China claims a sighting Russia catalogued
+            path.write_bytes(("\ufeffcode,species,observation_id,other_codes\r\n" + row + row + claim + claim
+                              ).encode("utf-8"))
             with pytest.raises(RegistryError, match="who decided"):  # nobody: not traceable, not applied
                 import_catalogue(conn, path, country="CN", park="TLNP", decision=Decision(" ", "import"))
             done = import_catalogue(conn, path, country="CN", park="TLNP", decision=EXPERT)
-            assert (done["rows"], done["sightings"], done["individuals_created"]) == (2, 0, 0)
+            assert (done["rows"], done["sightings"], done["individuals_created"], done["conflicts"]) == (4, 0, 1, 2)
             after = build_report(conn)
             assert after["individuals"] == before["individuals"] == PUBLISHED
             assert {"kind": "code", "code": tiger, "individuals": sorted([leopard, tiger])} in after["conflicts"]
+            claimed = [c for c in after["conflicts"] if c["kind"] == "sighting"]
+            assert claimed == [{"kind": "sighting", "observation_id": tiger_obs,
+                                "individuals": sorted(["CN:AT-900", tiger])}]  # asked once, not per row
             raise psycopg.Rollback()  # leave the demo as it was
 
 
