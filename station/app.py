@@ -21,7 +21,7 @@ from pathlib import Path
 from station.commands import CommandWorker
 from station.config import StationConfig
 from station.config_edit import set_key
-from station.errors import ConfigError, HardwareError
+from station.errors import ConfigError, HardwareError, StationError
 from station.hardware import factory
 from station.clock import ClockGuard, load_trusted_unix, save_trusted_unix
 from station.hardware.board import CompanionBoard
@@ -91,10 +91,15 @@ class StationApp:
         self.hotspot: HotspotSwitch | None = None  # the ranger's Wi-Fi, on with the page
         self.recovery: RecoveryReport | None = None
         self.started_at = time.monotonic()
-        #: A hardware fault the station cannot heal in-process (a camera that hung again after restarts);
-        #: ``fatal_event`` wakes `trapd run`, which stops and exits 1 so that systemd restarts the service.
-        self.fatal: HardwareError | None = None
+        #: A fault the station cannot heal in-process (a camera that hung again after restarts, a worker
+        #: thread that died); ``fatal_event`` wakes `trapd run`, which stops and exits 1 so that systemd
+        #: restarts the service.
+        self.fatal: StationError | None = None
         self.fatal_event = threading.Event()
+        #: Set when a remote change applies at restart: `trapd run` stops cleanly and exits with
+        #: ``RESTART_EXIT_CODE`` (also woken through ``fatal_event``).
+        self.restart_reason: str | None = None
+        self._previous_excepthook: Callable | None = None
 
     def start(self) -> None:
         """Start every stage; any part that cannot start raises a StationError that says why."""
@@ -106,6 +111,7 @@ class StationApp:
 
     def _start(self) -> None:
         config = self.config
+        self._supervise_threads()
         config.data_dir.mkdir(parents=True, exist_ok=True)
         self.vision = load_vision(config)
         self.classifier = self.vision.classifier
@@ -118,7 +124,9 @@ class StationApp:
         self.hotspot = HotspotSwitch(hotspot) if hotspot is not None else None
         self.web = WebServer.for_app(self)
         self._start_web()
-        write_run_state(config.data_dir)
+        write_run_state(config.data_dir, config_fallback=config.fallback_reason)
+        if config.fallback_reason:
+            self.writer.submit(lambda store: store.log("config", f"fallback: {config.fallback_reason}"))
         log.info("station %s started (models: %s)", config.station.id, model_label(self.vision))
 
     def _open_hardware(self) -> None:
@@ -211,6 +219,9 @@ class StationApp:
         if self.companion is not None:
             self.companion.close()
         clear_run_state(self.config.data_dir)
+        if self._previous_excepthook is not None:
+            threading.excepthook = self._previous_excepthook
+            self._previous_excepthook = None
         log.info("station %s stopped", self.config.station.id)
 
     def on_trigger(self, trigger: Trigger) -> None:
@@ -231,6 +242,34 @@ class StationApp:
         stuck = [w for w in (self.capture, self.classify)
                  if w is not None and w.busy_since is not None and now - w.busy_since > stuck_after]
         return all(w.alive() for w in workers) and not stuck and self.fatal is None
+
+    # -- supervision ---------------------------------------------------------------------------------------------
+    def _supervise_threads(self) -> None:
+        """No worker may die silently: an exception that ends any thread of the station is logged with its
+        traceback and stops the station with exit 1 (systemd starts it again)."""
+        previous = threading.excepthook
+        self._previous_excepthook = previous
+
+        def hook(args: threading.ExceptHookArgs) -> None:
+            if args.exc_type is SystemExit or self.fatal_event.is_set():
+                previous(args)
+                return
+            name = args.thread.name if args.thread is not None else "?"
+            log.critical("worker thread %s died: %s: %s; stopping so that systemd restarts trapd", name,
+                         args.exc_type.__name__, args.exc_value, exc_info=(args.exc_type, args.exc_value,
+                                                                           args.exc_traceback))
+            self.stats.add("threads_died")
+            self.fatal = StationError(f"worker thread {name} died ({args.exc_type.__name__}: {args.exc_value})")
+            self.fatal_event.set()
+
+        threading.excepthook = hook
+
+    def request_restart(self, reason: str) -> None:
+        """A change applies at restart: wake `trapd run`, which stops in flow order (nothing in flight is
+        lost) and exits with ``RESTART_EXIT_CODE`` for systemd to start it again."""
+        log.warning("restarting to apply %s", reason)
+        self.restart_reason = reason
+        self.fatal_event.set()
 
     # -- the ranger's page -------------------------------------------------------------------------------------
     def _start_web(self) -> None:
@@ -391,8 +430,26 @@ class StationApp:
         return len(message.payload)
 
     def apply_live(self, key_path: str, updated: StationConfig) -> None:
+        """Make a changed key take effect now (the workers read these settings from ``self.config``; the
+        timers and the thumbnail budget are rebuilt)."""
         section_name, key = key_path.split(".")
         setattr(getattr(self.config, section_name), key, getattr(getattr(updated, section_name), key))
+        if key_path == "capture.timelapse_s":
+            if self.timelapse is not None:
+                self.timelapse.stop()
+                self.timelapse = None
+            if self.config.capture.timelapse_s > 0:
+                self.timelapse = TimelapseTrigger(interval_s=self.config.capture.timelapse_s)
+                self.timelapse.start(self.on_trigger)
+        elif key_path == "mqtt.telemetry_interval_s":
+            if self.telemetry_ticker is not None:
+                self.telemetry_ticker.stop()
+                self.telemetry_ticker = None
+            if self.uplink is not None and self.config.mqtt.telemetry_interval_s:
+                self.telemetry_ticker = Ticker(self.config.mqtt.telemetry_interval_s, self.enqueue_telemetry)
+                self.telemetry_ticker.start()
+        elif key_path == "mqtt.thumbnail_max_bytes" and self.classify is not None:
+            self.classify.replace_model(self.vision, self._composer(self.vision))
 
     def reload_model(self, card: Path | None = None) -> str:
         """Load and check a new model; only then swap it in. A bad model raises and the old one keeps running."""

@@ -45,18 +45,26 @@ def init(path: Path, force: bool) -> None:
     if path.exists() and not force:
         raise click.UsageError(f"{path} exists; use --force to overwrite it")
     write_atomic(path, default_config_text({"model": {"detector": "bundled"}}).encode("utf-8"))
-    click.echo(f"wrote {path}; edit [station] id and [mqtt], then `trapd selftest -c {path}`")
+    click.echo(f"wrote {path}; edit [station] id, [hardware] (simulated until you change it) and [mqtt], "
+               f"then `trapd selftest -c {path}`")
 
 
 @main.command()
 @config_option
 def run(config_path: Path) -> None:
-    """Run the station daemon until SIGTERM or Ctrl-C (persists what is in flight, then exits)."""
+    """Run the station daemon until SIGTERM or Ctrl-C (persists what is in flight, then exits).
+
+    A broken config file with a last-known-good copy beside it (station.toml.good) starts on the copy,
+    loudly. Exit 75 after a remote change that applies at restart (systemd starts it again)."""
     from station.app import StationApp
-    from station.config import load_config
+    from station.config_edit import load_with_fallback
+    from station.remote_config import RESTART_EXIT_CODE
     from station.service import ServiceNotifier, station_status
 
-    app = StationApp(load_config(config_path))
+    config = load_with_fallback(config_path)
+    if config.fallback_reason:
+        click.echo(f"WARNING: {config.fallback_reason}", err=True)
+    app = StationApp(config)
     notifier = ServiceNotifier(health=app.healthy, status=lambda: station_status(app))
     stop = app.fatal_event  # set by a signal, or by a hardware fault the station cannot heal itself
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -71,6 +79,9 @@ def run(config_path: Path) -> None:
     app.stop()
     if app.fatal is not None:
         raise app.fatal  # "error: ..." and exit 1: systemd's Restart=on-failure starts the service anew
+    if app.restart_reason is not None:
+        click.echo(f"restarting to apply {app.restart_reason} (exit {RESTART_EXIT_CODE})", err=True)
+        sys.exit(RESTART_EXIT_CODE)
 
 
 @main.command()
@@ -100,14 +111,16 @@ def demo(broker: str | None, keep: Path | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def status(config_path: Path, as_json: bool) -> None:
     """Last sequences, detections per species, outbox depth, disk use and uptime."""
-    from station.config import load_config
+    from station.config_edit import load_with_fallback
     from station.cli_format import print_status
     from station.runstate import read_run_state
     from station.store.queries import status_summary
 
-    config = load_config(config_path)
+    config = load_with_fallback(config_path, writing=False)
     summary = status_summary(config.data_dir / "station.db", config.data_dir / "media")
     summary["daemon"] = read_run_state(config.data_dir)
+    running_on = summary["daemon"].get("config_fallback") if summary["daemon"].get("running") else None
+    summary["config_fallback"] = config.fallback_reason or running_on
     if as_json:
         click.echo(json.dumps(summary, indent=2, default=str))
     else:
@@ -123,11 +136,12 @@ def status(config_path: Path, as_json: bool) -> None:
 @click.option("-o", "--output", type=click.File("w"), default="-", help="Write to a file instead of stdout.")
 def detections(config_path: Path, fmt: str, limit: int | None, species: str | None, output) -> None:
     """List detections, or export them as CSV or JSON."""
-    from station.config import load_config
+    from station.config import check_data_dir, load_config
     from station.cli_format import print_detections
     from station.store.queries import list_detections
 
     config = load_config(config_path)
+    check_data_dir(config)
     rows = list_detections(config.data_dir / "station.db", limit=limit, species=species)
     if fmt == "json":
         json.dump(rows, output, indent=2, ensure_ascii=False)
@@ -143,13 +157,17 @@ def detections(config_path: Path, fmt: str, limit: int | None, species: str | No
 @main.command()
 @config_option
 def selftest(config_path: Path) -> None:
-    """Check config, model, camera, store and link; one pass/fail line each with a hint."""
+    """Check config, model, camera, store and link; one pass/fail line each with a hint.
+
+    Exit 0 all passed, 2 the config is wrong (nothing else is checked), 1 another check failed."""
     from station.selftest import run_selftest
 
     failures = 0
     for check in run_selftest(config_path):
         mark = click.style("PASS", fg="green") if check.ok else click.style("FAIL", fg="red")
         click.echo(f"{mark}  {check.name:<8} {check.detail}")
+        if check.name == "config" and not check.ok:
+            sys.exit(2)
         failures += not check.ok
     sys.exit(1 if failures else 0)
 
@@ -214,10 +232,11 @@ def store() -> None:
 @config_option
 def store_recover(config_path: Path) -> None:
     """Salvage a corrupt database: keep the damaged file, copy every readable row into a new one."""
-    from station.config import load_config
+    from station.config import check_data_dir, load_config
     from station.store.salvage import salvage
 
     config = load_config(config_path)
+    check_data_dir(config)
     report = salvage(config.data_dir / "station.db")
     click.echo(f"damaged file kept as {report.damaged_copy}")
     for table, rows in report.copied.items():

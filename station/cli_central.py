@@ -437,12 +437,13 @@ def _write_setup(folder: Path, scenario) -> None:
 def export(config_path: Path, camtrap_dp: bool, out: Path, since, until, species, latitude, longitude,
            copy_media: bool, data_license: str, media_license: str, validate: bool) -> None:
     """Export this station's store as a Camtrap DP package (for cards collected by hand)."""
-    from station.config import load_config
+    from station.config import check_data_dir, load_config
     from station.export_camtrap import StationExport, export_station
 
     if not camtrap_dp:
         raise click.UsageError("choose the format: --camtrap-dp (Camtrap DP 1.0.2)")
     config = load_config(config_path)
+    check_data_dir(config, writable=False)
     options = StationExport(config.station.id, config.station.park, config.station.country, latitude,
                             longitude, since, until, tuple(species), copy_media, data_license, media_license)
     summary = export_station(config.data_dir / "station.db", config.data_dir / "media", out, options)

@@ -50,6 +50,8 @@ def print_status(summary: dict, *, echo: Echo) -> None:
         echo(f"daemon: running (pid {daemon['pid']}, up {_duration(time.time() - daemon['started_unix'])})")
     else:
         echo("daemon: not running")
+    if summary.get("config_fallback"):
+        echo(f"CONFIG FALLBACK: {summary['config_fallback']}")
     echo(f"sequences: {summary['sequences']}   media: {summary['media']} "
          f"({human_bytes(summary['media_bytes'])})   database: {human_bytes(summary['database_bytes'])}")
     echo(f"disk: {human_bytes(summary['disk_free_bytes'])} free of {human_bytes(summary['disk_total_bytes'])}")

@@ -165,7 +165,7 @@ def replay(config_path: Path, folder: Path, gap_s: float, max_frames: int, utc_o
     Each folder of photos is one camera. Ctrl-C stops after the sequence in progress; run the same
     command again to import the rest (files already imported or skipped are not touched again).
     """
-    from station.config import load_config
+    from station.config import check_data_dir, load_config
     from station.replay_import import ImportSettings, ReplayImporter
     from station.replay_scan import parse_utc_offset
 
@@ -174,6 +174,7 @@ def replay(config_path: Path, folder: Path, gap_s: float, max_frames: int, utc_o
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--utc-offset") from None
     config = load_config(config_path)
+    check_data_dir(config)
     importer = ReplayImporter(config)
     stop = threading.Event()
     with _StopOnInterrupt(stop), _PhaseBars() as progress:

@@ -7,32 +7,91 @@ The descriptions are not decoration: `trapd init` turns them into the comments o
 
 from __future__ import annotations
 
+import ipaddress
+import os
+import re
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic.fields import FieldInfo
 
 from station.errors import ConfigError
+from station.limits import nesting_depth
 from station.lora.settings import LoRaSection
 from station.pipeline.alerts import AlertSection
 from station.vision.settings import DetectionSection
 from station.network.settings import HotspotSection
 from station.web.settings import WebSection
 
+#: A station.toml is a few kilobytes; anything far larger is not a config file.
+MAX_FILE_BYTES = 256 * 1024
+#: Tables and arrays nested deeper than this are refused before validation (station.toml needs 2).
+MAX_DEPTH = 8
+MISSING_HINT = "a station config names its id and its hardware explicitly (see `trapd init`)"
+_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+_TOPIC_LEVEL = re.compile(r"^[A-Za-z0-9_.-]+$")
+
 
 class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # strict: a TOML string is not a number and true is not 3 (`burst_frames = "3"` is a mistake to report).
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, strict=True)
+
+
+_SCALARS = {int, float, bool, str, int | None, float | None, bool | None, str | None}
+
+
+def _strict(section: type[BaseModel]) -> type[BaseModel]:
+    """The same section with strict scalars (for sections defined beside their feature): a TOML string is not
+    a number, true is not 3. Paths, lists and tuples are validated as the section defines them."""
+    namespace: dict[str, Any] = {"__doc__": section.__doc__, "__module__": __name__, "__annotations__": {}}
+    for name, info in section.model_fields.items():
+        if info.annotation in _SCALARS:
+            namespace["__annotations__"][name] = info.annotation
+            namespace[name] = FieldInfo.merge_field_infos(info, Field(strict=True))
+    return type(f"Strict{section.__name__}", (section,), namespace)
+
+
+StrictLoRaSection = _strict(LoRaSection)
+StrictWebSection = _strict(WebSection)
+StrictHotspotSection = _strict(HotspotSection)
+StrictAlertSection = _strict(AlertSection)
+StrictDetectionSection = _strict(DetectionSection)
+
+
+def check_hostname(value: str) -> str:
+    """An IP address, or a DNS name of 1–63-character labels (no empty label, no leading/trailing '-')."""
+    try:
+        ipaddress.ip_address(value)
+        return value
+    except ValueError:
+        pass
+    name = value[:-1] if value.endswith(".") else value
+    if len(name) > 253 or not all(_LABEL.match(label) for label in name.split(".")):
+        raise ValueError(f"{value[:80]!r} is not a host name or IP address (labels of letters, digits and '-', "
+                         "separated by single dots)")
+    return value
+
+
+def check_topic_root(value: str) -> str:
+    """1–8 topic levels of letters, digits, '_', '.', '-'; at most 128 characters (no wildcards, no empty level)."""
+    levels = value.split("/")
+    if len(value) > 128 or len(levels) > 8 or not all(_TOPIC_LEVEL.match(level) for level in levels):
+        raise ValueError("must be 1 to 8 levels of letters, digits, '_', '.', '-' separated by '/', "
+                         "at most 128 characters (e.g. camtrap/v1)")
+    return value
 
 
 class StationSection(Section):
     """Who this station is. The id appears in every topic and message: keep it stable for the unit's life."""
 
-    id: str = Field("demo-station", pattern=r"^[a-z0-9][a-z0-9_-]{1,62}$",
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{1,62}$",
                     description="Station id: lowercase letters, digits, '-' and '_' (e.g. llnp-0412).")
     park: str = Field("LLNP", min_length=1, max_length=32, description="Park code, e.g. LLNP or TLNP.")
     country: Literal["RU", "CN", "XX"] = Field("RU", description="ISO country of the site: RU or CN (XX: test).")
-    data_dir: Path = Field(Path("data"), description="Folder for the database and media, relative to this file.")
+    data_dir: Path = Field(Path("data"), strict=False,
+                           description="Folder for the database and media, relative to this file.")
     deployment_id: str = Field("", max_length=64,
                                description="Current deployment id (Camtrap DP deploymentID); empty = none yet.")
 
@@ -41,11 +100,11 @@ class HardwareSection(Section):
     """Which adapter drives each piece of hardware. Fakes are chosen here, explicitly, never as a fallback."""
 
     camera: Literal["simulated", "replay", "picamera2"] = Field(
-        "simulated", description="simulated (rendered scenes), replay (a folder of JPEGs) or picamera2 (Pi camera).")
+        description="simulated (rendered scenes), replay (a folder of JPEGs) or picamera2 (Pi camera).")
     trigger: Literal["simulated", "gpio", "bridge"] = Field(
-        "simulated", description="simulated (fired by demo/tests), gpio (PIR on a pin) or bridge (companion MCU).")
+        description="simulated (fired by demo/tests), gpio (PIR on a pin) or bridge (companion MCU).")
     illuminator: Literal["none", "simulated", "gpio", "bridge"] = Field(
-        "simulated", description="IR lamp: none, simulated, gpio or bridge.")
+        "none", description="IR lamp: none, simulated, gpio or bridge.")
 
 
 class CameraSection(Section):
@@ -54,7 +113,8 @@ class CameraSection(Section):
     width: int = Field(1280, ge=64, le=9152, description="Stored image width in pixels.")
     height: int = Field(720, ge=64, le=6944, description="Stored image height in pixels.")
     jpeg_quality: int = Field(85, ge=10, le=100, description="JPEG quality of stored images.")
-    replay_dir: Path | None = Field(None, description="camera = replay: folder of JPEGs, read in name order.")
+    replay_dir: Path | None = Field(None, strict=False,
+                                    description="camera = replay: folder of JPEGs, read in name order.")
     replay_loop: bool = Field(True, description="camera = replay: start again after the last file.")
     night_lux: float = Field(10.0, ge=0.0, le=100_000.0,
                              description="picamera2: below this light level (lux) bursts use night exposure and "
@@ -97,13 +157,13 @@ BUNDLED = "bundled"
 class ModelSection(Section):
     """The models. Each card beside its .tflite says everything else (input, classes, thresholds)."""
 
-    detector: Path | None = Field(None, description="Detector card (kind = \"detector\"), relative to this file, "
+    detector: Path | None = Field(None, strict=False, description="Detector card (kind = \"detector\"), relative to this file, "
                                                     "or \"bundled\" (the detector installed with trapd); set: "
                                                     "every frame goes through it first and only its boxes count. "
                                                     "Unset: the classifier sees whole frames.")
-    classifier: Path | None = Field(None, description="Classifier card: names the species in each box (with a "
+    classifier: Path | None = Field(None, strict=False, description="Classifier card: names the species in each box (with a "
                                                       "detector) or in the whole frame (without one).")
-    card: Path | None = Field(None, description="Old name of classifier (kept working); unset with no detector "
+    card: Path | None = Field(None, strict=False, description="Old name of classifier (kept working); unset with no detector "
                                                 "and no classifier: the bundled pipeline model (simulated scenes "
                                                 "only).")
     allow_non_field: bool = Field(False, description="Let a model whose card says field_model = false run on a "
@@ -121,15 +181,18 @@ class MqttSection(Section):
     """The MQTT uplink (QoS 1; a message is sent only when the broker acknowledged it)."""
 
     enabled: bool = Field(True, description="Forward over MQTT.")
-    host: str = Field("127.0.0.1", min_length=1, description="Broker host name or address.")
+    host: str = Field("127.0.0.1", min_length=1, max_length=253, description="Broker host name or address.")
     port: int = Field(1883, ge=1, le=65535, description="Broker port (8883 for TLS).")
-    topic_root: str = Field("camtrap/v1", pattern=r"^[^#+]+$", description="Topics are <root>/<station id>/...")
+    topic_root: str = Field("camtrap/v1", min_length=1, max_length=128,
+                            description="Topics are <root>/<station id>/... (levels of letters, digits, _ . -).")
     keepalive_s: int = Field(60, ge=5, le=3600, description="MQTT keepalive in seconds.")
     username: str = Field("", description="User name (empty: none).")
     password: str = Field("", description="Password (empty: none).")
-    ca_file: Path | None = Field(None, description="CA certificate (PEM) of the broker; set to use TLS.")
-    cert_file: Path | None = Field(None, description="This station's client certificate (PEM), with key_file.")
-    key_file: Path | None = Field(None, description="Private key of cert_file (PEM).")
+    ca_file: Path | None = Field(None, strict=False,
+                                 description="CA certificate (PEM) of the broker; set to use TLS.")
+    cert_file: Path | None = Field(None, strict=False,
+                                   description="This station's client certificate (PEM), with key_file.")
+    key_file: Path | None = Field(None, strict=False, description="Private key of cert_file (PEM).")
     telemetry_interval_s: float = Field(900.0, ge=0.0, le=86_400.0,
                                         description="Publish telemetry every this many seconds (0: only on request).")
     inflight: int = Field(32, ge=1, le=1000, description="Messages awaiting PUBACK at once.")
@@ -147,6 +210,16 @@ class MqttSection(Section):
                                               "while it is offline.")
     command_max_age_s: float = Field(86_400.0, ge=1.0, le=30 * 86_400.0,
                                      description="A command with sent_at but no expires_at expires after this long.")
+
+    @field_validator("host")
+    @classmethod
+    def _host(cls, value: str) -> str:
+        return check_hostname(value)
+
+    @field_validator("topic_root")
+    @classmethod
+    def _topic_root(cls, value: str) -> str:
+        return check_topic_root(value)
 
 
 class BridgeSection(Section):
@@ -194,26 +267,28 @@ class QueuesSection(Section):
 class StationConfig(Section):
     """The whole of station.toml."""
 
-    station: StationSection = Field(default_factory=StationSection)
-    hardware: HardwareSection = Field(default_factory=HardwareSection)
+    station: StationSection
+    hardware: HardwareSection
     camera: CameraSection = Field(default_factory=CameraSection)
     capture: CaptureSection = Field(default_factory=CaptureSection)
     model: ModelSection = Field(default_factory=ModelSection)
-    detection: DetectionSection = Field(default_factory=DetectionSection)
+    detection: StrictDetectionSection = Field(default_factory=StrictDetectionSection)
     storage: StorageSection = Field(default_factory=StorageSection)
     mqtt: MqttSection = Field(default_factory=MqttSection)
     queues: QueuesSection = Field(default_factory=QueuesSection)
     gpio: GpioSection = Field(default_factory=GpioSection)
-    lora: LoRaSection = Field(default_factory=LoRaSection)
+    lora: StrictLoRaSection = Field(default_factory=StrictLoRaSection)
     bridge: BridgeSection = Field(default_factory=BridgeSection)
-    web: WebSection = Field(default_factory=WebSection)
-    alerts: AlertSection = Field(default_factory=AlertSection)
-    hotspot: HotspotSection = Field(default_factory=HotspotSection)
+    web: StrictWebSection = Field(default_factory=StrictWebSection)
+    alerts: StrictAlertSection = Field(default_factory=StrictAlertSection)
+    hotspot: StrictHotspotSection = Field(default_factory=StrictHotspotSection)
 
     #: Folder of the file the config came from; relative paths in it are resolved against this.
-    base_dir: Path = Field(Path("."), exclude=True)
+    base_dir: Path = Field(Path("."), exclude=True, strict=False)
     #: The file itself (None when built in code), so remote config_set can persist a change.
-    source_path: Path | None = Field(None, exclude=True)
+    source_path: Path | None = Field(None, exclude=True, strict=False)
+    #: Set when the station runs on the last-known-good copy because this file failed (why, for status).
+    fallback_reason: str | None = Field(None, exclude=True)
 
     def resolve(self, path: Path) -> Path:
         return path if path.is_absolute() else (self.base_dir / path).resolve()
@@ -257,15 +332,8 @@ class StationConfig(Section):
 
 def load_config(path: Path) -> StationConfig:
     """Read and validate ``path``; any problem is one ConfigError that names file, key path and problem."""
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such file; create one with `trapd init {path}`") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read: {exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    for internal in ("base_dir", "source_path"):
+    raw = parse_toml(path)
+    for internal in ("base_dir", "source_path", "fallback_reason"):
         if internal in raw:
             raise ConfigError(f"{path}: {internal}: unknown key")
     config = validate_config(raw, source=str(path), base_dir=path.resolve().parent)
@@ -273,16 +341,97 @@ def load_config(path: Path) -> StationConfig:
     return config
 
 
+def parse_toml(path: Path) -> dict[str, Any]:
+    """The TOML of ``path`` as a dict, bounded in size and nesting; every failure is one ConfigError."""
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file; create one with `trapd init {path}`") from None
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise ConfigError(f"{path}: larger than {MAX_FILE_BYTES // 1024} KB; this is not a station.toml")
+    return parse_toml_text(data, source=str(path))
+
+
+def parse_toml_text(data: bytes, *, source: str) -> dict[str, Any]:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{source}: not UTF-8 text: {exc}") from None
+    if nesting_depth(text) > MAX_DEPTH:
+        raise ConfigError(f"{source}: arrays or tables nested deeper than {MAX_DEPTH} levels; "
+                          "station.toml needs two")
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+    except (ValueError, RecursionError) as exc:  # e.g. an integer of thousands of digits
+        raise ConfigError(f"{source}: not valid TOML: {str(exc).splitlines()[0][:200]}") from None
+
+
 def validate_config(raw: dict, *, source: str, base_dir: Path) -> StationConfig:
+    problems = control_character_problems(raw)
+    if problems:
+        raise ConfigError("\n".join(f"{source}: {problem}" for problem in problems))
+    for required in ("station", "hardware"):  # report the missing keys inside, not just the section
+        if isinstance(raw, dict) and required not in raw:
+            raw = {**raw, required: {}}
     try:
         config = StationConfig.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(format_validation_error(source, exc)) from None
+        raise ConfigError(format_validation_error(source, exc, MISSING_HINT)) from None
     config.base_dir = base_dir
     problems = cross_field_problems(config)
     if problems:
         raise ConfigError("\n".join(f"{source}: {problem}" for problem in problems))
     return config
+
+
+def control_character_problems(raw: Any, where: str = "") -> list[str]:
+    """Strings (values and keys) with control characters (NUL, DEL, escapes, newlines): never meant."""
+    problems = []
+    if isinstance(raw, dict):
+        for key, value in raw.items():
+            path = f"{where}.{key}" if where else str(key)
+            problems += control_character_problems(key, path) if isinstance(key, str) else []
+            problems += control_character_problems(value, path)
+    elif isinstance(raw, (list, tuple)):
+        for value in raw:
+            problems += control_character_problems(value, where)
+    elif isinstance(raw, (str, Path)):
+        bad = next((c for c in str(raw) if ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F), None)
+        if bad is not None:
+            problems.append(f"{where or '(top level)'}: control character U+{ord(bad):04X} not allowed")
+    return problems[:1] if len(problems) > 20 else problems
+
+
+def check_data_dir(config: StationConfig, *, writable: bool = True) -> None:
+    """station.data_dir must be a folder (or not exist yet) and, for a writer, be writable or creatable."""
+    folder = config.data_dir
+    where = f"{config.source_path or 'config'}: station.data_dir"
+    probe = folder
+    while not probe.exists() and probe.parent != probe:
+        probe = probe.parent
+    if not probe.is_dir():
+        what = "is a file" if probe == folder else f"is inside {probe}, which is a file"
+        raise ConfigError(f"{where}: {folder} {what}; point data_dir at a folder")
+    if not writable:
+        return
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise ConfigError(f"{where}: {probe} is not writable by this user; fix its owner or point data_dir "
+                          "elsewhere")
+    if probe != folder:
+        return
+    try:  # os.access does not see a read-only mount when running as root
+        os.close(os.open(folder, os.O_RDONLY | os.O_DIRECTORY))
+        probe_file = folder / f".trapd-write-check-{os.getpid()}"
+        probe_file.touch()
+        probe_file.unlink()
+    except OSError as exc:
+        raise ConfigError(f"{where}: {folder} is not writable ({exc.strerror or exc}); fix its owner or mount, "
+                          "or point data_dir elsewhere") from None
 
 
 def cross_field_problems(config: StationConfig) -> list[str]:
@@ -310,10 +459,12 @@ def cross_field_problems(config: StationConfig) -> list[str]:
     return problems
 
 
-def format_validation_error(source: str, exc: ValidationError) -> str:
+def format_validation_error(source: str, exc: ValidationError, missing_hint: str = "") -> str:
     lines = []
     for error in exc.errors():
         where = ".".join(str(part) for part in error["loc"]) or "(top level)"
         problem = "unknown key" if error["type"] == "extra_forbidden" else error["msg"]
+        if error["type"] == "missing" and missing_hint:
+            problem = f"{problem}: {missing_hint}"
         lines.append(f"{source}: {where}: {problem}")
     return "\n".join(lines)

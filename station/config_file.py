@@ -14,21 +14,29 @@ from pydantic import BaseModel
 
 from station.config import StationConfig
 
+#: What `trapd init` writes for the keys every station must name itself: an id nobody will mistake for a
+#: provisioned station, and the simulated hardware spelled out (a technician sees it and changes it).
+TEMPLATE: dict[str, dict[str, Any]] = {
+    "station": {"id": "unprovisioned"},
+    "hardware": {"camera": "simulated", "trigger": "simulated", "illuminator": "simulated"},
+}
+
 
 def default_config_text(overrides: dict[str, dict[str, Any]] | None = None) -> str:
     """The default station.toml with a comment for every section and key."""
-    config = StationConfig()
     overrides = overrides or {}
     lines = ["# station.toml: configuration of one camera-trap station (trapd).",
              "# Unknown keys are refused. Paths are relative to this file. Check it with `trapd selftest`.", ""]
     for name, field in StationConfig.model_fields.items():
         if field.exclude:
             continue
-        section: BaseModel = getattr(config, name)
-        doc = (type(section).__doc__ or "").strip()
+        section_type: type[BaseModel] = field.annotation  # type: ignore[assignment]
+        doc = (section_type.__doc__ or "").strip()
         lines += [f"# {doc}", f"[{name}]"] if doc else [f"[{name}]"]
-        for key, sub in type(section).model_fields.items():
-            value = overrides.get(name, {}).get(key, getattr(section, key))
+        values = {**TEMPLATE.get(name, {}), **overrides.get(name, {})}
+        for key, sub in section_type.model_fields.items():
+            default = None if sub.is_required() else sub.get_default(call_default_factory=True)
+            value = values[key] if key in values else default
             lines.append(f"# {sub.description or key}{_bounds(sub.metadata)}")
             rendered = toml_value(value)
             lines.append(f"{key} = {rendered}" if rendered is not None else f"# {key} =")

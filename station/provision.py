@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from station.config import StationConfig, format_validation_error, validate_config
-from station.config_file import default_config_text, toml_value
+from station.config_file import TEMPLATE, default_config_text, toml_value
 from station.errors import ConfigError
 from station.fsutil import fsync_dir, write_atomic
 from station.network import ranger_access
@@ -273,10 +273,12 @@ def _write_card(path: Path, ranger: RangerAccess) -> Path:
 
 
 def _existing_raw(config_path: Path) -> dict[str, Any]:
+    """The config to provision onto; no file yet: the `trapd init` template, whose hardware is written out
+    explicitly (simulated until the flags or the technician say otherwise)."""
     try:
         return tomllib.loads(config_path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        return {}
+        return {name: dict(values) for name, values in TEMPLATE.items()}
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{config_path}: cannot read the existing config ({exc}); fix or remove it first") from None
 

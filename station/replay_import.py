@@ -13,6 +13,7 @@ cannot be read are recorded as skipped, with the reason.
 from __future__ import annotations
 
 import collections
+import contextlib
 import dataclasses
 import io
 import json
@@ -218,14 +219,18 @@ class ReplayImporter:
         return detections
 
     def _discard_unfinished(self, store: StationStore) -> None:
-        """Files of a sequence whose commit never happened (the import was killed) are deleted."""
+        """Files of a sequence whose commit never happened (the import was killed) are deleted, and so are
+        the temp files of a write it was killed in (``.<name>.jpg.<random>.tmp``)."""
         row = store.db.execute("SELECT value FROM kv WHERE key = ?", [PENDING_KEY]).fetchone()
         if row is None:
             return
         if not store.event_exists(row[0]):
-            leftovers = [name for name in self._media.list_files() if name.event_id == row[0]]
-            for name in leftovers:
-                self._media.delete(name.relative_path)
+            leftovers = [path for path in self._media.root.glob(f"*/{row[0]}/*") if path.is_file()]
+            for path in leftovers:
+                path.unlink(missing_ok=True)
+            for folder in {path.parent for path in leftovers}:
+                with contextlib.suppress(OSError):
+                    folder.rmdir()
             log.warning("replay: removed %d files of sequence %s, whose import did not finish",
                         len(leftovers), row[0])
         with write_transaction(store.db):

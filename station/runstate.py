@@ -12,8 +12,9 @@ from station.fsutil import write_atomic
 RUN_STATE = "trapd.run.json"
 
 
-def write_run_state(data_dir: Path) -> None:
-    state = {"pid": os.getpid(), "started_unix": time.time()}
+def write_run_state(data_dir: Path, *, config_fallback: str | None = None) -> None:
+    """``config_fallback``: why the station runs on its last-known-good config (None: on the file itself)."""
+    state = {"pid": os.getpid(), "started_unix": time.time(), "config_fallback": config_fallback}
     write_atomic(data_dir / RUN_STATE, json.dumps(state).encode())
 
 

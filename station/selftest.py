@@ -10,7 +10,7 @@ from typing import Callable, Iterator
 
 import paho.mqtt.client as mqtt
 
-from station.config import StationConfig, load_config
+from station.config import StationConfig, check_data_dir, load_config
 from station.errors import StationError
 from station.hardware import factory
 from station.hardware.scenes import Scene, render
@@ -30,6 +30,7 @@ class Check:
 def run_selftest(config_path: Path) -> Iterator[Check]:
     try:
         config = load_config(config_path)
+        check_data_dir(config)
     except StationError as exc:
         yield Check("config", False, f"{exc}")
         return

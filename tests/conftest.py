@@ -27,6 +27,7 @@ def broker(tmp_path: Path) -> Iterator[PrivateBroker]:
 def make_config(data_dir: Path, *, broker: PrivateBroker | None = None, **sections: dict) -> StationConfig:
     raw: dict = {
         "station": {"id": "test-station", "data_dir": str(data_dir), "deployment_id": "dep-1"},
+        "hardware": {"camera": "simulated", "trigger": "simulated", "illuminator": "simulated"},
         "camera": {"width": 320, "height": 240},
         "capture": {"burst_frames": 2, "burst_interval_s": 0.02, "quiet_period_s": 0.3},
         "mqtt": {"enabled": broker is not None, "port": broker.port if broker else 1, "reconnect_max_s": 1.0},

@@ -66,15 +66,16 @@ def test_missing_config_says_how_to_make_one(tmp_path):
 
 
 def test_unsupported_hardware_fails_at_start_without_falling_back(tmp_path):
-    (tmp_path / "station.toml").write_text("[hardware]\ncamera = \"replay\"\n[mqtt]\nenabled = false\n")
+    head = '[station]\nid = "cli-station"\n[hardware]\ntrigger = "simulated"\nilluminator = "none"\n'
+    (tmp_path / "station.toml").write_text(head + "camera = \"replay\"\n[mqtt]\nenabled = false\n")
     result = trapd("run", "-c", "station.toml", cwd=tmp_path)
     assert result.returncode == 2 and "camera.replay_dir: required" in result.stderr
-    (tmp_path / "station.toml").write_text("[hardware]\ncamera = \"picamera2\"\n[mqtt]\nenabled = false\n")
+    (tmp_path / "station.toml").write_text(head + "camera = \"picamera2\"\n[mqtt]\nenabled = false\n")
     result = trapd("run", "-c", "station.toml", cwd=tmp_path)
     # the toy pipeline model would decide a real camera's photos: a config mistake, said in one line
     assert result.returncode == 2 and "model.allow_non_field: trapd-pipeline-v1 1.0.0 is not a field model" in \
         result.stderr and "Traceback" not in result.stderr
-    (tmp_path / "station.toml").write_text("[hardware]\ncamera = \"picamera2\"\n[model]\nallow_non_field = true\n"
+    (tmp_path / "station.toml").write_text(head + "camera = \"picamera2\"\n[model]\nallow_non_field = true\n"
                                            "[mqtt]\nenabled = false\n")
     result = trapd("run", "-c", "station.toml", cwd=tmp_path)
     assert result.returncode == 1 and "picamera2 is not importable" in result.stderr

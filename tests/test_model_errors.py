@@ -78,7 +78,8 @@ def test_daemon_with_a_corrupt_model_exits_with_a_clear_message(model_copy, tmp_
     model = model_path_of(model_copy)
     model.write_bytes(model.read_bytes()[:1000])
     config = tmp_path / "station.toml"
-    config.write_text(f'[model]\ncard = "{model_copy}"\n[mqtt]\nenabled = false\n')
+    config.write_text(f'[station]\nid = "model-st"\n[hardware]\ncamera = "simulated"\ntrigger = "simulated"\n'
+                      f'[model]\ncard = "{model_copy}"\n[mqtt]\nenabled = false\n')
     result = subprocess.run([sys.executable, "-m", "station", "run", "-c", str(config)], capture_output=True,
                             text=True, timeout=60)
     assert result.returncode == 1

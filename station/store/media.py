@@ -8,12 +8,18 @@ row was never committed (power cut between rename and commit) can be adopted aga
 from __future__ import annotations
 
 import dataclasses
+import errno
 import re
 import shutil
 from datetime import datetime
 from pathlib import Path
 
 from station.fsutil import TMP_SUFFIX, write_atomic
+
+#: Free space an image write never takes: the database's own room (WAL frames, the transaction that records
+#: a deletion or an acknowledgement). Without it frames fill the card to the last byte, no commit can pass,
+#: and retention — which must commit what it deletes — can never make room again.
+DATABASE_ROOM_BYTES = 256 * 1024
 
 _NAME = re.compile(r"^(?P<burst>\d{2,})-(?P<frame>\d{2,})_(?P<media_id>[0-9a-f-]{36})\.jpg$")
 
@@ -28,15 +34,24 @@ class MediaName:
 
 
 class MediaStore:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, keep_free_bytes: int = DATABASE_ROOM_BYTES) -> None:
         self.root = root
+        self.keep_free_bytes = keep_free_bytes
 
     def relative_path(self, *, event_id: str, media_id: str, burst_index: int, frame_index: int,
                       captured_at: datetime) -> str:
         return f"{captured_at:%Y-%m-%d}/{event_id}/{burst_index:02d}-{frame_index:02d}_{media_id}.jpg"
 
     def write(self, relative_path: str, data: bytes) -> None:
-        write_atomic(self.root / relative_path, data)
+        """Write durably; ENOSPC (like a full card) if the file would eat the database's room."""
+        path = self.root / relative_path
+        if self.keep_free_bytes:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            free = shutil.disk_usage(path.parent).free
+            if free - len(data) < self.keep_free_bytes:
+                raise OSError(errno.ENOSPC, f"{free} bytes free: the last {self.keep_free_bytes} are kept for "
+                                            "the database")
+        write_atomic(path, data)
 
     def read(self, relative_path: str) -> bytes:
         return (self.root / relative_path).read_bytes()

@@ -11,12 +11,20 @@ A detection, an observation or an unsent detection message is never deleted, and
 whose detection has not been delivered are kept. Every deletion is recorded (``media.file_deleted_at``,
 ``outbox.dropped_reason``, and a line in ``station_log``), so the server can tell "deleted for space" from
 "lost".
+
+Retention must be able to run on a card that is already full: SQLite needs a little room of its own to
+record a deletion (WAL frames). A small reserve file (``RESERVE_NAME`` beside the media folder) is kept
+while there is room and released the moment space runs short; a failing WAL checkpoint is logged and the
+deletions go on.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
+import os
+import sqlite3
+from pathlib import Path
 from typing import Callable
 
 from station.ids import iso, utc_now
@@ -25,6 +33,9 @@ from station.store.repo import StationStore
 from station.store.db import write_transaction
 
 log = logging.getLogger(__name__)
+
+RESERVE_NAME = ".trapd-reserve"
+RESERVE_BYTES = 256 * 1024
 
 _DELIVERED_EVENTS = """
     SELECT m.media_id, m.file_path FROM media m JOIN events e ON e.event_id = m.event_id
@@ -48,9 +59,15 @@ def enforce(store: StationStore, media: MediaStore, *, min_free_bytes: int,
     """Free space until ``min_free_bytes`` are free or nothing more may be deleted."""
     free = free_bytes or media.free_bytes
     report = RetentionReport()
+    reserve = media.root.parent / RESERVE_NAME
     if free() >= min_free_bytes:
+        _keep_reserve(reserve, free() - min_free_bytes)
         return report
-    store.db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the WAL gives its space back first
+    reserve.unlink(missing_ok=True)  # room for SQLite to record what is deleted
+    try:
+        store.db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the WAL gives its space back first
+    except sqlite3.Error as exc:  # never a reason not to delete
+        log.warning("retention: WAL checkpoint failed (%s); deleting files anyway", exc)
     for blank_first in ("NOT", ""):
         while free() < min_free_bytes:
             batch = list(store.db.query(_DELIVERED_EVENTS.format(blank=blank_first)))
@@ -65,6 +82,21 @@ def enforce(store: StationStore, media: MediaStore, *, min_free_bytes: int,
         log.warning(detail)
         store.log("retention", detail)
     return report
+
+
+def _keep_reserve(reserve: Path, spare_bytes: int) -> None:
+    """(Re)create the reserve once there is room for it twice over beyond the free space to keep."""
+    if spare_bytes < 2 * RESERVE_BYTES or reserve.exists():
+        return
+    try:
+        fd = os.open(reserve, os.O_WRONLY | os.O_CREAT, 0o600)
+        try:
+            os.posix_fallocate(fd, 0, RESERVE_BYTES)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        reserve.unlink(missing_ok=True)
+        log.warning("retention: cannot keep a %d-byte reserve (%s)", RESERVE_BYTES, exc)
 
 
 def _delete_files(store: StationStore, media: MediaStore, batch: list[dict], report: RetentionReport) -> None:

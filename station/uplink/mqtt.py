@@ -38,6 +38,10 @@ from station.uplink.messages import ModelRef, StatusMessage, encode_json
 
 log = logging.getLogger(__name__)
 
+#: MQTT 5 flow control for commands: the broker sends at most this many unacknowledged cmd/ messages, and
+#: each is acknowledged only once its reply is committed, so a flood waits at the broker, never in memory.
+COMMAND_RECEIVE_MAXIMUM = 20
+
 
 class MqttUplink:
     def __init__(self, *, settings: MqttSection, station_id: str, db_path: Path, stats: Stats,
@@ -70,6 +74,7 @@ class MqttUplink:
     def start(self) -> None:
         props = Properties(PacketTypes.CONNECT)
         props.SessionExpiryInterval = self._settings.session_expiry_s
+        props.ReceiveMaximum = COMMAND_RECEIVE_MAXIMUM
         self._client.connect_async(self._settings.host, self._settings.port, keepalive=self._settings.keepalive_s,
                                    clean_start=False, properties=props)
         self._client.loop_start()
@@ -103,12 +108,14 @@ class MqttUplink:
         return self._connected.is_set()
 
     def alive(self) -> bool:
-        return self._thread.is_alive()
+        """The worker and paho's network thread both run (a dead network thread never reconnects)."""
+        network = getattr(self._client, "_thread", None)  # paho keeps its loop thread there
+        return self._thread.is_alive() and (network is None or network.is_alive() or self._stopping.is_set())
 
     # -- paho callbacks (paho's network thread) ----------------------------------------------------------------
     def _make_client(self) -> mqtt.Client:
         client = mqtt.Client(callback_api_version=mqtt.CallbackAPIVersion.VERSION2,
-                             client_id=f"trapd-{self._station_id}", protocol=mqtt.MQTTv5)
+                             client_id=f"trapd-{self._station_id}", protocol=mqtt.MQTTv5, manual_ack=True)
         if self._settings.username:
             client.username_pw_set(self._settings.username, self._settings.password or None)
         if self._settings.ca_file is not None:
@@ -184,11 +191,19 @@ class MqttUplink:
         self._on_link_change()
 
     def _on_message(self, client: mqtt.Client, userdata, message: mqtt.MQTTMessage) -> None:
+        """A command is acknowledged (PUBACK) by the command worker once its reply is committed."""
         name = message.topic[len(self.prefix) + len("cmd/"):]
+        mid, qos = message.mid, message.qos
+
+        def ack() -> None:
+            client.ack(mid, qos)
+
         if self._on_command is not None and message.topic.startswith(self.prefix + "cmd/") and name:
             props = message.properties
-            self._on_command(name, message.payload, response_topic=self._response_topic(props),
+            self._on_command(name, message.payload, ack, response_topic=self._response_topic(props),
                              correlation_data=getattr(props, "CorrelationData", None) if props is not None else None)
+        else:
+            ack()
 
     def _response_topic(self, props: Properties | None) -> str | None:
         """An MQTT 5 response topic relative to this station's prefix; one outside it cannot be written (ACL)."""

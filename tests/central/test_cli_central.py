@@ -60,7 +60,8 @@ def test_an_unreachable_database_says_what_to_do(tmp_path):
 def test_station_export_needs_a_format_and_a_database(tmp_path):
     runner = CliRunner()
     assert runner.invoke(export, ["--out", str(tmp_path / "x")]).exit_code == 2
-    (tmp_path / "station.toml").write_text(f'[station]\nid = "llnp-0001"\ndata_dir = "{tmp_path}/data"\n')
+    (tmp_path / "station.toml").write_text(f'[station]\nid = "llnp-0001"\ndata_dir = "{tmp_path}/data"\n'
+                                           '[hardware]\ncamera = "simulated"\ntrigger = "simulated"\n')
     result = runner.invoke(export, ["-c", str(tmp_path / "station.toml"), "--camtrap-dp", "--out", str(tmp_path / "x")])
     assert result.exit_code == 1 and "no station database here" in result.output
 

@@ -35,7 +35,8 @@ def test_passwd_asks_twice_on_a_terminal():
                     reason="the [web] config section is not wired in yet (apply /tmp/trapd-web/config.patch)")
 def test_passwd_writes_the_hash_into_the_config(tmp_path):
     config = tmp_path / "station.toml"
-    config.write_text('[station]\nid = "llnp-0412"\n', encoding="utf-8")
+    config.write_text('[station]\nid = "llnp-0412"\n[hardware]\ncamera = "simulated"\ntrigger = "simulated"\n',
+                      encoding="utf-8")
     result = CliRunner().invoke(web, ["passwd", "-c", str(config), "--password-stdin"], input="ussuri-taiga\n")
     assert result.exit_code == 0, result.output
     written = tomllib.loads(config.read_text(encoding="utf-8"))
