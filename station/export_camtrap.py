@@ -8,6 +8,8 @@ sequence in which a person was seen are exported with ``filePublic = false`` (th
 
 from __future__ import annotations
 
+import bisect
+
 import dataclasses
 import shutil
 import sqlite3
@@ -138,10 +140,11 @@ def _mark_calibration(conn: sqlite3.Connection, events: list[dict], observations
     if not feeds:
         return
     calibration = set()
-    for event in events:
+    for event in events:  # a feed entry within [start - margin, end + margin]: bisect, not a scan per event
         start = parse_iso(event["start"]).timestamp() - margin_s
         end = parse_iso(event["end"]).timestamp() + margin_s
-        if any(start <= at <= end for at in feeds):
+        first = bisect.bisect_left(feeds, start)
+        if first < len(feeds) and feeds[first] <= end:
             calibration.add(event["event_id"])
     for row in observations:
         if row["eventID"] in calibration:

@@ -56,3 +56,21 @@ def test_a_refused_connection_is_a_clear_error():
 async def _until(predicate) -> None:
     while not predicate():
         await asyncio.sleep(0.02)
+
+
+def test_a_publish_the_broker_refuses_is_an_error_not_a_delivery(tmp_path):
+    """Mosquitto answers a publish its ACL denies with PUBACK 0x87: the load client must not count it sent."""
+    acl = tmp_path / "acl"
+    acl.write_text("topic readwrite allowed/#\n")
+
+    async def scenario(broker: PrivateBroker) -> None:
+        client = LeanStation("trapd-st-acl", session_expiry_s=0)
+        await client.connect(broker.host, broker.port)
+        await client.publish("allowed/telemetry", b"{}")
+        with pytest.raises(MqttLoadError, match=r"refused the publish \(reason 0x87\)"):
+            await client.publish("denied/telemetry", b"{}")
+        await client.publish("allowed/telemetry", b"{}")  # the connection is still good
+        await client.disconnect()
+
+    with PrivateBroker(extra_config=f"acl_file {acl}\n") as broker:
+        asyncio.run(scenario(broker))

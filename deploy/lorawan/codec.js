@@ -9,6 +9,7 @@
 var VERSION = 1;
 var UPLINK_PORT = 10;
 var DOWNLINK_PORT = 20;
+var MAX_PAYLOAD = 255; // the longest LoRaWAN application payload is 242 bytes (SF7, 125 kHz)
 var HEADER_SIZE = 7;
 var DETECTION_SIZE = 4;
 var STATUS_SIZE = 14;
@@ -107,8 +108,12 @@ function toBytes(input) {
   if (!bytes || typeof bytes.length !== "number") {
     fail("no bytes");
   }
+  require_(bytes.length <= MAX_PAYLOAD, bytes.length + " bytes: a LoRaWAN payload holds at most " + MAX_PAYLOAD);
   for (i = 0; i < bytes.length; i++) {
-    out.push(bytes[i] & 0xFF);
+    // a value that is not a byte is a broken input, not something to mask into one
+    require_(typeof bytes[i] === "number" && bytes[i] % 1 === 0 && bytes[i] >= 0 && bytes[i] <= 255,
+             "byte " + i + " (" + String(bytes[i]) + ") is not 0-255");
+    out.push(bytes[i]);
   }
   return out;
 }

@@ -71,7 +71,7 @@ def parse_code(text: str) -> tuple[str, str]:
 def read_catalogue(path: Path) -> list[CatalogueRow]:
     """A park's catalogue CSV; a mistake names its line."""
     try:
-        with path.open(encoding="utf-8", newline="") as handle:
+        with path.open(encoding="utf-8-sig", newline="") as handle:  # a spreadsheet's BOM is not the header
             rows = list(csv.DictReader(handle))
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise RegistryError(f"{path}: cannot read the catalogue ({exc})") from None
@@ -106,6 +106,7 @@ def import_catalogue(conn: psycopg.Connection, path: Path, *, country: str, park
     """Apply one park's catalogue in one transaction (all or nothing); returns what it did."""
     if not _COUNTRY.match(country):
         raise RegistryError(f"country {country!r}: two capital letters, e.g. RU or CN")
+    _require(decision)  # an import ties sightings to animals: a decision like a merge
     rows = read_catalogue(path)
     done = {"rows": len(rows), "individuals_created": 0, "sightings": 0, "conflicts": 0}
     with conn.transaction():
@@ -147,7 +148,7 @@ def _apply_row(conn: psycopg.Connection, row: CatalogueRow, country: str, park: 
     conn.execute("UPDATE observations SET individual_id = %s, life_stage = coalesce(%s, life_stage), "
                  "sex = coalesce(%s, sex) WHERE observation_id = %s",
                  [individual, row.life_stage, row.sex, row.observation_id])
-    done["sightings"] += 1
+    done["sightings"] += current is None  # a repeated row (or a re-import) ties nothing new
 
 
 def _claim(conn: psycopg.Connection, country: str, code: str, individual: str, park: str,
@@ -185,10 +186,18 @@ def canonical(conn: psycopg.Connection, individual: str) -> str:
         individual = merged_into
 
 
+_DECISIONS_LOCK = 0x7472_6170_6443_4154  # one merge or split at a time: two crossed merges cannot make a cycle
+
+
+def _one_decision_at_a_time(conn: psycopg.Connection) -> None:
+    conn.execute("SELECT pg_advisory_xact_lock(%s)", [_DECISIONS_LOCK])
+
+
 def merge(conn: psycopg.Connection, keep: str, other: str, decision: Decision) -> str:
     """Experts decided ``other`` is the same animal as ``keep``: fold it in (reversible by ``split``)."""
     _require(decision)
     with conn.transaction():
+        _one_decision_at_a_time(conn)
         keep_now, other_now = canonical(conn, keep), canonical(conn, other)
         if keep_now == other_now:
             raise RegistryError(f"{other} is already {keep_now}: nothing to merge")
@@ -204,6 +213,7 @@ def split(conn: psycopg.Connection, other: str, decision: Decision) -> str:
     """Undo the merge that folded ``other`` into another individual; returns the one it had joined."""
     _require(decision)
     with conn.transaction():
+        _one_decision_at_a_time(conn)
         _, merged_into = _live(conn, other)
         if merged_into is None:
             raise RegistryError(f"{other} was not merged into another individual: nothing to split")
@@ -225,10 +235,13 @@ def conflicts(conn: psycopg.Connection) -> list[dict[str, Any]]:
         owners.setdefault((country, code), set()).add(canonical(conn, individual))
     found = [{"kind": "code", "code": f"{country}:{code}", "individuals": sorted(ids)}
              for (country, code), ids in sorted(owners.items()) if len(ids) > 1]
+    listed = set()
     for individual, other, detail in conn.execute(
             "SELECT individual_id, other_id, detail FROM individual_decisions WHERE kind = 'claim' ORDER BY decision_id"):
         a, b = canonical(conn, individual), canonical(conn, other)
-        if a != b:
+        key = (detail.get("observation_id"), *sorted({a, b}))
+        if a != b and key not in listed:  # a catalogue imported twice claims the sighting twice: one question
+            listed.add(key)
             found.append({"kind": "sighting", "observation_id": detail.get("observation_id"),
                           "individuals": sorted({a, b})})
     return found

@@ -48,6 +48,8 @@ def parse_uplink_event(topic: str, body: bytes) -> LoraUplink:
         event = json.loads(body)
     except (UnicodeDecodeError, ValueError) as exc:
         raise BadMessage(f"lora: ChirpStack event is not JSON ({exc})") from None
+    except RecursionError:
+        raise BadMessage("lora: ChirpStack event nested too deep") from None
     if not isinstance(event, dict) or not isinstance(event.get("deviceInfo"), dict):
         raise BadMessage("lora: ChirpStack event without deviceInfo")
     info = event["deviceInfo"]
@@ -61,9 +63,19 @@ def parse_uplink_event(topic: str, body: bytes) -> LoraUplink:
     f_cnt = event.get("fCnt")
     uplink_id = str(event.get("deduplicationId") or f"{dev_eui}:{f_cnt}:{received_at.isoformat()}")
     tags = info.get("tags") if isinstance(info.get("tags"), dict) else {}
+    _check_station_tag(tags.get("station_id"))
     return LoraUplink(uplink_id=uplink_id, dev_eui=dev_eui, device_name=info.get("deviceName") or None,
                       station_tag=tags.get("station_id") or None, f_cnt=f_cnt if isinstance(f_cnt, int) else None,
                       received_at=received_at, payload=payload, frame=frame)
+
+
+def _check_station_tag(tag: object) -> None:
+    """The device's ``station_id`` tag names the station like an MQTT topic does: the same rule."""
+    from station.central.decode import STATION_ID_RE
+
+    if tag not in (None, "") and not (isinstance(tag, str) and STATION_ID_RE.match(tag)):
+        raise BadMessage(f"lora: device tag station_id {str(tag)[:80]!r} is not a valid station id; fix the tag "
+                         "in ChirpStack")
 
 
 def _frame(event: dict[str, Any]) -> tuple[bytes, Uplink]:

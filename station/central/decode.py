@@ -100,7 +100,7 @@ def decode_many(topic: str, payload: bytes, *, topic_root: str,
 def _batch_entry(prefix: str, station_id: str, line: bytes) -> tuple[str, bytes, Record | BadMessage]:
     try:
         schema = json.loads(line).get("schema", "")
-    except (ValueError, UnicodeDecodeError, AttributeError):
+    except (ValueError, UnicodeDecodeError, AttributeError, RecursionError):
         schema = ""
     name = str(schema).split("/")[0]
     if name not in TOPIC_OF_SCHEMA:
@@ -134,6 +134,8 @@ def _station_json(model: type[BaseModel], name: str, payload: bytes, station_id:
         data = json.loads(payload)
     except (UnicodeDecodeError, ValueError) as exc:
         raise BadMessage(f"{name}: not JSON ({exc})") from None
+    except RecursionError:  # nested deeper than the parser's stack: garbage or an attack, never a record
+        raise BadMessage(f"{name}: JSON nested too deep") from None
     if not isinstance(data, dict):
         raise BadMessage(f"{name}: JSON object expected, got {type(data).__name__}")
     schema = str(data.get("schema", ""))

@@ -5,7 +5,8 @@ Pure functions over rows loaded from the store (``report.py`` loads them), so th
 
 - **One animal, one count.** Merges are followed (``merged_into``); individuals still linked by a shared
   catalogue code or a sighting two catalogues claim (a conflict the experts have not settled) are counted
-  once, as one animal, and listed as conflicts. Nothing is ever counted twice.
+  once, as one animal, and listed as conflicts. Nothing is ever counted twice. A code claimed for animals of
+  two species links nothing (one animal has one species): each is counted, and the conflict is listed.
 - **Adults and cubs** per country: an animal counts as an adult in a country where it was seen as an adult or
   a subadult (an independent animal), and as a cub in a country where every sighting of it was as a
   juvenile. "Observed in both countries" and "total" count adults, as the parks' joint table does.
@@ -103,11 +104,14 @@ def animals(individuals: dict[str, tuple[str, str | None]], codes: Iterable[tupl
     code_list = list(codes)
     for country, code, individual in code_list:
         owners[(country, code)].append(now.get(individual, individual))
-    for holders in owners.values():
-        for other in holders[1:]:
-            union.join(holders[0], other)
+    species = {individual: row[0] for individual, row in individuals.items()}
+    for holders in owners.values():  # a code claimed for a tiger and a leopard joins neither: two animals
+        first: dict[str, str] = {}
+        for holder in holders:
+            union.join(first.setdefault(species.get(holder, ""), holder), holder)
     for a, b in links:
-        union.join(now.get(a, a), now.get(b, b))
+        if species.get(now.get(a, a)) == species.get(now.get(b, b)):
+            union.join(now.get(a, a), now.get(b, b))
     grouped: dict[str, Animal] = {}
     for individual in individuals:
         root = union.find(now[individual])

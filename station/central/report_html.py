@@ -8,7 +8,7 @@ import math
 from html import escape
 from typing import Any
 
-from station.central.report_i18n import LANGUAGES, text
+from station.central.report_i18n import LANGUAGES, name_of, text
 
 COUNTRY_COLOURS = {"RU": "#2f6db5", "CN": "#b5482f"}
 SPECIES = ("amur_tiger", "amur_leopard")
@@ -28,7 +28,7 @@ def joint_table(report: dict[str, Any], lang: str) -> str:
             for country_key, code in (("china", "CN"), ("russia", "RU"))]
     rows.append([text(lang, "both")] + [table[s]["both"] for s in species])
     rows.append([text(lang, "total")] + [table[s]["total"] for s in species])
-    return _table([text(lang, "adults_cubs")] + [text(lang, s) for s in species], rows)
+    return _table([text(lang, "adults_cubs")] + [name_of(lang, s) for s in species], rows)
 
 
 def findings(report: dict[str, Any], lang: str) -> str:
@@ -36,7 +36,7 @@ def findings(report: dict[str, Any], lang: str) -> str:
     for s in SPECIES:
         moves = report["dispersal"].get(s, {})
         distance = report["border_distance_km"].get(s, {})
-        far = "; ".join(f"{text(lang, 'country_' + c)} {d['median_km']:.1f} ({d['min_km']:.1f}–{d['max_km']:.1f})"
+        far = "; ".join(f"{name_of(lang, c, 'country_')} {d['median_km']:.1f} ({d['min_km']:.1f}–{d['max_km']:.1f})"
                         for c, d in distance.items())
         rows.append([text(lang, s), report["max_crossings"].get(s, 0),
                      ", ".join(f"{way.replace('->', ' → ')}: {n}" for way, n in sorted(moves.items())) or "—",
@@ -47,7 +47,7 @@ def findings(report: dict[str, Any], lang: str) -> str:
 
 def crossers(report: dict[str, Any], lang: str) -> str:
     """Every animal that crossed: its id, codes, crossings and the countries of its sightings in order."""
-    rows = [[c["animal"], text(lang, c["species"]), ", ".join(c["codes"]), c["crossings"], " ".join(c["path"])]
+    rows = [[c["animal"], name_of(lang, c["species"]), ", ".join(c["codes"]), c["crossings"], " ".join(c["path"])]
             for c in report["crossings"]]
     return _table([text(lang, "animal"), text(lang, "species"), text(lang, "codes"), text(lang, "crossings"),
                    text(lang, "path")], rows)

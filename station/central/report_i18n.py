@@ -88,6 +88,12 @@ def text(lang: str, key: str) -> str:
     return _STRINGS[lang][key]
 
 
+def name_of(lang: str, key: str, prefix: str = "") -> str:
+    """A species' or a country's word, or the key itself for one the page has no word for (a brown bear in a
+    catalogue, a third country's park): the page still renders."""
+    return _STRINGS[lang].get(prefix + key, key)
+
+
 def missing_keys() -> dict[str, set[str]]:
     """Keys some language lacks (a test keeps this empty)."""
     every = set().union(*(table.keys() for table in _STRINGS.values()))

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from station.central.alerts import Alert, Sighting, StationPlace, alerts_for
@@ -74,6 +74,23 @@ class Written:
     withdrawn: list[tuple[str, str, dict]] = dataclasses.field(default_factory=list)
 
 
+MAX_ALERT_SPECIES = 64  # one frame's species; a longer list is garbage
+MAX_ALERT_AHEAD = timedelta(hours=1)  # a station clock this far ahead of the server is wrong
+MAX_ALERT_OPEN = timedelta(days=1)  # the frame of a provisional alert comes early in its sequence
+
+
+def _check_alert(message: AlertMessage, start: datetime, at: datetime, received_at: datetime | None) -> None:
+    if len(message.detections) > MAX_ALERT_SPECIES:
+        raise BadMessage(f"alert: {len(message.detections)} detections; one frame names at most "
+                         f"{MAX_ALERT_SPECIES} species")
+    if not start - timedelta(minutes=1) <= at <= start + MAX_ALERT_OPEN:
+        raise BadMessage(f"alert: frame time {message.at} is not within a day of the sequence start "
+                         f"{message.start}")
+    if received_at is not None and at > received_at + MAX_ALERT_AHEAD:
+        raise BadMessage(f"alert: frame time {message.at} is in the future (received {received_at.isoformat()}); "
+                         "check the station clock")
+
+
 class StoreWriter:
     """Writes records through one connection; the caller owns the transaction."""
 
@@ -127,7 +144,7 @@ class StoreWriter:
         if isinstance(record, DetectionMessage):
             return self.detection(record, received_at)
         if isinstance(record, AlertMessage):
-            return self.provisional_alert(record)
+            return self.provisional_alert(record, received_at)
         if isinstance(record, LoraUplink):
             return self.lora(record)
         if isinstance(record, TelemetryMessage):
@@ -187,14 +204,20 @@ class StoreWriter:
         return written
 
     # -- provisional alerts -----------------------------------------------------------------------------------
-    def provisional_alert(self, message: AlertMessage) -> Written:
+    def provisional_alert(self, message: AlertMessage, received_at: datetime | None = None) -> Written:
         """A station saw a person or a big cat in one frame of a sequence still open: raise the alerts now.
-        The key (station, sequence start second, species) is the full record's, so it is raised once."""
-        station, start = message.station_id, parse_iso(message.start)
+        The key (station, sequence start second, species) is the full record's, so it is raised once. An
+        alert arriving after its sequence's full record adds nothing (the record already raised, or ruled
+        out, its alerts); one whose times cannot be true is refused (BadMessage: dead-lettered)."""
+        station, start, at = message.station_id, parse_iso(message.start), parse_iso(message.at)
+        _check_alert(message, start, at, received_at)
+        if self.conn.execute("SELECT 1 FROM events WHERE event_id = %s AND station_id = %s",
+                             [message.sequence_id, station]).fetchone() is not None:
+            return Written(stored=False)
         self._ensure_station(station)
         alerts = []
         for d in message.detections:
-            sighting = Sighting(station, d.species, message.sequence_id, int(start.timestamp()), parse_iso(message.at),
+            sighting = Sighting(station, d.species, message.sequence_id, int(start.timestamp()), at,
                                 d.confidence, "provisional")
             alerts += alerts_for(sighting, self.place(station), self.alert_settings)
         return Written(stored=True, raised=record_alerts(self.conn, alerts))

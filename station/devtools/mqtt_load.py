@@ -176,7 +176,14 @@ class LeanStation:
     def _on_packet(self, kind: int, body: bytes) -> None:
         if kind & 0xF0 in (PUBACK, SUBACK):
             future = self._waiting.pop(struct.unpack(">H", body[:2])[0], None)
-            if future is not None and not future.done():
+            reason = _ack_reason(kind & 0xF0, body)
+            if future is None or future.done():
+                return
+            if reason >= 0x80:  # refused (0x87 not authorised, 0x97 quota exceeded...): not delivered
+                what = "publish" if kind & 0xF0 == PUBACK else "subscription"
+                future.set_exception(MqttLoadError(f"{self.client_id}: broker refused the {what} "
+                                                   f"(reason {reason:#04x})"))
+            else:
                 future.set_result(None)
         elif kind == PINGRESP:
             self._pong.set()
@@ -189,6 +196,15 @@ class LeanStation:
                 rest = rest[2:]
             prop_len, used = _read_varint(rest)
             self.commands.append((topic, rest[used + prop_len:]))
+
+
+def _ack_reason(kind: int, body: bytes) -> int:
+    """The reason code of a PUBACK (after the packet id; absent: success) or a SUBACK (after its properties)."""
+    if kind == PUBACK:
+        return body[2] if len(body) > 2 else 0
+    prop_len, used = _read_varint(body[2:])
+    codes = body[2 + used + prop_len:]
+    return max(codes) if codes else 0
 
 
 def _read_varint(data: bytes) -> tuple[int, int]:

@@ -121,13 +121,15 @@ class ClassifyWorker:
     def _finish(self, closed: SequenceClosed) -> None:
         done = self._results.pop(closed.sequence_id, {})
         results = []
-        for frame in closed.frames:
-            result = done.get(frame.media_id) or self._classify_frame(frame)
-            if result is not None:
-                results.append(result)
-        self._results.pop(closed.sequence_id, None)
-        if self._alerts is not None:
-            self._alerts.forget(closed.sequence_id)
+        try:
+            for frame in closed.frames:
+                result = done.get(frame.media_id) or self._classify_frame(frame)
+                if result is not None:
+                    results.append(result)
+        finally:  # a sequence that fails here must not stay remembered for ever
+            self._results.pop(closed.sequence_id, None)
+            if self._alerts is not None:
+                self._alerts.forget(closed.sequence_id)
         detections = self._vision.aggregate(results, uuid7)
         record = self._composer.record(closed, detections, self._media.read)
         self._writer.submit(lambda store: store.close_sequence(record.closed, record.observations,

@@ -186,3 +186,124 @@ def test_distance_to_the_border_line() -> None:
     border = [(42.0, 131.0), (44.0, 131.0)]
     assert distance_to_line_km((43.0, 131.1), border) == pytest.approx(8.14, abs=0.02)
     assert distance_to_line_km((45.0, 131.0), border) == pytest.approx(110.6, abs=0.5)  # past the line's end
+
+
+# -- attacks: what a careless spreadsheet, a hostile id or two experts at once must not break -------------------
+
+def test_crossed_merges_at_once_make_no_cycle_and_bad_merges_are_refused(demo) -> None:
+    """Expert 1 merges B into A while expert 2 merges A into B: one wins, the other is told; never a cycle."""
+    import threading
+
+    _, section = demo
+    with open_store(section) as first, open_store(section) as second:
+        first.execute("INSERT INTO individuals (individual_id, species_key) VALUES ('ZZ:A', 'amur_tiger'), "
+                      "('ZZ:B', 'amur_tiger'), ('ZZ:C', 'amur_tiger')")
+        try:
+            outcome: list[object] = []
+
+            def crossed() -> None:
+                try:
+                    outcome.append(merge(second, "ZZ:B", "ZZ:A", EXPERT))
+                except RegistryError as exc:
+                    outcome.append(exc)
+
+            with first.transaction():
+                merge(first, "ZZ:A", "ZZ:B", EXPERT)
+                other = threading.Thread(target=crossed)
+                other.start()
+                other.join(0.5)  # expert 2 waits for expert 1's decision to commit
+                assert other.is_alive()
+            other.join(10)
+            (result,) = outcome
+            assert isinstance(result, RegistryError) and "already" in str(result)
+            chain = dict(first.execute("SELECT individual_id, merged_into FROM individuals "
+                                       "WHERE individual_id LIKE 'ZZ:%'").fetchall())
+            assert chain == {"ZZ:A": None, "ZZ:B": "ZZ:A", "ZZ:C": None}
+            with pytest.raises(RegistryError, match="nothing to merge"):
+                merge(first, "ZZ:A", "ZZ:A", EXPERT)  # into itself
+            with pytest.raises(RegistryError, match="nothing to split"):
+                split(first, "ZZ:C", EXPERT)  # never merged
+            assert merge(first, "ZZ:B", "ZZ:C", EXPERT) == "ZZ:A"  # into a merged id: its animal now
+            assert history(first, "ZZ:C")["now"] == "ZZ:A"
+            assert [d["by"] for d in history(first, "ZZ:C")["decisions"]] == ["test expert"]
+        finally:
+            first.execute("UPDATE individuals SET merged_into = NULL WHERE individual_id LIKE 'ZZ:%'")
+            first.execute("DELETE FROM individual_decisions WHERE individual_id LIKE 'ZZ:%'")
+            first.execute("DELETE FROM individuals WHERE individual_id LIKE 'ZZ:%'")
+
+
+def _one_of(conn, species: str, country: str) -> tuple[str, str]:
+    """(observation id, individual id) of an animal the park catalogued and no other park noted."""
+    return conn.execute(
+        "SELECT o.observation_id, o.individual_id FROM observations o JOIN individuals i USING (individual_id) "
+        "WHERE o.species_key = %s AND o.individual_id LIKE %s AND i.merged_into IS NULL AND NOT EXISTS "
+        "(SELECT 1 FROM individuals j WHERE j.merged_into = i.individual_id) ORDER BY 1 LIMIT 1",
+        [species, f"{country}:%"]).fetchone()
+
+
+def test_a_spreadsheet_catalogue_with_a_bom_repeated_rows_and_a_code_claimed_for_two_species(demo, tmp_path):
+    """Excel's UTF-8 BOM is not part of the header; a repeated row ties nothing twice; a leopard's row noting a
+    tiger's code is a conflict for the experts, and neither cat disappears from the count."""
+    import psycopg
+
+    from station.central.catalogue import import_catalogue
+
+    _, section = demo
+    with open_store(section) as conn:
+        before = build_report(conn)
+        with conn.transaction():
+            leopard_obs, leopard = _one_of(conn, "amur_leopard", "CN")
+            tiger_obs, tiger = _one_of(conn, "amur_tiger", "RU")
+            path = tmp_path / "catalogue-CN.csv"
+            row = f"{leopard.split(':')[1]},amur_leopard,{leopard_obs},{tiger}\r\n"
+            claim = f"AT-900,amur_tiger,{tiger_obs},\r\n"  # China claims a sighting Russia catalogued
+            path.write_bytes(("\ufeffcode,species,observation_id,other_codes\r\n" + row + row + claim + claim
+                              ).encode("utf-8"))
+            with pytest.raises(RegistryError, match="who decided"):  # nobody: not traceable, not applied
+                import_catalogue(conn, path, country="CN", park="TLNP", decision=Decision(" ", "import"))
+            done = import_catalogue(conn, path, country="CN", park="TLNP", decision=EXPERT)
+            assert (done["rows"], done["sightings"], done["individuals_created"], done["conflicts"]) == (4, 0, 1, 2)
+            after = build_report(conn)
+            assert after["individuals"] == before["individuals"] == PUBLISHED
+            assert {"kind": "code", "code": tiger, "individuals": sorted([leopard, tiger])} in after["conflicts"]
+            claimed = [c for c in after["conflicts"] if c["kind"] == "sighting"]
+            assert claimed == [{"kind": "sighting", "observation_id": tiger_obs,
+                                "individuals": sorted(["CN:AT-900", tiger])}]  # asked once, not per row
+            raise psycopg.Rollback()  # leave the demo as it was
+
+
+def test_the_page_escapes_every_id_and_renders_species_it_has_no_word_for(demo) -> None:
+    """Station ids, codes, individual ids and species come from stations and parks: never markup."""
+    import copy
+    from html.parser import HTMLParser
+
+    result, _ = demo
+    report = copy.deepcopy(result.report)
+    evil = '"><script>alert(1)</script><img src=x onerror=alert(2)>'
+    report["map"]["stations"][0]["station_id"] = evil
+    report["map"]["crossings"][0]["animal"] = evil
+    report["crossings"][0].update(animal=evil, codes=[evil], species="brown_bear" + evil)
+    report["individuals"]["brown_bear"] = copy.deepcopy(report["individuals"]["amur_tiger"])
+    report["border_distance_km"]["amur_tiger"]["KP"] = {"animals": 1, "median_km": 1.0, "min_km": 1.0,
+                                                       "max_km": 1.0}
+    report["conflicts"] = [{"kind": "code", "code": evil, "individuals": [evil]}]
+    report["range"]["since"] = evil
+    page = render_html(report)
+
+    class Tags(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.tags: set[str] = set()
+            self.attributes: set[str] = set()
+
+        def handle_starttag(self, tag, attrs) -> None:
+            self.tags.add(tag)
+            self.attributes |= {name for name, _ in attrs}
+
+    parsed = Tags()
+    parsed.feed(page)
+    assert parsed.tags <= {"html", "head", "meta", "title", "style", "body", "p", "section", "h1", "h2", "table",
+                           "thead", "tbody", "tr", "th", "td", "ul", "li", "svg", "rect", "polyline", "line",
+                           "circle", "text"}
+    assert not any(name.startswith("on") or name == "src" for name in parsed.attributes)
+    assert page.count("&lt;script&gt;") >= 3 * 5 and "brown_bear" in page

@@ -121,9 +121,21 @@ def test_a_network_server_that_drops_the_bytes_still_delivers_through_the_decode
     ({"data": "***", "object": None}, "not base64"),
     ({"data": None, "object": None}, "neither data nor a decoded object"),
     ({"deviceInfo": {"devEui": "0000000000000002"}}, "does not match the topic"),
+    # the station a device's ChirpStack tag names follows the topic's rule: no markup, no LIKE wildcards, no ints
+    ({"deviceInfo": {"devEui": "70b3d57ed0000001", "tags": {"station_id": "<b>llnp%1</b>"}}},
+     "is not a valid station id"),
+    ({"deviceInfo": {"devEui": "70b3d57ed0000001", "tags": {"station_id": 7}}}, "is not a valid station id"),
 ])
 def test_bad_lora_uplinks_say_why(changes, reason):
     topic, body = _event(DETECTIONS, **changes)
     with pytest.raises(BadMessage) as caught:
         decode(topic, body, topic_root=ROOT)
     assert reason in caught.value.reason
+
+
+def test_json_nested_deeper_than_the_parser_is_a_bad_message_on_every_topic():
+    deep = b'{"schema": "detection/1.0", "x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    for topic in ("camtrap/v1/llnp-0001/detections", "camtrap/v1/llnp-0001/alert",
+                  uplink_topic("app", "70B3D57ED0000001")):
+        with pytest.raises(BadMessage, match="nested too deep"):
+            decode(topic, deep, topic_root=ROOT)

@@ -4,6 +4,7 @@ once as a provisional alert; the central side raises its alert from it, and the 
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from station.central.registry import StationEntry, register_stations
@@ -68,3 +69,70 @@ def test_the_full_record_withdraws_an_alert_it_does_not_confirm(store, database)
     assert count(store, "SELECT count(*) FROM alerts WHERE withdrawn_at IS NOT NULL") == 1
     with store.transaction():  # the same alert again (at-least-once) raises nothing new
         assert writer.write(_alert("tlnp-0043", sequence, start, "human"), utc_now()).raised == []
+
+
+def _garbage_alerts(station: str, start) -> list[tuple[str, bytes, str]]:
+    """(topic, payload, what the dead letter must say) for alerts a worker must refuse, never act on."""
+    good = json.loads(_alert(station, uuid7(), start, "human").model_dump_json(by_alias=True))
+    future = {**good, "start": iso(start + timedelta(days=30)), "at": iso(start + timedelta(days=30, seconds=1))}
+    stale_frame = {**good, "at": iso(start + timedelta(days=3))}
+    swarm = {**good, "detections": good["detections"] * 10_000}
+    topic = f"camtrap/v1/{station}/alert"
+    return [
+        (topic, json.dumps({**good, "station_id": "tlnp-9999"}).encode(), "does not match the topic"),
+        (topic, json.dumps(future).encode(), "in the future"),
+        (topic, json.dumps(stale_frame).encode(), "within a day"),
+        (topic, json.dumps(swarm).encode(), "at most 64 species"),
+        (topic, b'{"schema": "alert/1.0", "x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "nested too deep"),
+        (topic, b"\xff\xfe not json", "not JSON"),
+    ]
+
+
+def test_forged_and_garbage_alerts_are_dead_lettered_and_the_batch_is_stored(store, database, central_broker):
+    """Attacks on <root>/<station>/alert: each lands in dead_letters with its reason, no alert is raised, and
+    the good records in the same batch are stored (a message that crashes decoding must not park them all)."""
+    import paho.mqtt.client as mqtt
+
+    register_stations(store, [StationEntry("tlnp-0044", "TLNP", "CN", 43.01, 130.9)])
+    central = make_central_config(database, central_broker, alerts={"protected_zones": [ZONE]},
+                                  ingest={"batch_size": 50})
+    start = utc_now().replace(microsecond=0)
+    garbage = _garbage_alerts("tlnp-0044", start)
+    client = mqtt.Client(callback_api_version=mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    client.connect(central_broker.host, central_broker.port)
+    client.loop_start()
+    try:
+        with ingest_workers(central, 1) as (worker,):
+            for minute in range(3):  # the good records around the garbage: the worker must outlive it
+                if minute == 1:
+                    for topic, payload, _ in garbage:
+                        client.publish(topic, payload, qos=1)
+                client.publish("camtrap/v1/tlnp-0044/detections",
+                               _record("tlnp-0044", uuid7(), start - timedelta(minutes=minute + 1),
+                                       ["sika_deer"]).model_dump_json(by_alias=True), qos=1)
+            assert wait_until(lambda: count(store, "SELECT count(*) FROM dead_letters") == len(garbage)
+                              and count(store, "SELECT count(*) FROM events") == 3 and worker.idle(), timeout=30)
+    finally:
+        client.loop_stop()
+    reasons = [row[0] for row in store.execute("SELECT reason FROM dead_letters ORDER BY id")]
+    for _, _, expected in garbage:
+        assert any(expected in reason for reason in reasons), (expected, reasons)
+    assert count(store, "SELECT count(*) FROM alerts") == 0
+
+
+def test_an_alert_after_its_full_record_raises_nothing(store, database):
+    """Delivered late (after the sequence's record said sika deer): a person alert would never be withdrawn."""
+    from station.central.config import AlertsSection
+
+    register_stations(store, [StationEntry("tlnp-0045", "TLNP", "CN", 43.01, 130.9)])
+    writer = StoreWriter(store, AlertsSection(protected_zones=[ZONE]))
+    start, sequence = utc_now().replace(microsecond=0), uuid7()
+    with store.transaction():
+        assert writer.write(_record("tlnp-0045", sequence, start, ["sika_deer"]), utc_now()).alerts == []
+    with store.transaction():
+        written = writer.write(_alert("tlnp-0045", sequence, start, "human"), utc_now())
+    assert written.raised == [] and not written.stored
+    assert count(store, "SELECT count(*) FROM alerts") == 0
+    with store.transaction():  # a new sequence of the station still raises its alert
+        assert [a.kind for a in writer.write(_alert("tlnp-0045", uuid7(), start, "human"), utc_now()).raised] == [
+            "ranger"]

@@ -95,3 +95,23 @@ def test_every_example_replays_through_the_python_mirror() -> None:
         for example in items:
             answer = python[section](example["input"])
             assert comparable(section, answer) == comparable(section, expected(section, example)), example["description"]
+
+
+@pytest.mark.skipif(NODE is None, reason="node (Node.js) is not installed; the JS codec cannot run")
+def test_codec_js_refuses_values_that_are_not_bytes_and_absurd_lengths(tmp_path: Path) -> None:
+    """A network server or a hand-written test input with 300 or -1 in `bytes` is a broken input: it was masked
+    into a byte and decoded as a real detection. A length of a billion is refused before any work."""
+    good = codec_examples()["uplinkDecoder"][1]["input"]
+    inputs = [{**good, "bytes": good["bytes"][:-1] + [300]}, {**good, "bytes": [-1, *good["bytes"][1:]]},
+              {**good, "bytes": [*good["bytes"][:-1], 0.5]}, {"fPort": 10, "bytes": {"length": 10**9}}, good]
+    vectors = tmp_path / "bad.json"
+    vectors.write_text(json.dumps({"uplinkDecoder": inputs}))
+    done = subprocess.run([NODE, str(RUNNER_JS), str(CODEC_JS), str(vectors)], capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    *bad, ok = json.loads(done.stdout)["uplinkDecoder"]
+    assert [answer["errors"] for answer in bad] == [
+        ["byte 10 (300) is not 0-255"], ["byte 0 (-1) is not 0-255"], ["byte 10 (0.5) is not 0-255"],
+        ["1000000000 bytes: a LoRaWAN payload holds at most 255"]]
+    assert all(answer["data"] == {} for answer in bad)
+    assert ok["errors"] == [] and ok["data"]["detections"][0]["species"] == "amur_leopard"
