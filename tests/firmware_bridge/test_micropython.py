@@ -43,11 +43,6 @@ def upy_board() -> Iterator[MicroPythonBoard]:
 
 
 @pytest.fixture
-def events() -> Recorder:
-    return Recorder()
-
-
-@pytest.fixture
 def bridge(upy_board: MicroPythonBoard, events: Recorder) -> Iterator[Bridge]:
     with Bridge(upy_board.port, on_pir=events, on_telemetry=events, on_tamper=events, on_hello=events,
                 handshake_timeout=WAIT_S) as started:
