@@ -27,7 +27,7 @@ from firmware_bridge.errors import (
     ProtocolVersionError,
 )
 from firmware_bridge.parser import ErrorKind, FrameParser, ParseError
-from firmware_bridge.port import SerialPort
+from firmware_bridge.serial_port import SerialPort
 from firmware_bridge.replies import Awaited, Replies, Reply, rejection
 from firmware_bridge.protocol import (
     PROTOCOL_VERSION,

@@ -5,10 +5,10 @@ station's wire models, plus command results for every command; the training para
 again with the same zstandard gives the same bytes, which a test checks against the committed dictionary
 and the sha256 in docs/wire.md.
 
-    .venv/bin/python scripts/train_wire_dict.py            # rewrites station/uplink/trapd-wire-1.zdict
+    .venv/bin/python scripts/train_wire_dict.py            # rewrites station/wire/trapd-wire-1.zdict
     .venv/bin/python scripts/train_wire_dict.py --out x    # writes elsewhere (the test does this)
 
-A new dictionary is a new version: bump DICT_VERSION here and in station/uplink/encoding.py, keep the old
+A new dictionary is a new version: bump DICT_VERSION here and in station/wire/encoding.py, keep the old
 file (stations in the field still use it), and say so in docs/wire.md.
 """
 
@@ -26,9 +26,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from station.central.scenario import FleetPlan, Scenario, uuid7_at  # noqa: E402
-from station.ids import iso  # noqa: E402
-from station.uplink.encoding import DICT_VERSION, dict_id  # noqa: E402
-from station.uplink.messages import CommandResult, encode_json  # noqa: E402
+from station.wire.ids import iso  # noqa: E402
+from station.wire.encoding import DICT_VERSION, dict_id  # noqa: E402
+from station.wire.messages import CommandResult, encode_json  # noqa: E402
 
 DICT_SIZE = 4096
 TRAINING_SEED = 1
@@ -78,7 +78,7 @@ def train(seed: int = TRAINING_SEED) -> bytes:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=ROOT / "station" / "uplink" / f"trapd-wire-{DICT_VERSION}.zdict",
+    parser.add_argument("--out", type=Path, default=ROOT / "station" / "wire" / f"trapd-wire-{DICT_VERSION}.zdict",
                         help="where to write the dictionary")
     args = parser.parse_args()
     data = train()

@@ -8,8 +8,8 @@ from typing import Iterator
 
 import pytest
 
-from station.app import StationApp
-from station.config import StationConfig, validate_config
+from station.daemon.app import StationApp
+from station.config.models import StationConfig, validate_config
 from station.devtools.collector import TopicCollector
 from station.devtools.mosquitto import PrivateBroker
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from station.config_file import default_config_text
+from station.config.file import default_config_text
 from station.fsutil import write_atomic
 
 

@@ -14,9 +14,9 @@ import pytest
 from click.testing import CliRunner
 
 from station.camtrapdp.validate import validate_package
-from station.cli import main
-from station.export_camtrap import StationExport, export_station
-from station.ids import iso, utc_now
+from station.cli.main import main
+from station.camtrapdp.station_export import StationExport, export_station
+from station.wire.ids import iso, utc_now
 from tests.conftest import make_config, running_station
 from tests.web.conftest import PASSWORD, page_station
 
@@ -120,7 +120,7 @@ def test_a_clock_correction_flags_the_deployments_times(tmp_path):
 def test_photos_dated_by_their_file_time_flag_the_deployment(tmp_path):
     from datetime import datetime, timedelta, timezone
 
-    from station.replay_import import ImportSettings, ReplayImporter
+    from station.replay.importer import ImportSettings, ReplayImporter
     from tests.test_replay_import import write_photo
 
     card = tmp_path / "card"

@@ -11,7 +11,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from station.cli import main
+from station.cli.main import main
 from tests.conftest import ROOT
 
 

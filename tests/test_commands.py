@@ -9,10 +9,10 @@ import tomllib
 import paho.mqtt.publish as publish
 import pytest
 
-from station.config import load_config
-from station.config_file import default_config_text
+from station.config.models import load_config
+from station.config.file import default_config_text
 from station.fsutil import write_atomic
-from station.app import StationApp
+from station.daemon.app import StationApp
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from station.uplink.messages import DetectionMessage
+from station.wire.messages import DetectionMessage
 from tests.conftest import make_config, running_station
 
 
@@ -41,9 +41,9 @@ def test_broker_down_then_up_delivers_every_detection_once_per_id(tmp_path, brok
 
 def test_a_broker_whose_acl_refuses_batches_still_gets_every_message_one_by_one(tmp_path, collector_for):
     """A broker set up before batches existed (its ACL lacks <root>/<id>/batch): nothing may get stuck."""
-    from station.config import MqttSection
+    from station.config.models import MqttSection
     from station.devtools.mosquitto import PrivateBroker
-    from station.pipeline.stats import Stats
+    from station.stats import Stats
     from station.store.repo import OutboxMessage, StationStore
     from station.uplink.mqtt import MqttUplink
     from tests.test_wire_bytes import documented_example

@@ -141,7 +141,7 @@ def test_crops_grow_by_the_margin_and_stay_inside_the_picture() -> None:
 def test_model_check_passes_a_detector_card_and_says_what_is_wrong_with_a_bad_one(tmp_path: Path) -> None:
     from click.testing import CliRunner
 
-    from station.cli import main
+    from station.cli.main import main
     from tests.shared_assets import reference_card
 
     card = reference_card(MDLITE_CARD, tmp_path)

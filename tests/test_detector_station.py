@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from station.app import StationApp
+from station.daemon.app import StationApp
 from station.errors import ConfigError, ModelError
-from station.ids import utc_now
+from station.wire.ids import utc_now
 from station.types import Trigger
-from station.uplink.messages import DetectionMessage
+from station.wire.messages import DetectionMessage
 from station.vision.station_vision import load_vision, model_label
 from tests.conftest import make_config, running_station
 from tests.shared_assets import ROOT, dev_photo_path, photo_folder
@@ -115,7 +115,7 @@ def test_a_non_field_model_on_a_real_camera_is_refused_unless_allowed(tmp_path: 
 def test_the_lora_summary_carries_the_count(tmp_path: Path) -> None:
     """MQTT down: the LoRa summary of the sequence says how many were counted (the most boxes in one frame)."""
     from station.devtools.mosquitto import free_port
-    from station.lora.codec import DetectionFrame, decode_uplink
+    from station.wire.lora_codec import DetectionFrame, decode_uplink
     from tests.test_lora_link import LORA, wait_uplinks
 
     config = detector_config(tmp_path, ["dev003"], lora={**LORA, "max_priority": 1},
@@ -154,7 +154,7 @@ def test_camtrap_dp_export_has_a_media_level_observation_per_box(tmp_path: Path)
     import csv
 
     from station.camtrapdp.validate import validate_package
-    from station.export_camtrap import StationExport, export_station
+    from station.camtrapdp.station_export import StationExport, export_station
 
     app = run_one_sequence(detector_config(tmp_path, ["dev003", "dev062"]))
     out = tmp_path / "package"
@@ -177,8 +177,8 @@ def test_camtrap_dp_export_has_a_media_level_observation_per_box(tmp_path: Path)
 def test_init_and_the_pi_image_use_the_bundled_real_detector(tmp_path: Path) -> None:
     from click.testing import CliRunner
 
-    from station.cli import main
-    from station.config import load_config
+    from station.cli.main import main
+    from station.config.models import load_config
 
     result = CliRunner().invoke(main, ["init", str(tmp_path / "station.toml")])
     assert result.exit_code == 0, result.output
@@ -189,7 +189,7 @@ def test_init_and_the_pi_image_use_the_bundled_real_detector(tmp_path: Path) -> 
 
 
 def test_the_bundled_detector_loads_as_a_field_model(tmp_path: Path) -> None:
-    from station.config import load_config
+    from station.config.models import load_config
     from station.vision.bundled import BUNDLED_DETECTOR
 
     pi = load_config(Path(__file__).resolve().parents[1] / "deploy" / "image" / "station.pi.toml")
@@ -205,7 +205,7 @@ def test_the_demo_names_the_toy_model_in_what_it_prints() -> None:
     """The demo runs the toy model on simulated scenes (the detector does not find drawn animals) and says so."""
     from click.testing import CliRunner
 
-    from station.cli import main
+    from station.cli.main import main
 
     result = CliRunner().invoke(main, ["demo"])
     assert result.exit_code == 0, result.output

@@ -7,7 +7,7 @@ import sqlite3
 import time
 import uuid
 
-from station import ids
+from station.wire import ids
 from station.vision.bundled import bundled_card
 from tests.conftest import make_config, running_station
 

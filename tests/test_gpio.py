@@ -16,7 +16,7 @@ from station.hardware.gpio import GpioLamp, GpioPir
 from station.hardware.picamera import NightSettings, Picamera2Camera, PicameraSettings
 from station.hardware.simulated import SimulatedPIR
 from station.hardware.warmup import WarmupGate
-from station.ids import utc_now
+from station.wire.ids import utc_now
 from station.types import Trigger
 from tests.fakes.picamera2_standin import CameraWorld
 

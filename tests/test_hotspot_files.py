@@ -24,7 +24,7 @@ from station.hardware.hotspot import HotspotSwitch, NmcliHotspot
 from station.network import qr
 from station.network.certs import fingerprint
 from station.network.wifi import WifiCredentials, connection_uuid, keyfile_text, qr_payload
-from station.provision import provision
+from station.provision.apply import provision
 from tests.conftest import ROOT
 
 NMCLI = os.environ.get("TRAPD_NMCLI") or shutil.which("nmcli")
@@ -189,7 +189,7 @@ def test_trapd_provision_prints_both_codes_the_fingerprint_and_writes_the_card(s
     from click.testing import CliRunner
     from PIL import Image
 
-    from station.cli_provision import provision as command
+    from station.cli.provision import provision as command
 
     result = CliRunner().invoke(command, ["-c", str(station_etc), "--station-id", "llnp-0412", "--hotspot", "nmcli",
                                           "--hotspot-password", "Amur;tiger:2026", "--no-interactive",
@@ -271,7 +271,7 @@ console.log(JSON.stringify([ask("org.freedesktop.NetworkManager.network-control"
 
 
 def test_the_first_boot_file_sets_the_hotspot_and_leaves_no_password_on_the_card(station_etc, tmp_path):
-    from station.provision import provision_from_file
+    from station.provision.apply import provision_from_file
 
     boot = tmp_path / "bootfs"
     boot.mkdir()

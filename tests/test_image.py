@@ -13,7 +13,7 @@ from typing import Iterator
 
 import pytest
 
-from station.config import load_config
+from station.config.models import load_config
 from tests.conftest import ROOT
 from tests.test_service import unit_values
 
@@ -124,7 +124,7 @@ def test_install_lays_out_a_station_where_the_units_expect_it(target_root):
     assert str(config.data_dir) in unit_values("trapd.service", "ReadWritePaths")[0].split()
     assert (target_root / config.data_dir.relative_to("/")).is_dir()
     assert (target_root / unit_values("trapd.service", "WorkingDirectory")[0].lstrip("/")).is_dir()
-    assert (target_root / "opt/trapd/station/service.py").is_file()  # the source the venv installs (editable)
+    assert (target_root / "opt/trapd/station/daemon/service.py").is_file()  # the source the venv installs (editable)
     assert (target_root / "etc/systemd/journald.conf.d/trapd.conf").read_text().count("Storage=volatile") == 1
     assert os.access(target_root / "usr/local/bin/trapd", os.X_OK)
     assert (target_root / "boot/firmware/trapd-provision.example.toml").is_file()

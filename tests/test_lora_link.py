@@ -7,7 +7,7 @@ import sqlite3
 import time
 
 from station.devtools.mosquitto import free_port
-from station.lora.codec import DetectionFrame, StatusFrame, decode_uplink, encode_downlink, RequestStatus
+from station.wire.lora_codec import DetectionFrame, StatusFrame, decode_uplink, encode_downlink, RequestStatus
 from tests.conftest import make_config, running_station
 
 LORA = {"enabled": True, "modem": "simulated", "region": "RU864", "mqtt_grace_s": 0.0, "status_interval_s": 3600}
@@ -77,8 +77,8 @@ def test_duty_cycle_refusal_and_status_request_downlink(tmp_path):
 def test_status_shows_the_remaining_lora_airtime(tmp_path):
     from click.testing import CliRunner
 
-    from station.cli import main
-    from station.config_file import default_config_text
+    from station.cli.main import main
+    from station.config.file import default_config_text
 
     config = make_config(tmp_path / "data", lora=LORA,
                          mqtt={"enabled": True, "port": free_port(), "reconnect_max_s": 1.0})

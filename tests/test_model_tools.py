@@ -20,7 +20,7 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from station.cli_model import model
+from station.cli.model import model
 from station.errors import ModelError
 from station.hardware.scenes import SUBJECTS, Scene, render
 from station.vision.bundled import bundled_card

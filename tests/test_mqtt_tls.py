@@ -8,10 +8,10 @@ import time
 
 import pytest
 
-from station.config import MqttSection
+from station.config.models import MqttSection
 from station.devtools.collector import TopicCollector
 from station.devtools.mosquitto import PrivateBroker
-from station.pipeline.stats import Stats
+from station.stats import Stats
 from station.store.outbox import OutboxReader
 from station.store.repo import OutboxMessage, StationStore
 from station.uplink.mqtt import MqttUplink

@@ -11,11 +11,11 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from station.config import MqttSection
-from station.ids import uuid7
-from station.pipeline.stats import Stats
+from station.config.models import MqttSection
+from station.wire.ids import uuid7
+from station.stats import Stats
 from station.store.repo import OutboxMessage, StationStore
-from station.uplink.encoding import decode_payload
+from station.wire.encoding import decode_payload
 from station.uplink.mqtt import MqttUplink
 from tests.conftest import make_config, running_station
 

@@ -17,7 +17,7 @@ import pytest
 
 from station.errors import ConfigError
 from station.network.certs import CertificateError, check_pair, fingerprint, names_of
-from station.provision import provision
+from station.provision.apply import provision
 from tests.conftest import ROOT
 
 PI_TEMPLATE = ROOT / "deploy" / "image" / "station.pi.toml"
@@ -59,8 +59,8 @@ def test_a_certificate_and_a_key_that_do_not_belong_together_are_told_apart(stat
 
 
 def test_selftest_names_the_page_certificate_or_says_why_it_cannot_serve(station_etc, tmp_path):
-    from station.config_edit import set_key
-    from station.selftest import run_selftest
+    from station.config.edit import set_key
+    from station.daemon.selftest import run_selftest
 
     provision(station_etc, station_id="llnp-0412", data_dir=tmp_path / "data", web_password="ranger-pass-1",
               camera="simulated", trigger="simulated", illuminator="simulated")
@@ -129,7 +129,7 @@ def test_park_ca_mistakes_are_refused_before_anything_is_written(station_etc, pa
 
 
 def test_a_park_ca_key_on_the_card_is_deleted_once_applied(station_etc, tmp_path, park_ca):
-    from station.provision import provision_from_file
+    from station.provision.apply import provision_from_file
 
     boot = tmp_path / "bootfs"
     boot.mkdir()

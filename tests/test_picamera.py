@@ -18,7 +18,7 @@ from station.hardware.exif import read_facts
 from station.hardware.picamera import (CameraFailedError, NightSettings, Picamera2Camera, PicameraSettings,
                                        yuv420_to_rgb)
 from station.hardware.simulated import SimulatedIlluminator
-from station.ids import utc_now
+from station.wire.ids import utc_now
 from station.types import Trigger
 from tests.fakes.picamera2_standin import DAY_RGB, CameraWorld, _yuv420, jpeg_pixels
 

@@ -7,7 +7,7 @@ import sqlite3
 import time
 from pathlib import Path
 
-from station.uplink.messages import DetectionMessage
+from station.wire.messages import DetectionMessage
 from tests.conftest import make_config, running_station
 
 

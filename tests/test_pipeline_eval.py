@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from station.cli import main
+from station.cli.main import main
 from station.vision.detector import Box
 from station.vision.labels_csv import read_labels_csv
 from station.vision.people import PeopleSettings, covered_share, separate

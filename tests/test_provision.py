@@ -12,12 +12,12 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import given, strategies as st
 
-from station.cli_errors import StationErrorsGroup
-from station.cli_provision import provision as provision_command
-from station.config import load_config
-from station.config_edit import set_key
+from station.cli.errors import StationErrorsGroup
+from station.cli.provision import provision as provision_command
+from station.config.models import load_config
+from station.config.edit import set_key
 from station.errors import ConfigError
-from station.provision import (SYSTEM_CA_BUNDLE, ProvisionRequest, parse_broker_url, provision,
+from station.provision.apply import (SYSTEM_CA_BUNDLE, ProvisionRequest, parse_broker_url, provision,
                                provision_from_file)
 from tests.conftest import ROOT
 
@@ -69,7 +69,7 @@ def test_settings_not_given_keep_what_the_config_says(config_path):
 
 
 def test_lora_keys_on_a_default_config_choose_the_real_radio_unless_told(tmp_path):
-    from station.config_file import default_config_text
+    from station.config.file import default_config_text
 
     config_path = tmp_path / "station.toml"
     config_path.write_text(default_config_text())  # `trapd init`: every key explicit, modem = "simulated"
@@ -269,8 +269,8 @@ def test_provision_from_file_command(config_path, tmp_path):
 
 
 def test_provision_is_a_trapd_command_once_registered():
-    from station.cli import main
+    from station.cli.main import main
 
     if "provision" not in main.commands:
-        pytest.skip("station.cli does not register `trapd provision` yet")
+        pytest.skip("station.cli.main does not register `trapd provision` yet")
     assert main.commands["provision"] is provision_command

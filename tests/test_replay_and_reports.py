@@ -11,8 +11,8 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from station.cli import main
-from station.config_file import default_config_text
+from station.cli.main import main
+from station.config.file import default_config_text
 from station.hardware.scenes import Scene, render
 from tests.conftest import ROOT, SHARED_MODELS, make_config, running_station
 

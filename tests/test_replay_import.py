@@ -17,11 +17,11 @@ import pytest
 from click.testing import CliRunner
 from PIL import ExifTags, Image
 
-from station.cli_replay import replay
-from station.config_file import default_config_text
+from station.cli.replay import replay
+from station.config.file import default_config_text
 from station.hardware.scenes import Scene, render
-from station.replay_import import PENDING_KEY, ImportSettings, ReplayImporter
-from station.replay_scan import DatedPhoto, Photo, group_sequences, parse_utc_offset
+from station.replay.importer import PENDING_KEY, ImportSettings, ReplayImporter
+from station.replay.scan import DatedPhoto, Photo, group_sequences, parse_utc_offset
 from station.store.repo import StationStore
 from tests.conftest import make_config
 
@@ -218,7 +218,7 @@ def test_replay_command(sd_card: Path, tmp_path: Path) -> None:
 
 def test_the_camtrap_dp_export_keeps_card_paths_and_flags_file_dates(sd_card: Path, tmp_path: Path) -> None:
     from station.camtrapdp.validate import validate_package
-    from station.export_camtrap import StationExport, export_station
+    from station.camtrapdp.station_export import StationExport, export_station
 
     importer(tmp_path).run(sd_card, settings())
     out = tmp_path / "package"

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from station.cli_replay import replay
-from station.config_file import default_config_text
+from station.cli.replay import replay
+from station.config.file import default_config_text
 from tests.shared_assets import COCO_CARD, DEV_SET, MDLITE_CARD, shared_path
 from tests.test_pipeline_eval import PEOPLE_CARD, local_card
 

@@ -13,9 +13,9 @@ import pytest
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from station.app import StationApp
-from station.config import load_config
-from station.config_file import default_config_text
+from station.daemon.app import StationApp
+from station.config.models import load_config
+from station.config.file import default_config_text
 from station.fsutil import write_atomic
 
 PREFIX = "camtrap/v1/session-station"

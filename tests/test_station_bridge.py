@@ -9,7 +9,7 @@ import pytest
 
 from firmware_bridge.protocol import SetTime
 
-from station import ids
+from station.wire import ids
 from tests.conftest import make_config, running_station
 
 BOARD = {"hardware": {"trigger": "bridge", "illuminator": "bridge"},
@@ -97,7 +97,7 @@ def test_board_reset_mid_session_handshakes_again_and_nothing_is_lost(tmp_path):
 
 
 def test_rtc_far_from_an_unsynchronised_system_clock_sets_station_time(tmp_path, monkeypatch):
-    monkeypatch.setattr("station.clock.system_clock_synchronised", lambda: False)
+    monkeypatch.setattr("station.daemon.clock.system_clock_synchronised", lambda: False)
     with running_station(board_config(tmp_path)) as app:
         simulator = app.companion.simulator
         # the board's RTC is two hours ahead of the Pi's (unsynchronised) clock
@@ -137,7 +137,7 @@ def test_bridge_simulate_and_monitor_commands(tmp_path):
 
 def test_lora_status_carries_the_boards_reset_cause(tmp_path):
     from firmware_bridge.protocol import ResetCause
-    from station.lora.codec import decode_uplink, encode_status
+    from station.wire.lora_codec import decode_uplink, encode_status
 
     with running_station(board_config(tmp_path)) as app:
         assert wait(lambda: app.board.get("reset_cause") == ResetCause.POWER_ON)

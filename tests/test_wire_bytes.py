@@ -9,11 +9,11 @@ import threading
 
 import pytest
 
-from station.config import MqttSection
-from station.pipeline.stats import Stats
+from station.config.models import MqttSection
+from station.stats import Stats
 from station.store.repo import OutboxMessage, StationStore
-from station.uplink.encoding import decode_payload
-from station.uplink.messages import DetectionMessage, encode_json
+from station.wire.encoding import decode_payload
+from station.wire.messages import DetectionMessage, encode_json
 from station.uplink.mqtt import MqttUplink
 from tests.conftest import ROOT
 

@@ -1,8 +1,8 @@
 // Camera-trap station LoRaWAN payload codec, wire version 1 (see docs/lora.md for the byte layout).
 //
 // One file for ChirpStack v4 and The Things Stack: plain ES5.1 (no let/const, arrow functions or
-// template strings) and well under The Things Stack's 40 KB limit. It mirrors station/lora/codec.py
-// and station/lora/codec_json.py; tests/lora/test_codec_node.py runs both over the same vectors.
+// template strings) and well under The Things Stack's 40 KB limit. It mirrors station/wire/lora_codec.py
+// and station/wire/lora_json.py; tests/lora/test_codec_node.py runs both over the same vectors.
 //
 // Uplinks arrive on fPort 10, downlink commands go out on fPort 20.
 

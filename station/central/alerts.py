@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from station.central.config import AlertsSection, Band, ProtectedZone, Settlement
-from station.ids import iso, uuid7
+from station.wire.ids import iso, uuid7
 
 EARTH_RADIUS_KM = 6371.0088
 

@@ -6,7 +6,7 @@ application, device profile, ``deviceName``, ``devEui``, ``tags``), ``devAddr``,
 ``fPort``, ``confirmed``, ``data`` (base64 FRMPayload), ``object`` (what the device profile's codec
 returned; with deploy/lorawan/codec.js that is the ``data`` of ``decodeUplink``), ``rxInfo``, ``txInfo``.
 
-The payload is decoded with the project's own codec (``station.lora.codec``); ``object`` is only used when
+The payload is decoded with the project's own codec (``station.wire.lora_codec``); ``object`` is only used when
 a network server was set up to drop the raw bytes.
 """
 
@@ -20,9 +20,9 @@ from datetime import datetime, timezone
 from typing import Any
 
 from station.central.errors import BadMessage
-from station.lora.codec import (UPLINK_PORT, DetectionFrame, StatusFrame, Uplink, WireDetection,
+from station.wire.lora_codec import (UPLINK_PORT, DetectionFrame, StatusFrame, Uplink, WireDetection,
                                 decode_uplink, encode_uplink)
-from station.lora.codec_json import uplink_data
+from station.wire.lora_json import uplink_data
 from station.lora.errors import LoRaCodecError
 
 

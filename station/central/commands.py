@@ -19,8 +19,8 @@ from paho.mqtt.properties import Properties
 
 from station.central.config import CentralMqttSection
 from station.errors import UplinkError
-from station.ids import iso
-from station.uplink.encoding import WireFormatError, decode_payload
+from station.wire.ids import iso
+from station.wire.encoding import WireFormatError, decode_payload
 
 
 @dataclasses.dataclass(frozen=True)

@@ -3,7 +3,7 @@
 Station messages follow docs/wire.md. A receiver ignores fields it does not know and accepts any minor
 version of a major version it knows (``detection/1.x``), so stations can be upgraded before the server.
 The MQTT 5 content type says how the payload is encoded (JSON, or zstd with a numbered dictionary,
-``station/uplink/encoding.py``); an encoding or dictionary this server does not ship is refused with the
+``station/wire/encoding.py``); an encoding or dictionary this server does not ship is refused with the
 reason, so the message is dead-lettered, not guessed at. A ``batch`` message (a station's backlog after an
 outage) holds many messages; ``decode_many`` opens it. LoRa uplinks arrive as ChirpStack v4 events
 (``chirpstack.py``).
@@ -21,9 +21,9 @@ from pydantic import BaseModel, ValidationError
 
 from station.central.chirpstack import LoraUplink, parse_uplink_event
 from station.central.errors import BadMessage
-from station.ids import parse_iso
-from station.uplink.encoding import WireFormatError, decode_payload, parse_content_type
-from station.uplink.messages import (AlertDetection, AlertMessage, DetectionMessage, ModelRef, StatusMessage,
+from station.wire.ids import parse_iso
+from station.wire.encoding import WireFormatError, decode_payload, parse_content_type
+from station.wire.messages import (AlertDetection, AlertMessage, DetectionMessage, ModelRef, StatusMessage,
                                      TelemetryMessage, WireDetection)
 
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")

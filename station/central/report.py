@@ -20,7 +20,7 @@ from station.central import catalogue as codes_catalogue
 from station.central import population
 from station.central.export import Selection
 from station.central.population import Point
-from station.ids import iso
+from station.wire.ids import iso
 from station.vision.species import catalogue
 
 if TYPE_CHECKING:

@@ -27,9 +27,9 @@ from station.central.chirpstack import uplink_event, uplink_topic
 from station.central.fleet_layout import (PlannedSighting, SimStation, make_stations, plan_sightings,
                                           protected_zones, settlements_for)
 from station.central.scenario_truth import Fact, Truth
-from station.ids import iso
-from station.lora.codec import DetectionFrame, StatusFrame, wire_detection
-from station.uplink.messages import DetectionMessage, ModelRef, TelemetryMessage, WireDetection, encode_json
+from station.wire.ids import iso
+from station.wire.lora_codec import DetectionFrame, StatusFrame, wire_detection
+from station.wire.messages import DetectionMessage, ModelRef, TelemetryMessage, WireDetection, encode_json
 from station.vision.species import catalogue
 
 APPLICATION_ID = "5b0a7c3e-2f41-4f8e-9d5a-0c6f1e2d3b4a"

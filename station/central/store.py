@@ -24,9 +24,9 @@ from station.central.chirpstack import LoraUplink
 from station.central.config import AlertsSection
 from station.central.decode import Record, Thumbnail, uuid7_time
 from station.central.errors import BadMessage
-from station.ids import parse_iso
-from station.lora.codec import DetectionFrame, ResetCause, StatusFrame
-from station.uplink.messages import AlertMessage, DetectionMessage, StatusMessage, TelemetryMessage
+from station.wire.ids import parse_iso
+from station.wire.lora_codec import DetectionFrame, ResetCause, StatusFrame
+from station.wire.messages import AlertMessage, DetectionMessage, StatusMessage, TelemetryMessage
 from station.vision.species import by_code
 
 if TYPE_CHECKING:

@@ -31,9 +31,9 @@ from typing import Any
 from station.central.chirpstack import uplink_event, uplink_topic
 from station.central.fleet_layout import BORDER_LONGITUDE, SimStation, make_stations
 from station.central.scenario import APPLICATION_ID, Publication, uuid7_at
-from station.ids import iso
-from station.lora.codec import DetectionFrame, wire_detection
-from station.uplink.messages import DetectionMessage, ModelRef, WireDetection, encode_json
+from station.wire.ids import iso
+from station.wire.lora_codec import DetectionFrame, wire_detection
+from station.wire.messages import DetectionMessage, ModelRef, WireDetection, encode_json
 from station.vision.species import catalogue
 
 TABLE = {  # species -> (CN adults, CN cubs, RU adults, RU cubs, both, total)

@@ -1,6 +1,6 @@
 """An MQTT subscriber that stands in for the central server in the demo and the tests.
 
-It reads the wire like the central server does (``station/uplink/encoding.py``): ``messages`` holds every
+It reads the wire like the central server does (``station/wire/encoding.py``): ``messages`` holds every
 station message as its JSON (or image), a batch opened into its messages on the topics they would have had
 alone; ``raw`` keeps exactly what arrived (topic, payload, content type).
 """
@@ -13,7 +13,7 @@ import time
 import paho.mqtt.client as mqtt
 
 from station.errors import UplinkError
-from station.uplink.encoding import WireFormatError, decode_payload, parse_content_type
+from station.wire.encoding import WireFormatError, decode_payload, parse_content_type
 
 BATCH_TOPICS = {"detection": "detections", "telemetry": "telemetry", "status": "status"}
 

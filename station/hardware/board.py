@@ -20,11 +20,11 @@ from firmware_bridge.bridge import Bridge
 from firmware_bridge.errors import BridgeError
 from firmware_bridge.protocol import IrLamp, LoraTxStatus, Pir, Tamper, Telemetry, WatchdogConfig, WatchdogKick
 
-from station.config import BridgeSection
+from station.config.models import BridgeSection
 from station.errors import HardwareError
 from station.hardware.ports import TriggerCallback
-from station.ids import utc_now
-from station.lora.port import SendStatus
+from station.wire.ids import utc_now
+from station.lora.ports import SendStatus
 from station.types import Trigger
 
 log = logging.getLogger(__name__)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from station.config import StationConfig
+from station.config.models import StationConfig
 from station.errors import HardwareError
 from station.hardware.ports import Camera, Illuminator, TriggerSource
 from station.hardware.board import CompanionBoard
-from station.lora.port import LoRaModem
+from station.lora.ports import LoRaModem
 
 
 def build_camera(config: StationConfig, *, illuminator: Illuminator | None = None,

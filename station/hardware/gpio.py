@@ -20,7 +20,7 @@ from typing import Any
 
 from station.errors import HardwareError
 from station.hardware.ports import TriggerCallback
-from station.ids import utc_now
+from station.wire.ids import utc_now
 from station.types import Trigger
 
 log = logging.getLogger(__name__)

@@ -35,7 +35,7 @@ from station import __version__
 from station.errors import HardwareError
 from station.hardware.exif import PhotoFacts, encode_jpeg
 from station.hardware.ports import Illuminator, Shot
-from station.ids import iso, utc_now
+from station.wire.ids import iso, utc_now
 from station.types import Trigger
 
 log = logging.getLogger(__name__)

@@ -18,7 +18,7 @@ from PIL import Image
 
 from station.errors import HardwareError
 from station.hardware.ports import Camera, Shot
-from station.ids import utc_now
+from station.wire.ids import utc_now
 from station.types import Trigger
 
 PREVIEW_SOURCE = "preview"  # the trigger source of preview frames (a simulated camera shows an empty scene)

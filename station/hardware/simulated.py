@@ -12,7 +12,7 @@ import threading
 
 from station.hardware.ports import Shot, TriggerCallback
 from station.hardware.scenes import SUBJECTS, Scene, render
-from station.ids import utc_now
+from station.wire.ids import utc_now
 from station.types import Trigger
 
 

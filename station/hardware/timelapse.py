@@ -7,7 +7,7 @@ import threading
 from typing import Callable
 
 from station.hardware.ports import TriggerCallback
-from station.ids import utc_now
+from station.wire.ids import utc_now
 from station.types import Trigger
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable
 
 from station.lora.errors import LoRaConfigError, ModemError
-from station.lora.port import Downlink, DownlinkHandler, SendResult, SendStatus
+from station.lora.ports import Downlink, DownlinkHandler, SendResult, SendStatus
 
 log = logging.getLogger(__name__)
 

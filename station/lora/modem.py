@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol
 
 from station.lora.errors import LoRaConfigError, ModemCommandError, ModemError, ModemTimeoutError
-from station.lora.port import Downlink, DownlinkHandler, LoRaModem, SendResult, SendStatus
+from station.lora.ports import Downlink, DownlinkHandler, LoRaModem, SendResult, SendStatus
 from station.lora.regions import Region
 from station.lora.rui3 import OK, Event, EventKind, Rui3Dialect
 

@@ -24,7 +24,7 @@ import re
 from collections.abc import Sequence
 
 from station.lora.errors import LoRaConfigError, ModemError
-from station.lora.port import Downlink, SendStatus
+from station.lora.ports import Downlink, SendStatus
 
 OK = "OK"
 ERROR_STATUSES = frozenset({

@@ -1,7 +1,7 @@
 """Provisioning's part for the ranger's phone: hotspot keyfile, host name, mDNS service, HTTPS certificate, QR card.
 
 ``plan_ranger_access`` decides everything first (and raises ``ConfigError`` naming the key on any mistake),
-so that ``station.provision`` can validate the whole config before a file is written; ``write_system_files``
+so that ``station.provision.apply`` can validate the whole config before a file is written; ``write_system_files``
 then writes what lives outside the config folder below the system root:
 
 - ``/etc/hostname`` and ``/etc/hosts``: ``trapd-<id>`` (``station.network.hostname``);

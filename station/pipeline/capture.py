@@ -19,11 +19,11 @@ from typing import Callable
 
 from PIL import Image
 
-from station.config import CaptureSection
+from station.config.models import CaptureSection
 from station.errors import HardwareError
 from station.hardware.ports import Camera, Illuminator
-from station.ids import iso, utc_now, uuid7
-from station.pipeline.stats import Stats
+from station.wire.ids import iso, utc_now, uuid7
+from station.stats import Stats
 from station.pipeline.writer import StoreWriter
 from station.store.media import MediaStore
 from station.types import Frame, SequenceClosed, Trigger

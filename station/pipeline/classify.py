@@ -17,10 +17,10 @@ from typing import Callable
 import numpy as np
 from PIL import Image
 
-from station.ids import uuid7
+from station.wire.ids import uuid7
 from station.pipeline.alerts import ProvisionalAlerts
 from station.pipeline.compose import Composer, SequenceRecord
-from station.pipeline.stats import Stats
+from station.stats import Stats
 from station.pipeline.writer import StoreWriter
 from station.store.media import MediaStore
 from station.types import Frame, FrameResult, SequenceClosed

@@ -10,10 +10,10 @@ import logging
 from PIL import Image
 
 from station.pipeline import thumbnail
-from station.ids import iso, uuid7
+from station.wire.ids import iso, uuid7
 from station.store.repo import OutboxMessage, observation_rows
 from station.types import Detection, SequenceClosed
-from station.uplink.messages import DetectionMessage, ModelRef, WireDetection, encode_json
+from station.wire.messages import DetectionMessage, ModelRef, WireDetection, encode_json
 from station.vision.card import ModelCard
 from station.vision.frame_pipeline import crop_image
 

@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 from typing import Callable
 
-from station.pipeline.stats import Stats
+from station.stats import Stats
 from station.store.repo import StationStore
 
 log = logging.getLogger(__name__)

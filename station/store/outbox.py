@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from station.ids import iso, utc_now
+from station.wire.ids import iso, utc_now
 from station.store.db import connect, write_transaction
 
 

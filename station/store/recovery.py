@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 
 from PIL import Image, UnidentifiedImageError
 
-from station.ids import iso, parse_iso
+from station.wire.ids import iso, parse_iso
 from station.store.media import MediaName, MediaStore
 from station.store.repo import StationStore
 from station.types import Frame, SequenceClosed

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from station.ids import iso, utc_now
+from station.wire.ids import iso, utc_now
 from station.store.db import open_store_db, write_transaction
 from station.types import Detection, Frame, FrameResult, SequenceClosed
 from station.vision.species import Species

@@ -27,7 +27,7 @@ import sqlite3
 from pathlib import Path
 from typing import Callable
 
-from station.ids import iso, utc_now
+from station.wire.ids import iso, utc_now
 from station.store.media import MediaStore
 from station.store.repo import StationStore
 from station.store.db import write_transaction

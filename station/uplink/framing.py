@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 
 from station.store.outbox import PendingMessage
-from station.uplink.encoding import JSON, KINDS, WireEncoder
+from station.wire.encoding import JSON, KINDS, WireEncoder
 
 BATCHABLE = frozenset({"detection", "telemetry"})
 BATCH_MAX_JSON_BYTES = 256_000

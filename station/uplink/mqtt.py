@@ -27,14 +27,14 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from station import __version__
-from station.config import MqttSection
+from station.config.models import MqttSection
 from station.errors import UplinkError
-from station.ids import iso, utc_now, uuid7
-from station.pipeline.stats import Stats
+from station.wire.ids import iso, utc_now, uuid7
+from station.stats import Stats
 from station.store.outbox import OutboxReader
-from station.uplink.encoding import WireEncoder
+from station.wire.encoding import WireEncoder
 from station.uplink.framing import frames
-from station.uplink.messages import ModelRef, StatusMessage, encode_json
+from station.wire.messages import ModelRef, StatusMessage, encode_json
 
 log = logging.getLogger(__name__)
 

@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 import sqlite_utils
 
-from station.ids import iso, utc_now
+from station.wire.ids import iso, utc_now
 from station.store.db import connect
 from station.vision.station_vision import model_label
 
 if TYPE_CHECKING:
-    from station.app import StationApp
+    from station.daemon.app import StationApp
 
 CPU_THERMAL_ZONE = Path("/sys/class/thermal/thermal_zone0/temp")
 #: A media id sorts before every UUIDv7: the walk-test feed's cursor when nothing was shown yet.

@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import quote
 
 from station.camtrapdp.tables import FEATURE_TYPES
-from station.ids import parse_iso
+from station.wire.ids import parse_iso
 from station.web.assets import CSS, JS
 from station.web.forms import FormError
 from station.web.i18n import LANGUAGES, Translate, species_name

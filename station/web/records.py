@@ -15,7 +15,7 @@ from typing import Any, Iterator
 
 import sqlite_utils
 
-from station.ids import iso, utc_now, uuid7
+from station.wire.ids import iso, utc_now, uuid7
 from station.store.db import connect, write_transaction
 
 #: Longest deployment id ``station.deployment_id`` accepts.

@@ -28,7 +28,7 @@ from station.web.tls import tls_context, with_tls
 from station.web.views import Views
 
 if TYPE_CHECKING:
-    from station.app import StationApp
+    from station.daemon.app import StationApp
     from station.hardware.hotspot import HotspotSwitch
 
 log = logging.getLogger(__name__)

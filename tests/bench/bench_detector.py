@@ -151,7 +151,7 @@ def trapd_run_rss(frames_wanted: int = 12, timeout_s: float = 120.0, *, people: 
     """RSS of a real `trapd run` once it has analysed ``frames_wanted`` real photos with all models loaded."""
     import sqlite3
 
-    from station.config_file import default_config_text
+    from station.config.file import default_config_text
 
     images = shared_path(*DEV_SET, "images")
     if images is None:

@@ -11,7 +11,7 @@ from typing import Any
 
 from station.lora.airtime import uplink_time_on_air_s
 from station.lora.budget import DutyCycleBudget
-from station.lora.codec import (
+from station.wire.lora_codec import (
     DETECTION_SIZE, HEADER_SIZE, STATUS_SIZE, WireDetection, capacity, decode_uplink, pack_detections,
 )
 from station.lora.regions import REGIONS, Region

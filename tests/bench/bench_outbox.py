@@ -15,9 +15,9 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 
-from station.config import MqttSection
+from station.config.models import MqttSection
 from station.devtools.mosquitto import PrivateBroker
-from station.pipeline.stats import Stats
+from station.stats import Stats
 from station.store.outbox import OutboxReader
 from station.uplink.mqtt import MqttUplink
 from tests.test_outage import queue_messages

@@ -26,7 +26,7 @@ import cbor2
 import msgpack
 import zstandard
 
-from station.uplink.encoding import WireEncoder, decode_payload
+from station.wire.encoding import WireEncoder, decode_payload
 
 ROOT = Path(__file__).resolve().parents[2]
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")

@@ -22,7 +22,7 @@ from PIL import Image
 from station.central.scenario import FleetPlan, Scenario
 from station.hardware.scenes import SUBJECTS, Scene, render
 from station.pipeline.thumbnail import CONTENT_TYPES, make_thumbnail, scaled
-from station.uplink.encoding import WireEncoder
+from station.wire.encoding import WireEncoder
 from tests.bench.bench_thumbnail import real_images
 
 STATIONS = 20

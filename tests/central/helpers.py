@@ -7,9 +7,9 @@ from datetime import datetime, timedelta, timezone
 
 from station.central.chirpstack import LoraUplink
 from station.central.scenario import uuid7_at
-from station.ids import iso
-from station.lora.codec import DetectionFrame, wire_detection
-from station.uplink.messages import DetectionMessage, ModelRef, WireDetection
+from station.wire.ids import iso
+from station.wire.lora_codec import DetectionFrame, wire_detection
+from station.wire.messages import DetectionMessage, ModelRef, WireDetection
 from station.vision.species import catalogue
 
 AT = datetime(2026, 11, 1, 5, 30, 7, 250000, tzinfo=timezone.utc)
@@ -35,7 +35,7 @@ def lora_summary(station_id: str, message: DetectionMessage, *, sequence: int = 
     start = int(datetime.fromisoformat(message.start.replace("Z", "+00:00")).timestamp())
     frame = DetectionFrame(sequence, start, tuple(wire_detection(d.species_code, d.confidence, d.count, start)
                                                   for d in message.detections))
-    from station.lora.codec import encode_detections
+    from station.wire.lora_codec import encode_detections
 
     return LoraUplink(uplink_id, "70b3d57ed0000001", station_id, station_id, sequence, AT + timedelta(minutes=1),
                       encode_detections(frame), frame)

@@ -20,7 +20,7 @@ from station.central.population import Sighting, animals, distance_to_line_km, d
 from station.central.report import build_report
 from station.central.report_html import render_html
 from station.central.report_i18n import missing_keys
-from station.cli import main
+from station.cli.main import main
 
 from .conftest import needs_frictionless
 

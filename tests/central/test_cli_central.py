@@ -10,8 +10,8 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from station.cli_central import central
-from station.cli_export import export
+from station.cli.central import central
+from station.cli.export import export
 from tests.central.conftest import count, ingest_workers, make_central_config, needs_frictionless, wait_until
 
 

@@ -12,8 +12,8 @@ import pytest
 from station.central.chirpstack import LoraUplink, uplink_event, uplink_topic
 from station.central.decode import Thumbnail, decode, uuid7_time
 from station.central.errors import BadMessage
-from station.lora.codec import DetectionFrame, StatusFrame, WireDetection
-from station.uplink.messages import DetectionMessage
+from station.wire.lora_codec import DetectionFrame, StatusFrame, WireDetection
+from station.wire.messages import DetectionMessage
 
 ROOT = "camtrap/v1"
 EXAMPLE = {"schema": "detection/1.0", "id": "0193b2c4-5f6e-7a01-8c3d-2b9e4f1a7c55", "station_id": "llnp-0412",

@@ -13,8 +13,8 @@ from station.central.chirpstack import uplink_event, uplink_topic
 from station.central.ingest import IngestWorker
 from station.central.registry import StationEntry, register_stations
 from station.devtools.collector import TopicCollector
-from station.lora.codec import DetectionFrame, wire_detection
-from station.uplink.messages import encode_json
+from station.wire.lora_codec import DetectionFrame, wire_detection
+from station.wire.messages import encode_json
 from tests.central.conftest import count, ingest_workers, make_central_config, wait_until
 from tests.central.helpers import AT, detection
 

@@ -9,8 +9,8 @@ from datetime import timedelta
 
 from station.central.registry import StationEntry, register_stations
 from station.central.store import StoreWriter
-from station.ids import iso, utc_now, uuid7
-from station.uplink.messages import AlertDetection, AlertMessage, DetectionMessage, ModelRef, WireDetection
+from station.wire.ids import iso, utc_now, uuid7
+from station.wire.messages import AlertDetection, AlertMessage, DetectionMessage, ModelRef, WireDetection
 from tests.central.conftest import count, ingest_workers, make_central_config, wait_until
 from tests.conftest import make_config, running_station
 

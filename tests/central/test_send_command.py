@@ -7,9 +7,9 @@ import json
 
 from click.testing import CliRunner
 
-from station.cli_central import central
-from station.config import load_config
-from station.config_file import default_config_text
+from station.cli.central import central
+from station.config.models import load_config
+from station.config.file import default_config_text
 from station.devtools.collector import TopicCollector
 from station.fsutil import write_atomic
 from tests.conftest import running_station

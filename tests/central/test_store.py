@@ -50,7 +50,7 @@ def test_a_repeated_detection_is_stored_once(writer):
 
 
 def test_a_detection_1_1_names_every_model_and_keeps_the_count(writer):
-    from station.uplink.messages import ModelRef
+    from station.wire.messages import ModelRef
 
     base = detection("tlnp-0001", ["wild_boar"])
     refs = [ModelRef(name="megadetector-lite", version="1"), ModelRef(name="tlnp-crops", version="2")]
@@ -69,7 +69,7 @@ def test_the_central_export_has_the_best_box_as_a_media_level_observation(writer
     from station.camtrapdp.validate import validate_package
     from station.central.config import ExportSection
     from station.central.export import Selection, export_central
-    from station.uplink.messages import ModelRef
+    from station.wire.messages import ModelRef
 
     base = detection("tlnp-0001", ["wild_boar"])
     ref = ModelRef(name="megadetector-lite", version="1")

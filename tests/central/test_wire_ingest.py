@@ -11,9 +11,9 @@ from paho.mqtt.properties import Properties
 
 from station.central.registry import StationEntry, register_stations
 from station.central.scenario import FleetPlan, Scenario
-from station.config import MqttSection
+from station.config.models import MqttSection
 from station.devtools.collector import TopicCollector
-from station.pipeline.stats import Stats
+from station.stats import Stats
 from station.store.repo import OutboxMessage, StationStore
 from station.uplink.mqtt import MqttUplink
 from tests.central.conftest import count, ingest_workers, make_central_config, wait_until

@@ -114,7 +114,7 @@ def test_garbage_on_the_line_is_skipped(upy_board: MicroPythonBoard, bridge: Bri
 
 
 def test_station_captures_from_a_micropython_board(tmp_path) -> None:
-    from station import ids
+    from station.wire import ids
     from tests.conftest import make_config, running_station
 
     with MicroPythonBoard(environment=SURROUNDINGS) as board:

@@ -18,11 +18,11 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import pytest
 
-from station.config import MqttSection
+from station.config.models import MqttSection
 from station.devtools.mosquitto import PrivateBroker, free_port
-from station.pipeline.stats import Stats
+from station.stats import Stats
 from station.store.repo import StationStore
-from station.uplink.encoding import decode_payload
+from station.wire.encoding import decode_payload
 from station.uplink.mqtt import MqttUplink
 from tests.conftest import ROOT
 from tests.pki import make_ca, make_cert

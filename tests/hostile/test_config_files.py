@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from station.cli import main
-from station.config_edit import good_copy, set_key
-from station.config_file import default_config_text
+from station.cli.main import main
+from station.config.edit import good_copy, set_key
+from station.config.file import default_config_text
 from station.fsutil import write_atomic
 
 GOOD = {"station": {"id": "cfg-st", "data_dir": "data"}, "mqtt": {"enabled": False},

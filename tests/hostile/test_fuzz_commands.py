@@ -13,10 +13,10 @@ import time
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from station.app import StationApp
-from station.config import load_config
-from station.config_file import default_config_text
-from station.uplink.messages import CommandRequest
+from station.daemon.app import StationApp
+from station.config.models import load_config
+from station.config.file import default_config_text
+from station.wire.messages import CommandRequest
 
 NAMES = ["capture", "status", "telemetry", "config_set", "send_media", "model_reload"]
 json_values = st.recursive(

@@ -12,9 +12,9 @@ from pathlib import Path
 import tomlkit
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from station.config import StationConfig, load_config, parse_toml_text, validate_config
-from station.config_edit import set_key
-from station.config_file import default_config_text
+from station.config.models import StationConfig, load_config, parse_toml_text, validate_config
+from station.config.edit import set_key
+from station.config.file import default_config_text
 from station.errors import ConfigError
 
 SECTIONS = [name for name, field in StationConfig.model_fields.items() if not field.exclude]

@@ -10,8 +10,8 @@ import tomllib
 
 import pytest
 
-from station.config import load_config
-from station.remote_config import REMOTE_KEYS
+from station.config.models import load_config
+from station.config.remote import REMOTE_KEYS
 from tests.hostile.conftest import TOPIC, ask, flood, send
 
 

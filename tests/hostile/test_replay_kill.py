@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from station.config_file import default_config_text
+from station.config.file import default_config_text
 from tests.test_replay_import import GOOD_PHOTOS, sd_card  # noqa: F401  (the module's SD card fixture)
 
 #: Runs `trapd replay` and SIGKILLs the process at the instant its second photo is written to a temp file
@@ -25,7 +25,7 @@ def replace(src, dst, *args, **kwargs):
             os.kill(os.getpid(), signal.SIGKILL)
     return real_replace(src, dst, *args, **kwargs)
 os.replace = replace
-from station.cli import main
+from station.cli.main import main
 sys.argv = ['trapd'] + sys.argv[1:]
 main()
 """

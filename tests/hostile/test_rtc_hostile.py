@@ -21,10 +21,11 @@ from firmware_bridge import protocol as p
 from firmware_bridge import wire
 from firmware_bridge.protocol import SetTime, encode_frame
 
-from station import clock, ids
-from station.cli_format import print_status
+from station.daemon import clock
+from station.wire import ids
+from station.cli.format import print_status
 from station.store.queries import status_summary
-from station.clock import BUILD_UNIX, MAX_AHEAD_S, MAX_RUN_DRIFT_S, ClockGuard, load_trusted_unix
+from station.daemon.clock import BUILD_UNIX, MAX_AHEAD_S, MAX_RUN_DRIFT_S, ClockGuard, load_trusted_unix
 from tests.conftest import make_config, running_station
 
 BOARD = {"hardware": {"trigger": "bridge", "illuminator": "bridge"},
@@ -33,7 +34,7 @@ BOARD = {"hardware": {"trigger": "bridge", "illuminator": "bridge"},
 
 @pytest.fixture(autouse=True)
 def without_ntp(monkeypatch):
-    monkeypatch.setattr("station.clock.system_clock_synchronised", lambda: False)  # the worst case: no NTP
+    monkeypatch.setattr("station.daemon.clock.system_clock_synchronised", lambda: False)  # the worst case: no NTP
     yield
     ids.set_clock_offset(0.0)
 

@@ -6,7 +6,7 @@ import pytest
 
 from station.lora.bridge_modem import CallableModem
 from station.lora.errors import LoRaConfigError, ModemError
-from station.lora.port import Downlink, LoRaModem, SendResult, SendStatus
+from station.lora.ports import Downlink, LoRaModem, SendResult, SendStatus
 
 
 def test_sends_through_the_callable() -> None:

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from station.lora import codec
-from station.lora.codec import (
+from station.wire import lora_codec as codec
+from station.wire.lora_codec import (
     DETECTION_SIZE, HEADER_SIZE, MAX_COUNT, MAX_OFFSET_S, STATUS_SIZE, CaptureMode, DetectionFrame,
     RequestStatus, ResetCause, SetCaptureMode, SetThresholds, StatusFrame, WireDetection, capacity,
     decode_downlink, decode_uplink, encode_detections, encode_downlink, encode_status, pack_detections,

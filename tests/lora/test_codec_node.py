@@ -19,11 +19,11 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from firmware_bridge.protocol import ResetCause
-from station.lora.codec import (
+from station.wire.lora_codec import (
     DOWNLINK_PORT, MAX_OFFSET_S, UPLINK_PORT, CaptureMode, DetectionFrame, RequestStatus, SetCaptureMode,
     SetThresholds, StatusFrame, WireDetection, decode_downlink, encode_detections, encode_downlink, encode_status,
 )
-from station.lora.codec_json import (
+from station.wire.lora_json import (
     decode_downlink_json, decode_uplink_json, downlink_data, encode_downlink_json,
 )
 from station.vision.species import by_code

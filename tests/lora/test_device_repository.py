@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from station.lora.codec_json import decode_downlink_json, decode_uplink_json, encode_downlink_json
+from station.wire.lora_json import decode_downlink_json, decode_uplink_json, encode_downlink_json
 
 ROOT = Path(__file__).resolve().parents[2]
 VENDOR = ROOT / "deploy" / "lorawan" / "device-repository" / "vendor" / "trapd"

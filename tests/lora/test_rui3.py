@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from station.lora.errors import LoRaConfigError, ModemError
 from station.lora.modem import split_lines
-from station.lora.port import Downlink, SendStatus
+from station.lora.ports import Downlink, SendStatus
 from station.lora.rui3 import EventKind, Rui3Dialect, parse_event, parse_value, status_of
 
 

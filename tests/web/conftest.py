@@ -15,7 +15,7 @@ from typing import Iterator
 
 import pytest
 
-from station.app import StationApp
+from station.daemon.app import StationApp
 from station.hardware import factory
 from station.hardware.preview import PreviewCamera
 from station.web.auth import hash_password

@@ -7,9 +7,9 @@ import tomllib
 import pytest
 from click.testing import CliRunner
 
-from station.cli_web import web
-from station.config import StationConfig
-from station.provision import ProvisionRequest, provision_from_file
+from station.cli.web import web
+from station.config.models import StationConfig
+from station.provision.apply import ProvisionRequest, provision_from_file
 from station.web.auth import verify_password
 
 

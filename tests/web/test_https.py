@@ -22,9 +22,9 @@ from typing import Iterator
 
 import pytest
 
-from station.app import StationApp
+from station.daemon.app import StationApp
 from station.network.certs import fingerprint
-from station.provision import provision
+from station.provision.apply import provision
 from station.web.auth import hash_password
 from station.web.errors import WebError
 from tests.conftest import make_config

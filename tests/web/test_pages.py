@@ -7,7 +7,7 @@ import sqlite3
 
 import pytest
 
-from station.app import StationApp
+from station.daemon.app import StationApp
 from station.web.i18n import species_name
 from tests.web.conftest import eventually, images_loaded, log_in
 

@@ -10,7 +10,7 @@ from PIL import Image
 
 from station.hardware.ports import Shot
 from station.hardware.preview import PREVIEW_SOURCE, PreviewCamera
-from station.ids import utc_now
+from station.wire.ids import utc_now
 from station.types import Trigger
 
 

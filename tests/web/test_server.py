@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from station.app import StationApp
+from station.daemon.app import StationApp
 from station.web.auth import FREE_FAILURES
 from station.web.errors import WebError
 from station.web.server import WebServer

@@ -1,4 +1,4 @@
-"""`trapd web`: the click layer of the ranger's page (registered by ``station.cli``).
+"""`trapd web`: the click layer of the ranger's page (registered by ``station.cli.main``).
 
 Only parses, calls the library and prints; a ConfigError from writing the config becomes one line and exit
 code 2 through the main group.
@@ -39,7 +39,7 @@ def passwd(config_path: Path, print_only: bool, password_stdin: bool) -> None:
     if print_only:
         click.echo(hashed)
         return
-    from station.config_edit import set_key
+    from station.config.edit import set_key
 
     set_key(config_path, "web.password_hash", hashed)
     click.echo(f"wrote [web] password_hash to {config_path}; it applies when trapd next starts")

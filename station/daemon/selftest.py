@@ -10,13 +10,13 @@ from typing import Callable, Iterator
 
 import paho.mqtt.client as mqtt
 
-from station.config import StationConfig, check_data_dir, load_config
+from station.config.models import StationConfig, check_data_dir, load_config
 from station.errors import StationError
 from station.hardware import factory
 from station.hardware.scenes import Scene, render
 from station.store.db import open_store_db
 from station.types import Trigger
-from station.ids import utc_now
+from station.wire.ids import utc_now
 from station.vision.station_vision import load_vision, model_label
 
 

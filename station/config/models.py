@@ -1,7 +1,7 @@
 """station.toml as pydantic models: unknown keys rejected, every field bounded and described.
 
 The descriptions are not decoration: `trapd init` turns them into the comments of the default file
-(`station.config_file`), and `trapd schema` publishes them. A mistake in the file becomes one
+(`station.config.file`), and `trapd schema` publishes them. A mistake in the file becomes one
 ``ConfigError`` naming the file, the key path and the problem.
 """
 

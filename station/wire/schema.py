@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from station.uplink.messages import WIRE_MODELS
+from station.wire.messages import WIRE_MODELS
 
 
 def schema_documents() -> dict[str, str]:

@@ -18,12 +18,12 @@ from typing import Callable
 
 from pathlib import Path
 
-from station.commands import CommandWorker
-from station.config import StationConfig
-from station.config_edit import set_key
+from station.daemon.commands import CommandWorker
+from station.config.models import StationConfig
+from station.config.edit import set_key
 from station.errors import ConfigError, HardwareError, StationError
 from station.hardware import factory
-from station.clock import ClockGuard, load_trusted_unix, save_trusted_unix
+from station.daemon.clock import ClockGuard, load_trusted_unix, save_trusted_unix
 from station.hardware.board import CompanionBoard
 from station.hardware.hotspot import HotspotSwitch, build_hotspot
 from station.hardware.preview import PreviewCamera
@@ -34,18 +34,18 @@ from station.pipeline.capture import CaptureWorker
 from station.pipeline.alerts import ProvisionalAlerts
 from station.pipeline.classify import ClassifyWorker
 from station.pipeline.compose import Composer, SequenceRecord
-from station.pipeline.stats import Stats
+from station.stats import Stats
 from station.pipeline.writer import StoreWriter
-from station.runstate import clear_run_state, write_run_state
-from station.lora.codec import ResetCause, StatusFrame
+from station.daemon.runstate import clear_run_state, write_run_state
+from station.wire.lora_codec import ResetCause, StatusFrame
 from station.store import retention
 from station.store.media import MediaStore
 from station.store.recovery import RecoveryReport, recover
 from station.store.repo import StationStore
-from station.telemetry import full_media_message, telemetry_message
+from station.daemon.telemetry import full_media_message, telemetry_message
 from station.types import Trigger
-from station.uplink.messages import ModelRef
-from station.uplink.lora_link import LoraLink
+from station.wire.messages import ModelRef
+from station.lora.link import LoraLink
 from station.uplink.mqtt import MqttUplink
 from station.vision.classifier import Classifier
 from station.vision.station_vision import Vision, load_vision, model_label, reload_vision
@@ -85,7 +85,7 @@ class StationApp:
         self.board: dict = {}  # latest readings from the companion board (battery, temperature, lux...)
         self._walk_test_logged = -WALK_TEST_LOG_S
         self.companion: CompanionBoard | None = None
-        self.clock: ClockGuard | None = None  # checks the board's RTC readings (station/clock.py)
+        self.clock: ClockGuard | None = None  # checks the board's RTC readings (station/daemon/clock.py)
         self.watchdog: Ticker | None = None
         self.web: WebServer | None = None  # the ranger's page (on only when asked)
         self.hotspot: HotspotSwitch | None = None  # the ranger's Wi-Fi, on with the page

@@ -1,6 +1,6 @@
-"""`trapd replay`: import a camera trap's SD card (the CLI side of ``station.replay_import``).
+"""`trapd replay`: import a camera trap's SD card (the CLI side of ``station.replay.importer``).
 
-Exit codes as in ``station.cli``: 0 done, 130 stopped by Ctrl-C (run again to resume), 2 a usage or
+Exit codes as in ``station.cli.main``: 0 done, 130 stopped by Ctrl-C (run again to resume), 2 a usage or
 configuration mistake (a non-field model without --allow-non-field among them).
 """
 
@@ -15,8 +15,8 @@ from typing import Any, Callable
 
 import click
 
-from station.cli_errors import StationErrorsCommand
-from station.cli_model import _progress_bar
+from station.cli.errors import StationErrorsCommand
+from station.cli.model import _progress_bar
 
 
 @click.command(cls=StationErrorsCommand)
@@ -45,9 +45,9 @@ def replay(config_path: Path, folder: Path, gap_s: float, max_frames: int, utc_o
     Ctrl-C stops after the sequence in progress; run the same command again to import the rest (files
     already imported or skipped are not touched again).
     """
-    from station.config import check_data_dir, load_config
-    from station.replay_import import ImportSettings, ReplayImporter
-    from station.replay_scan import parse_utc_offset
+    from station.config.models import check_data_dir, load_config
+    from station.replay.importer import ImportSettings, ReplayImporter
+    from station.replay.scan import parse_utc_offset
 
     try:
         zone = parse_utc_offset(utc_offset)
@@ -68,7 +68,7 @@ def replay(config_path: Path, folder: Path, gap_s: float, max_frames: int, utc_o
     with contextlib.ExitStack() as stack:
         on_photo = None
         if report_path is not None:
-            from station.replay_report import PhotoReport
+            from station.replay.report import PhotoReport
 
             on_photo = PhotoReport(stack.enter_context(report_path.open("w", encoding="utf-8", newline="")),
                                    importer.models)

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from station.config import StationConfig
+from station.config.models import StationConfig
 
 #: What `trapd init` writes for the keys every station must name itself: an id nobody will mistake for a
 #: provisioned station, and the simulated hardware spelled out (a technician sees it and changes it).

@@ -17,7 +17,7 @@ from pathlib import Path
 import click
 
 from station import __version__
-from station.cli_errors import StationErrorsGroup
+from station.cli.errors import StationErrorsGroup
 
 DEFAULT_CONFIG = "station.toml"
 config_option = click.option("-c", "--config", "config_path", type=click.Path(path_type=Path),
@@ -39,7 +39,7 @@ def main(log_level: str) -> None:
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
 def init(path: Path, force: bool) -> None:
     """Write a commented default station.toml to PATH."""
-    from station.config_file import default_config_text
+    from station.config.file import default_config_text
     from station.fsutil import write_atomic
 
     if path.exists() and not force:
@@ -56,10 +56,10 @@ def run(config_path: Path) -> None:
 
     A broken config file with a last-known-good copy beside it (station.toml.good) starts on the copy,
     loudly. Exit 75 after a remote change that applies at restart (systemd starts it again)."""
-    from station.app import StationApp
-    from station.config_edit import load_with_fallback
-    from station.remote_config import RESTART_EXIT_CODE
-    from station.service import ServiceNotifier, station_status
+    from station.daemon.app import StationApp
+    from station.config.edit import load_with_fallback
+    from station.config.remote import RESTART_EXIT_CODE
+    from station.daemon.service import ServiceNotifier, station_status
 
     config = load_with_fallback(config_path)
     if config.fallback_reason:
@@ -89,8 +89,8 @@ def run(config_path: Path) -> None:
 @click.option("--keep", type=click.Path(path_type=Path), help="Keep the demo station in this folder.")
 def demo(broker: str | None, keep: Path | None) -> None:
     """Run a simulated station end to end in a temporary folder and show what it did."""
-    from station.demo import run_demo
-    from station.cli_format import print_demo
+    from station.devtools.demo import run_demo
+    from station.cli.format import print_demo
 
     def progress(line: str) -> None:
         click.echo(f"  · {line}")
@@ -111,9 +111,9 @@ def demo(broker: str | None, keep: Path | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def status(config_path: Path, as_json: bool) -> None:
     """Last sequences, detections per species, outbox depth, disk use and uptime."""
-    from station.config_edit import load_with_fallback
-    from station.cli_format import print_status
-    from station.runstate import read_run_state
+    from station.config.edit import load_with_fallback
+    from station.cli.format import print_status
+    from station.daemon.runstate import read_run_state
     from station.store.queries import status_summary
 
     config = load_with_fallback(config_path, writing=False)
@@ -136,8 +136,8 @@ def status(config_path: Path, as_json: bool) -> None:
 @click.option("-o", "--output", type=click.File("w"), default="-", help="Write to a file instead of stdout.")
 def detections(config_path: Path, fmt: str, limit: int | None, species: str | None, output) -> None:
     """List detections, or export them as CSV or JSON."""
-    from station.config import check_data_dir, load_config
-    from station.cli_format import print_detections
+    from station.config.models import check_data_dir, load_config
+    from station.cli.format import print_detections
     from station.store.queries import list_detections
 
     config = load_config(config_path)
@@ -160,7 +160,7 @@ def selftest(config_path: Path) -> None:
     """Check config, model, camera, store and link; one pass/fail line each with a hint.
 
     Exit 0 all passed, 2 the config is wrong (nothing else is checked), 1 another check failed."""
-    from station.selftest import run_selftest
+    from station.daemon.selftest import run_selftest
 
     failures = 0
     for check in run_selftest(config_path):
@@ -177,7 +177,7 @@ def selftest(config_path: Path) -> None:
               help="Folder for the JSON Schema files.")
 def schema(out: Path) -> None:
     """Write the JSON Schema of every wire message (generated from the message models)."""
-    from station.uplink.schema import write_schemas
+    from station.wire.schema import write_schemas
 
     for path in write_schemas(out):
         click.echo(f"wrote {path}")
@@ -232,7 +232,7 @@ def store() -> None:
 @config_option
 def store_recover(config_path: Path) -> None:
     """Salvage a corrupt database: keep the damaged file, copy every readable row into a new one."""
-    from station.config import check_data_dir, load_config
+    from station.config.models import check_data_dir, load_config
     from station.store.salvage import salvage
 
     config = load_config(config_path)
@@ -246,18 +246,18 @@ def store_recover(config_path: Path) -> None:
 
 
 def _register_subcommands() -> None:
-    from station.cli_central import central
-    from station.cli_export import export
+    from station.cli.central import central
+    from station.cli.export import export
 
     main.add_command(central)
     main.add_command(export)
-    from station.cli_model import model
-    from station.cli_replay import replay
+    from station.cli.model import model
+    from station.cli.replay import replay
 
     main.add_command(model)
     main.add_command(replay)
-    from station.cli_provision import provision
-    from station.cli_web import web
+    from station.cli.provision import provision
+    from station.cli.web import web
 
     main.add_command(provision)
     main.add_command(web)

@@ -11,7 +11,7 @@ Two ways in, one result:
 
 Either way the existing ``station.toml`` (if any) is kept and only the provisioned keys change; the whole
 result is validated before anything is written, and written with every key commented
-(``station.config_file``). TLS material is copied next to the config (``tls/*.pem``, mode 0600), so the
+(``station.config.file``). TLS material is copied next to the config (``tls/*.pem``, mode 0600), so the
 config never points into the boot partition. Every mistake is one ``ConfigError`` naming the key.
 """
 
@@ -27,8 +27,8 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from station.config import StationConfig, format_validation_error, validate_config
-from station.config_file import TEMPLATE, default_config_text, toml_value
+from station.config.models import StationConfig, format_validation_error, validate_config
+from station.config.file import TEMPLATE, default_config_text, toml_value
 from station.errors import ConfigError
 from station.fsutil import fsync_dir, write_atomic
 from station.network import ranger_access

@@ -13,7 +13,7 @@ import csv
 import json
 from typing import IO
 
-from station.replay_import import ImportedPhoto
+from station.replay.importer import ImportedPhoto
 from station.vision.species import catalogue
 
 COLUMNS = ("file", "time", "time_source", "sequence", "observation_type", "species", "scientific_name",

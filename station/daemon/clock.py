@@ -27,7 +27,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
-from station import ids
+from station.wire import ids
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from station.camtrapdp.errors import ExportError
 from station.camtrapdp.licenses import DEFAULT_LICENSE, package_licenses
 from station.camtrapdp.writer import PackageMetadata, PackageSummary, Row, write_package
-from station.ids import parse_iso
+from station.wire.ids import parse_iso
 from station.vision.species import catalogue
 
 

@@ -53,7 +53,7 @@ def dictionary_bytes(version: int = DICT_VERSION) -> bytes:
         known = ", ".join(map(str, KNOWN_DICTS))
         raise WireFormatError(f"zstd dictionary {version} is unknown here (known: {known}); upgrade trapd on "
                               f"this side to one that ships trapd-wire-{version}.zdict")
-    return importlib.resources.files("station.uplink").joinpath(f"trapd-wire-{version}.zdict").read_bytes()
+    return importlib.resources.files("station.wire").joinpath(f"trapd-wire-{version}.zdict").read_bytes()
 
 
 @functools.cache

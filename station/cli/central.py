@@ -1,7 +1,7 @@
 """`trapd central …` (the central server) and `trapd export` (Camtrap DP from a station's own store).
 
 Only this layer prints or picks exit codes: 0 ok, 1 a failure, 2 a usage or configuration mistake.
-Register with ``main.add_command(central)`` and ``main.add_command(export)`` in station/cli.py.
+Register with ``main.add_command(central)`` and ``main.add_command(export)`` in station/cli/main.py.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from station.cli_errors import StationErrorsGroup
+from station.cli.errors import StationErrorsGroup
 
 CENTRAL_CONFIG_HELP = "Central server configuration (env TRAPD_CENTRAL_CONFIG; default ./central.toml if present)."
 
@@ -415,7 +415,7 @@ def _write_setup(folder: Path, scenario) -> None:
 
 
 def _add_catalogue_commands() -> None:
-    from station.cli_catalogue import add_catalogue_commands
+    from station.cli.catalogue import add_catalogue_commands
 
     add_catalogue_commands(central, individuals)
 

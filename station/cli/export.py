@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 
 from station.camtrapdp.licenses import DEFAULT_LICENSE, LICENSE_IDS
-from station.cli_central import UtcTime, _report_validation
-from station.cli_errors import StationErrorsCommand
+from station.cli.central import UtcTime, _report_validation
+from station.cli.errors import StationErrorsCommand
 
 
 @click.command("export", cls=StationErrorsCommand)
@@ -33,8 +33,8 @@ from station.cli_errors import StationErrorsCommand
 def export(config_path: Path, camtrap_dp: bool, out: Path, since, until, species, latitude, longitude,
            copy_media: bool, data_license: str, media_license: str, validate: bool) -> None:
     """Export this station's store as a Camtrap DP package (for cards collected by hand)."""
-    from station.config import check_data_dir, load_config
-    from station.export_camtrap import StationExport, export_station
+    from station.config.models import check_data_dir, load_config
+    from station.camtrapdp.station_export import StationExport, export_station
 
     if not camtrap_dp:
         raise click.UsageError("choose the format: --camtrap-dp (Camtrap DP 1.0.2)")

@@ -25,19 +25,19 @@ from typing import TYPE_CHECKING, Callable, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from station.config_edit import set_key
+from station.config.edit import set_key
 from station.errors import StationError
 from station.hardware.scenes import SUBJECTS
-from station.ids import iso, parse_iso, utc_now, uuid7
+from station.wire.ids import iso, parse_iso, utc_now, uuid7
 from station.limits import nesting_depth
-from station.remote_config import remote_effect
+from station.config.remote import remote_effect
 from station.store.db import connect, write_transaction
 from station.store.repo import OutboxMessage
 from station.types import Trigger
-from station.uplink.messages import CommandRequest, CommandResult, encode_json
+from station.wire.messages import CommandRequest, CommandResult, encode_json
 
 if TYPE_CHECKING:
-    from station.app import StationApp
+    from station.daemon.app import StationApp
 
 log = logging.getLogger(__name__)
 

@@ -15,9 +15,9 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from station.app import StationApp
-from station.config import load_config
-from station.config_file import default_config_text
+from station.daemon.app import StationApp
+from station.config.models import load_config
+from station.config.file import default_config_text
 from station.devtools.collector import TopicCollector
 from station.devtools.mosquitto import PrivateBroker, mosquitto_binary
 from station.fsutil import write_atomic

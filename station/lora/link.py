@@ -22,14 +22,14 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from station.ids import parse_iso
+from station.wire.ids import parse_iso
 from station.lora.budget import DutyCycleBudget
-from station.lora.codec import StatusFrame, decode_downlink, encode_status, pack_detections, wire_detection
-from station.lora.codec import RequestStatus
+from station.wire.lora_codec import StatusFrame, decode_downlink, encode_status, pack_detections, wire_detection
+from station.wire.lora_codec import RequestStatus
 from station.lora.regions import region
-from station.lora.port import Downlink, LoRaModem, SendStatus
+from station.lora.ports import Downlink, LoRaModem, SendStatus
 from station.lora.settings import LoRaSection
-from station.pipeline.stats import Stats
+from station.stats import Stats
 from station.store.db import connect, write_transaction
 
 log = logging.getLogger(__name__)

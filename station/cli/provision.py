@@ -1,4 +1,4 @@
-"""`trapd provision`: the click layer over ``station.provision`` (registered by ``station.cli``).
+"""`trapd provision`: the click layer over ``station.provision.apply`` (registered by ``station.cli.main``).
 
 Flags for scripted set-up, prompts on a terminal for what the flags left out, ``--from-file`` for the
 first-boot file. Like the rest of the CLI it only parses, calls the library and prints; a ConfigError is
@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 if TYPE_CHECKING:  # the library (pydantic, the config models) is imported only when the command runs
-    from station.provision import ProvisionResult
+    from station.provision.apply import ProvisionResult
 
 PATH_TYPE = click.Path(path_type=Path)
 COUNTRIES = click.Choice(["RU", "CN", "XX"])
@@ -70,7 +70,7 @@ UNPROVISIONED = {"unprovisioned", "demo-station", None}
 def provision(config_path: Path, from_file: Path | None, interactive: bool | None, system_root: Path,
               **settings: Any) -> None:
     """Give this station its identity, broker, keys and time zone; writes a validated config."""
-    from station.provision import provision as provision_station, provision_from_file
+    from station.provision.apply import provision as provision_station, provision_from_file
 
     if from_file is not None and any(value is not None for value in settings.values()):
         raise click.UsageError("--from-file takes every setting from the file; drop the other flags")

@@ -8,11 +8,11 @@ import time
 from pathlib import Path
 
 from station.errors import StoreError
-from station.ids import iso, utc_now, uuid7
+from station.wire.ids import iso, utc_now, uuid7
 from station.store.db import connect
 from station.store.media import MediaStore
 from station.store.repo import OutboxMessage
-from station.uplink.messages import TelemetryMessage, encode_json
+from station.wire.messages import TelemetryMessage, encode_json
 
 TELEMETRY_PRIORITY = 3
 FULL_MEDIA_PRIORITY = 1

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from station.lora.codec import (
+from station.wire.lora_codec import (
     DOWNLINK_PORT, MAX_THRESHOLDS, CaptureMode, DetectionFrame, DownlinkCommand, RequestStatus, ResetCause,
     UPLINK_PORT, SetCaptureMode, SetThresholds, StatusFrame, Uplink, decode_downlink, decode_uplink,
     encode_downlink,

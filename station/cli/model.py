@@ -1,7 +1,7 @@
 """`trapd model check|eval|crops|bench`: the CLI side of model tooling (`trapd replay` is in cli_replay).
 
 Each command parses, calls the library (``station.vision.*``) and formats; exit codes as in
-``station.cli``: 0 ok, 1 a check or the work failed, 2 a usage or configuration mistake.
+``station.cli.main``: 0 ok, 1 a check or the work failed, 2 a usage or configuration mistake.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 import click
 
-from station.cli_errors import StationErrorsGroup
+from station.cli.errors import StationErrorsGroup
 
 card_argument = click.argument("card", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 

@@ -1,6 +1,6 @@
 """`trapd replay`: import a conventional camera trap's photos into the station as if it had captured them.
 
-Photos are found, dated and grouped by ``station.replay_scan``; each sequence is then decided by the
+Photos are found, dated and grouped by ``station.replay.scan``; each sequence is then decided by the
 station's own vision (``station.vision.station_vision``: the detector first, the people card and the
 classifier on its boxes when configured; or the classifier alone on whole frames) and stored through the station's own parts — ``MediaStore`` for the files, ``aggregate``
 for the detections, ``Composer`` for observations and outbox messages (so an uplink forwards them), and
@@ -32,10 +32,10 @@ from typing import Callable
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from station.config import StationConfig
-from station.ids import iso, utc_now, uuid7
+from station.config.models import StationConfig
+from station.wire.ids import iso, utc_now, uuid7
 from station.pipeline.compose import Composer
-from station.replay_scan import DatedPhoto, Photo, Rejected, date_photo, group_sequences, scan_folder
+from station.replay.scan import DatedPhoto, Photo, Rejected, date_photo, group_sequences, scan_folder
 from station.store import retention
 from station.store.db import write_transaction
 from station.store.media import MediaStore

@@ -6,7 +6,7 @@ import json
 import time
 from typing import Callable
 
-from station.demo import DemoResult, summarise_payload
+from station.devtools.demo import DemoResult, summarise_payload
 
 Echo = Callable[[str], None]
 

@@ -1,0 +1,1 @@
+"""`trapd provision`: give an installed station its identity, broker, keys and time zone, and a valid config."""
