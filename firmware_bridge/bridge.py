@@ -36,9 +36,9 @@ from firmware_bridge.protocol import (
     Command,
     Frame,
     Hello,
-    LoraRx,
-    LoraSend,
-    LoraTxDone,
+    LoRaRx,
+    LoRaSend,
+    LoRaTxDone,
     Message,
     Nack,
     NackReason,
@@ -73,7 +73,7 @@ class Bridge:
 
     Callbacks get the typed message: ``on_pir(Pir)``, ``on_telemetry(Telemetry)``,
     ``on_tamper(Tamper)``, ``on_hello(Hello)`` (after every completed handshake),
-    ``on_lora_tx_done(LoraTxDone)``, ``on_lora_rx(LoraRx)`` (a downlink); ``on_traffic("rx" | "tx",
+    ``on_lora_tx_done(LoRaTxDone)``, ``on_lora_rx(LoRaRx)`` (a downlink); ``on_traffic("rx" | "tx",
     Frame | ParseError)`` sees every frame both ways, and every bad one.
     They may also be assigned as attributes before ``start()``.
     """
@@ -87,8 +87,8 @@ class Bridge:
         on_telemetry: Callable[[Telemetry], object] | None = None,
         on_tamper: Callable[[Tamper], object] | None = None,
         on_hello: Callable[[Hello], object] | None = None,
-        on_lora_tx_done: Callable[[LoraTxDone], object] | None = None,
-        on_lora_rx: Callable[[LoraRx], object] | None = None,
+        on_lora_tx_done: Callable[[LoRaTxDone], object] | None = None,
+        on_lora_rx: Callable[[LoRaRx], object] | None = None,
         on_traffic: TrafficTap | None = None,
         handshake_timeout: float = 3.0,
         reconnect_interval: float = 0.5,
@@ -188,7 +188,7 @@ class Bridge:
     # -- commands ----------------------------------------------------------------------------------
 
     def send_command(self, command: Command, *, ack: bool = True, retries: int = 3, timeout: float = 0.5) -> int:
-        """Send ``command`` and return its sequence number (LoraTxDone.send_seq refers to it).
+        """Send ``command`` and return its sequence number (LoRaTxDone.send_seq refers to it).
 
         With ``ack``, wait up to ``timeout`` s per attempt for the board's ACK and send the same
         frame again (same seq: the board runs it once) up to ``retries`` times. Raises
@@ -201,15 +201,15 @@ class Bridge:
             seq = self._session.next_seq()
         return self._command(command, seq, ack=ack, retries=retries, timeout=timeout)
 
-    def lora_send(self, port: int, payload: bytes, confirmed: bool = False, *, timeout: float = 30.0) -> LoraTxDone:
-        """Send a LoRaWAN uplink through the board's radio and wait for its LoraTxDone (airtime, and
+    def lora_send(self, port: int, payload: bytes, confirmed: bool = False, *, timeout: float = 30.0) -> LoRaTxDone:
+        """Send a LoRaWAN uplink through the board's radio and wait for its LoRaTxDone (airtime, and
         the network's ack for a confirmed uplink, take seconds). Raises like ``send_command``, and
         BridgeTimeoutError if the radio does not report within ``timeout``."""
         with self._changed:
             seq = self._session.next_seq()
         uplink = self._replies.expect(Awaited.UPLINK_DONE, seq)
         try:
-            self._command(LoraSend(port, payload, confirmed), seq, ack=True, retries=3, timeout=0.5)
+            self._command(LoRaSend(port, payload, confirmed), seq, ack=True, retries=3, timeout=0.5)
             if not uplink.done.wait(timeout):
                 raise BridgeTimeoutError(
                     f"board on {self.port} accepted lora_send (seq {seq}) but its radio did not report the "
@@ -217,7 +217,7 @@ class Bridge:
                 )
         finally:
             self._replies.forget(Awaited.UPLINK_DONE, seq)
-        assert isinstance(uplink.message, LoraTxDone)  # set before done
+        assert isinstance(uplink.message, LoRaTxDone)  # set before done
         return uplink.message
 
     def _command(self, command: Command, seq: int, *, ack: bool, retries: int, timeout: float) -> int:
@@ -407,7 +407,7 @@ class Bridge:
         elif isinstance(message, Telemetry):
             self.last_telemetry = message
             self._deliver(self.on_telemetry, message)
-        elif isinstance(message, (Pir, Tamper, LoraTxDone, LoraRx)):
+        elif isinstance(message, (Pir, Tamper, LoRaTxDone, LoRaRx)):
             self._on_event(frame)
         else:
             log.warning("board on %s sent %s, which only a host sends; ignored", self.port, message.NAME)
@@ -417,10 +417,10 @@ class Bridge:
             duplicate = self._session.is_duplicate(frame.seq)
         if not duplicate:
             message = frame.message
-            if isinstance(message, LoraTxDone):
+            if isinstance(message, LoRaTxDone):
                 self._replies.resolve(Awaited.UPLINK_DONE, message.send_seq, message)
-            callbacks = {Pir: self.on_pir, Tamper: self.on_tamper, LoraTxDone: self.on_lora_tx_done,
-                         LoraRx: self.on_lora_rx}
+            callbacks = {Pir: self.on_pir, Tamper: self.on_tamper, LoRaTxDone: self.on_lora_tx_done,
+                         LoRaRx: self.on_lora_rx}
             self._deliver(callbacks[type(message)], message)
         self._send(Ack(frame.seq))  # after the callback: an ack means "handed over"
 

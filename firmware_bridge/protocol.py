@@ -52,7 +52,7 @@ class TamperKind(enum.IntEnum):
     MOVED = wire.TAMPER_MOVED
 
 
-class LoraTxStatus(enum.IntEnum):
+class LoRaTxStatus(enum.IntEnum):
     SENT = wire.TX_SENT
     CONFIRMED = wire.TX_CONFIRMED
     NO_ACK = wire.TX_NO_ACK
@@ -257,25 +257,25 @@ class Tamper(Message):
 
 
 @dataclasses.dataclass(frozen=True)
-class LoraTxDone(Message):
+class LoRaTxDone(Message):
     """The LoRa uplink sent by the LORA_SEND with sequence number ``send_seq`` has finished."""
 
     TYPE: ClassVar[int] = wire.LORA_TX_DONE
     NAME: ClassVar[str] = "lora_tx_done"
     send_seq: int
-    status: LoraTxStatus | int
+    status: LoRaTxStatus | int
 
     def __post_init__(self) -> None:
         _require(self, "send_seq", _U16)
         _require(self, "status", _U8)
 
     @classmethod
-    def from_fields(cls, values: tuple) -> LoraTxDone:
-        return cls(values[0], _known(LoraTxStatus, values[1]))
+    def from_fields(cls, values: tuple) -> LoRaTxDone:
+        return cls(values[0], _known(LoRaTxStatus, values[1]))
 
 
 @dataclasses.dataclass(frozen=True)
-class LoraRx(Message):
+class LoRaRx(Message):
     """A LoRaWAN downlink the board's radio received, with its signal quality."""
 
     TYPE: ClassVar[int] = wire.LORA_RX
@@ -299,7 +299,7 @@ class LoraRx(Message):
         return (self.port, self.rssi_dbm, self.snr_quarter_db, self.payload)
 
     @classmethod
-    def from_fields(cls, values: tuple) -> LoraRx:
+    def from_fields(cls, values: tuple) -> LoRaRx:
         port, rssi_dbm, snr_quarter_db, payload = values
         return cls(port, payload, rssi_dbm, snr_quarter_db)
 
@@ -361,7 +361,7 @@ class SleepUntil(Command):
 
 
 @dataclasses.dataclass(frozen=True)
-class LoraSend(Command):
+class LoRaSend(Command):
     """Send ``payload`` as a LoRaWAN uplink on ``port``; a LORA_TX_DONE follows when it is done."""
 
     TYPE: ClassVar[int] = wire.LORA_SEND
@@ -378,15 +378,15 @@ class LoraSend(Command):
         return (self.port, int(self.confirmed), self.payload)
 
     @classmethod
-    def from_fields(cls, values: tuple) -> LoraSend:
+    def from_fields(cls, values: tuple) -> LoRaSend:
         return cls(values[0], values[2], bool(values[1]))
 
 
 MESSAGE_TYPES: Mapping[int, type[Message]] = {
     cls.TYPE: cls
     for cls in (
-        *(Hello, Ack, Nack, Pir, Telemetry, Tamper, LoraTxDone, LoraRx),
-        *(IrLamp, WatchdogKick, WatchdogConfig, SetTime, SleepUntil, LoraSend),
+        *(Hello, Ack, Nack, Pir, Telemetry, Tamper, LoRaTxDone, LoRaRx),
+        *(IrLamp, WatchdogKick, WatchdogConfig, SetTime, SleepUntil, LoRaSend),
     )
 }
 

@@ -34,7 +34,7 @@ from firmware_bridge.machine_shim import Clock, Machine
 from firmware_bridge.protocol import (
     MESSAGE_TYPES,
     IrLamp,
-    LoraSend,
+    LoRaSend,
     Message,
     SetTime,
     SleepUntil,
@@ -86,8 +86,8 @@ class SimState:
         return [command.unix for command in self._of(SleepUntil)]
 
     @property
-    def lora_sends(self) -> list[LoraSend]:
-        return self._of(LoraSend)
+    def lora_sends(self) -> list[LoRaSend]:
+        return self._of(LoRaSend)
 
 
 class Simulator:

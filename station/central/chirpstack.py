@@ -27,7 +27,7 @@ from station.lora.errors import LoRaCodecError
 
 
 @dataclasses.dataclass(frozen=True)
-class LoraUplink:
+class LoRaUplink:
     """One uplink from a station's LoRa radio, with what the network server knows about the device."""
 
     uplink_id: str
@@ -40,7 +40,7 @@ class LoraUplink:
     frame: Uplink
 
 
-def parse_uplink_event(topic: str, body: bytes) -> LoraUplink:
+def parse_uplink_event(topic: str, body: bytes) -> LoRaUplink:
     parts = topic.split("/")
     if len(parts) != 6 or parts[2] != "device" or parts[4:] != ["event", "up"]:
         raise BadMessage(f"topic {topic!r} is not application/<id>/device/<DevEUI>/event/up")
@@ -64,7 +64,7 @@ def parse_uplink_event(topic: str, body: bytes) -> LoraUplink:
     uplink_id = str(event.get("deduplicationId") or f"{dev_eui}:{f_cnt}:{received_at.isoformat()}")
     tags = info.get("tags") if isinstance(info.get("tags"), dict) else {}
     _check_station_tag(tags.get("station_id"))
-    return LoraUplink(uplink_id=uplink_id, dev_eui=dev_eui, device_name=info.get("deviceName") or None,
+    return LoRaUplink(uplink_id=uplink_id, dev_eui=dev_eui, device_name=info.get("deviceName") or None,
                       station_tag=tags.get("station_id") or None, f_cnt=f_cnt if isinstance(f_cnt, int) else None,
                       received_at=received_at, payload=payload, frame=frame)
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from station.central.chirpstack import LoraUplink, parse_uplink_event
+from station.central.chirpstack import LoRaUplink, parse_uplink_event
 from station.central.errors import BadMessage
 from station.wire.ids import parse_iso
 from station.wire.encoding import WireFormatError, decode_payload, parse_content_type
@@ -45,7 +45,7 @@ class Thumbnail:
         return uuid7_time(self.media_id)
 
 
-Record = DetectionMessage | AlertMessage | TelemetryMessage | StatusMessage | Thumbnail | LoraUplink
+Record = DetectionMessage | AlertMessage | TelemetryMessage | StatusMessage | Thumbnail | LoRaUplink
 
 
 def uuid7_time(value: str) -> datetime:

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from station.central.alerts import Alert, Sighting, StationPlace, alerts_for
-from station.central.chirpstack import LoraUplink
+from station.central.chirpstack import LoRaUplink
 from station.central.config import AlertsSection
 from station.central.decode import Record, Thumbnail, uuid7_time
 from station.central.errors import BadMessage
@@ -126,7 +126,7 @@ class StoreWriter:
             self._places[station_id] = StationPlace(station_id, *(row or (None, None, None, None)))
         return self._places[station_id]
 
-    def lora_station(self, uplink: LoraUplink) -> str:
+    def lora_station(self, uplink: LoRaUplink) -> str:
         """The station a LoRa device belongs to: its ChirpStack tag, the registry's DevEUI, or its name."""
         if uplink.station_tag:
             return uplink.station_tag
@@ -145,7 +145,7 @@ class StoreWriter:
             return self.detection(record, received_at)
         if isinstance(record, AlertMessage):
             return self.provisional_alert(record, received_at)
-        if isinstance(record, LoraUplink):
+        if isinstance(record, LoRaUplink):
             return self.lora(record)
         if isinstance(record, TelemetryMessage):
             return self.telemetry(record)
@@ -261,7 +261,7 @@ class StoreWriter:
         return Written(stored=row is not None)
 
     # -- LoRa -------------------------------------------------------------------------------------------------
-    def lora(self, uplink: LoraUplink) -> Written:
+    def lora(self, uplink: LoRaUplink) -> Written:
         station = self.lora_station(uplink)
         frame = uplink.frame
         self._ensure_station(station)
@@ -299,7 +299,7 @@ class StoreWriter:
             written.alerts += alerts_for(sighting, self.place(station), self.alert_settings)
         return written
 
-    def _lora_status(self, station: str, frame: StatusFrame, uplink: LoraUplink) -> Written:
+    def _lora_status(self, station: str, frame: StatusFrame, uplink: LoRaUplink) -> Written:
         at = datetime.fromtimestamp(frame.time, tz=timezone.utc)
         try:
             cause = ResetCause(frame.reset_cause).name.lower()
@@ -317,7 +317,7 @@ def telemetry_month(record: Record) -> tuple[int, int] | None:
     """The telemetry partition a record needs, if it writes telemetry."""
     if isinstance(record, TelemetryMessage):
         at = parse_iso(record.at)
-    elif isinstance(record, LoraUplink) and isinstance(record.frame, StatusFrame):
+    elif isinstance(record, LoRaUplink) and isinstance(record.frame, StatusFrame):
         at = datetime.fromtimestamp(record.frame.time, tz=timezone.utc)
     else:
         return None

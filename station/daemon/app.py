@@ -45,7 +45,7 @@ from station.store.repo import StationStore
 from station.daemon.telemetry import full_media_message, telemetry_message
 from station.types import Trigger
 from station.wire.messages import ModelRef
-from station.lora.link import LoraLink
+from station.lora.link import LoRaLink
 from station.uplink.mqtt import MqttUplink
 from station.vision.classifier import Classifier
 from station.vision.station_vision import Vision, load_vision, model_label, reload_vision
@@ -80,7 +80,7 @@ class StationApp:
         self.classify: ClassifyWorker | None = None
         self.uplink: MqttUplink | None = None
         self.commands: CommandWorker | None = None
-        self.lora: LoraLink | None = None
+        self.lora: LoRaLink | None = None
         self.telemetry_ticker: Ticker | None = None
         self.board: dict = {}  # latest readings from the companion board (battery, temperature, lux...)
         self._walk_test_logged = -WALK_TEST_LOG_S
@@ -460,8 +460,8 @@ class StationApp:
         log.info("model reloaded: %s", model_label(vision))
         return model_label(vision)
 
-    def _build_lora(self) -> LoraLink:
-        return LoraLink(settings=self.config.lora, db_path=self.db_path, stats=self.stats,
+    def _build_lora(self) -> LoRaLink:
+        return LoRaLink(settings=self.config.lora, db_path=self.db_path, stats=self.stats,
                         modem_factory=lambda on_downlink: factory.build_lora_modem(self.config, on_downlink,
                                                                                    board=self.companion),
                         mqtt_up=lambda: self.uplink is not None and self.uplink.connected,

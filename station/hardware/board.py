@@ -18,7 +18,7 @@ from typing import Callable
 
 from firmware_bridge.bridge import Bridge
 from firmware_bridge.errors import BridgeError
-from firmware_bridge.protocol import IrLamp, LoraTxStatus, Pir, Tamper, Telemetry, WatchdogConfig, WatchdogKick
+from firmware_bridge.protocol import IrLamp, LoRaTxStatus, Pir, Tamper, Telemetry, WatchdogConfig, WatchdogKick
 
 from station.config.models import BridgeSection
 from station.errors import HardwareError
@@ -104,7 +104,7 @@ class CompanionBoard:
         except BridgeError as exc:
             log.error("LoRa send through the board failed: %s", exc)
             return SendStatus.BUSY
-        return _TX_STATUS.get(LoraTxStatus(done.status).name, SendStatus.BUSY)
+        return _TX_STATUS.get(LoRaTxStatus(done.status).name, SendStatus.BUSY)
 
     def is_night(self) -> bool:
         lux = self.latest.get("lux")

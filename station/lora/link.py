@@ -41,7 +41,7 @@ _PENDING = """SELECT message_id, payload, kind, event_id FROM outbox
 _ALERTED = """SELECT payload FROM outbox WHERE kind = 'alert' AND lora_sent_at IS NOT NULL AND event_id = ?"""
 
 
-class LoraLink:
+class LoRaLink:
     def __init__(self, *, settings: LoRaSection, modem_factory: Callable[[Callable[[Downlink], None]], LoRaModem],
                  db_path: Path, stats: Stats, mqtt_up: Callable[[], bool],
                  status_frame: Callable[[int], StatusFrame], clock: Callable[[], float] = time.time) -> None:

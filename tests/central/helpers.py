@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta, timezone
 
-from station.central.chirpstack import LoraUplink
+from station.central.chirpstack import LoRaUplink
 from station.central.scenario import uuid7_at
 from station.wire.ids import iso
 from station.wire.lora_codec import DetectionFrame, wire_detection
@@ -31,11 +31,11 @@ def detection(station_id: str, species: list[str], at: datetime = AT, *, seed: i
 
 
 def lora_summary(station_id: str, message: DetectionMessage, *, sequence: int = 1,
-                 uplink_id: str = "uplink-1") -> LoraUplink:
+                 uplink_id: str = "uplink-1") -> LoRaUplink:
     start = int(datetime.fromisoformat(message.start.replace("Z", "+00:00")).timestamp())
     frame = DetectionFrame(sequence, start, tuple(wire_detection(d.species_code, d.confidence, d.count, start)
                                                   for d in message.detections))
     from station.wire.lora_codec import encode_detections
 
-    return LoraUplink(uplink_id, "70b3d57ed0000001", station_id, station_id, sequence, AT + timedelta(minutes=1),
+    return LoRaUplink(uplink_id, "70b3d57ed0000001", station_id, station_id, sequence, AT + timedelta(minutes=1),
                       encode_detections(frame), frame)

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from station.central.chirpstack import LoraUplink, uplink_event, uplink_topic
+from station.central.chirpstack import LoRaUplink, uplink_event, uplink_topic
 from station.central.decode import Thumbnail, decode, uuid7_time
 from station.central.errors import BadMessage
 from station.wire.lora_codec import DetectionFrame, StatusFrame, WireDetection
@@ -97,7 +97,7 @@ def test_a_chirpstack_uplink_is_decoded_with_the_project_codec():
     topic, body = _event(DETECTIONS)
     assert topic == "application/app/device/70b3d57ed0000001/event/up"
     uplink = decode(topic, body, topic_root=ROOT)
-    assert isinstance(uplink, LoraUplink)
+    assert isinstance(uplink, LoRaUplink)
     assert (uplink.station_tag, uplink.dev_eui, uplink.f_cnt, uplink.uplink_id) == (
         "llnp-0001", "70b3d57ed0000001", 9, "dedup-1")
     assert uplink.frame == DETECTIONS

@@ -27,15 +27,15 @@ MESSAGES: dict[type[p.Message], st.SearchStrategy[p.Message]] = {
         p.Telemetry, u16, u16, st.integers(-0x8000, 0x7FFF), u32, u32, _enum_or_raw(p.ResetCause)
     ),
     p.Tamper: st.builds(p.Tamper, _enum_or_raw(p.TamperKind), u16),
-    p.LoraTxDone: st.builds(p.LoraTxDone, u16, _enum_or_raw(p.LoraTxStatus)),
-    p.LoraRx: st.builds(p.LoraRx, u8, st.binary(max_size=wire.LORA_MAX_PAYLOAD), st.integers(-0x8000, 0x7FFF),
+    p.LoRaTxDone: st.builds(p.LoRaTxDone, u16, _enum_or_raw(p.LoRaTxStatus)),
+    p.LoRaRx: st.builds(p.LoRaRx, u8, st.binary(max_size=wire.LORA_MAX_PAYLOAD), st.integers(-0x8000, 0x7FFF),
                         st.integers(-0x80, 0x7F)),
     p.IrLamp: st.builds(p.IrLamp, u8),
     p.WatchdogKick: st.just(p.WatchdogKick()),
     p.WatchdogConfig: st.builds(p.WatchdogConfig, u16),
     p.SetTime: st.builds(p.SetTime, u32),
     p.SleepUntil: st.builds(p.SleepUntil, u32),
-    p.LoraSend: st.builds(p.LoraSend, st.integers(1, 223), st.binary(max_size=wire.LORA_MAX_PAYLOAD), st.booleans()),
+    p.LoRaSend: st.builds(p.LoRaSend, st.integers(1, 223), st.binary(max_size=wire.LORA_MAX_PAYLOAD), st.booleans()),
 }
 
 any_message = st.one_of(*MESSAGES.values())

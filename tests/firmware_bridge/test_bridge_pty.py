@@ -75,7 +75,7 @@ def test_lost_ack_is_retried_and_the_command_runs_once(sim: Simulator, bridge: B
 
 def test_slow_acks_cause_retries_but_no_double_execution(sim: Simulator, bridge: Bridge) -> None:
     sim.delay_acks(0.6)
-    bridge.send_command(p.LoraSend(2, b"\x01\x02", confirmed=False), retries=20, timeout=0.2)
+    bridge.send_command(p.LoRaSend(2, b"\x01\x02", confirmed=False), retries=20, timeout=0.2)
     assert bridge.stats().retries >= 1
     assert len(sim.state.lora_sends) == 1
 
@@ -98,19 +98,19 @@ def test_nack_is_a_rejection_with_the_reason(bridge: Bridge) -> None:
 
 
 def test_lora_send_is_followed_by_tx_done(bridge: Bridge, events: Recorder) -> None:
-    seq = bridge.send_command(p.LoraSend(10, b"\x2a" * 11, confirmed=True))
-    (done,) = events.wait_for(p.LoraTxDone)
-    assert (done.send_seq, done.status) == (seq, p.LoraTxStatus.CONFIRMED)
+    seq = bridge.send_command(p.LoRaSend(10, b"\x2a" * 11, confirmed=True))
+    (done,) = events.wait_for(p.LoRaTxDone)
+    assert (done.send_seq, done.status) == (seq, p.LoRaTxStatus.CONFIRMED)
 
 
 def test_blocking_lora_send_returns_the_outcome(bridge: Bridge) -> None:
     done = bridge.lora_send(3, b"\x01", True, timeout=WAIT_S)
-    assert done.status == p.LoraTxStatus.CONFIRMED
+    assert done.status == p.LoRaTxStatus.CONFIRMED
 
 
 def test_downlink_reaches_the_callback(sim: Simulator, bridge: Bridge, events: Recorder) -> None:
     sim.lora_downlink(7, b"\x10\x20", rssi_dbm=-101, snr_db=-2.5)
-    (downlink,) = events.wait_for(p.LoraRx)
+    (downlink,) = events.wait_for(p.LoRaRx)
     assert (downlink.port, downlink.payload, downlink.rssi_dbm, downlink.snr_db) == (7, b"\x10\x20", -101, -2.5)
 
 

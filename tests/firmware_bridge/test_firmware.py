@@ -115,7 +115,7 @@ def test_commands_are_carried_out_once_even_when_retried() -> None:
         (wire.encode_frame(wire.IR_LAMP, 9, b"\x01\x02"), p.NackReason.BAD_PAYLOAD),
         (p.encode_frame(p.WatchdogConfig(5), 9), p.NackReason.OUT_OF_RANGE),
         (p.encode_frame(p.SleepUntil(2_000_000_000), 9), p.NackReason.NOT_READY),
-        (p.encode_frame(p.LoraSend(1, b"x"), 9), p.NackReason.UNSUPPORTED),
+        (p.encode_frame(p.LoRaSend(1, b"x"), 9), p.NackReason.UNSUPPORTED),
     ],
 )
 def test_commands_it_cannot_carry_out_are_nacked_with_the_reason(frame: bytes, reason: p.NackReason) -> None:

@@ -79,7 +79,7 @@ def test_frames_survive_garbage_and_any_chunking(framed: list, garbage: bytes, c
 
 def _valid_frames(rng: random.Random, count: int) -> list[bytes]:
     messages = [p.Pir(rng.randrange(4), rng.getrandbits(32)), p.Telemetry(12_000, 5_000, -512, 40, 1_700_000_000, 1),
-                p.LoraSend(5, rng.randbytes(rng.randrange(223)), True), p.Hello(1, 0, (1, 2, 3), b"ABCDEFGH", 255, 9),
+                p.LoRaSend(5, rng.randbytes(rng.randrange(223)), True), p.Hello(1, 0, (1, 2, 3), b"ABCDEFGH", 255, 9),
                 p.Ack(rng.getrandbits(16)), p.IrLamp(rng.randrange(256)), p.WatchdogKick()]
     return [p.encode_frame(rng.choice(messages), rng.getrandbits(16)) for _ in range(count)]
 

@@ -103,7 +103,7 @@ def test_message_types_have_one_layout_and_one_typed_class_each() -> None:
 @pytest.mark.parametrize(
     ("prefix", "enum_type"),
     [("CAP_", protocol.Capability), ("NACK_", protocol.NackReason), ("RESET_", protocol.ResetCause),
-     ("TAMPER_", protocol.TamperKind), ("TX_", protocol.LoraTxStatus)],
+     ("TAMPER_", protocol.TamperKind), ("TX_", protocol.LoRaTxStatus)],
 )
 def test_typed_enums_mirror_the_shared_constants(prefix: str, enum_type: type[enum.Enum]) -> None:
     shared = {name.removeprefix(prefix): getattr(wire, name) for name in dir(wire) if name.startswith(prefix)}
