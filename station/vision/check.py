@@ -75,14 +75,15 @@ def _catalogue_finding(card: ModelCard) -> Finding:
     return Finding("catalogue", True, f"{len(card.species)} species, codes as in the catalogue ({codes})")
 
 
-def _file_findings(card: ModelCard, model_path: Path) -> list[Finding]:
+def model_file_findings(model_path: Path, sha256: str) -> list[Finding]:
+    """The model file exists and has the sha256 its card says (classifier and detector cards alike)."""
     if not model_path.is_file():
         return [Finding("model file", False, f"{model_path} not found; check model_file in the card")]
     found = [Finding("model file", True, f"{model_path} ({model_path.stat().st_size:,} bytes)")]
     digest = sha256_of(model_path)
-    found.append(Finding("sha256", digest == card.sha256, f"{digest}" + (
-        " as the card says" if digest == card.sha256 else
-        f" but the card says {card.sha256}: the file is corrupt or the card belongs to another model")))
+    found.append(Finding("sha256", digest == sha256, f"{digest}" + (
+        " as the card says" if digest == sha256 else
+        f" but the card says {sha256}: the file is corrupt or the card belongs to another model")))
     return found
 
 
@@ -122,7 +123,7 @@ def check_card(card_path: Path) -> list[Finding]:
     findings = [Finding("card", True, f"{card.name} {card.version}: {card.outputs.count} outputs, "
                                       f"{len(card.species)} species, input {card.input.width}x"
                                       f"{card.input.height} {card.input.dtype} {card.input.colour_order}"),
-                _catalogue_finding(card), *_file_findings(card, model_path)]
+                _catalogue_finding(card), *model_file_findings(model_path, card.sha256)]
     if not model_path.is_file():
         return findings
     try:

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 
 from station.errors import ModelError
-from station.vision.card import catalogue_conflicts, sha256_of
-from station.vision.check import Finding
+from station.vision.card import catalogue_conflicts
+from station.vision.check import Finding, model_file_findings
 from station.vision.detector_card import DetectorCard, load_detector_card
 from station.vision.runtime import interpreter_class, load_interpreter
 
@@ -25,16 +25,6 @@ def _field_finding(card: DetectorCard) -> Finding:
         return Finding("field model", True, "yes: the card says it works on real camera-trap photos")
     return Finding("field model", True, "no (field_model = false): a real camera refuses it unless "
                                         "model.allow_non_field = true")
-
-
-def _file_findings(card: DetectorCard, model_path: Path) -> list[Finding]:
-    if not model_path.is_file():
-        return [Finding("model file", False, f"{model_path} not found; check model_file in the card")]
-    digest = sha256_of(model_path)
-    return [Finding("model file", True, f"{model_path} ({model_path.stat().st_size:,} bytes)"),
-            Finding("sha256", digest == card.sha256, digest + (
-                " as the card says" if digest == card.sha256 else
-                f" but the card says {card.sha256}: the file is corrupt or the card belongs to another model"))]
 
 
 def _detect_finding(card_path: Path) -> Finding:
@@ -65,7 +55,7 @@ def check_detector_card(card_path: Path) -> list[Finding]:
     findings = [_card_finding(card), _field_finding(card),
                 Finding("catalogue", not problems, "; ".join(problems) or
                         f"{len(card.species)} species, codes as in the catalogue"),
-                *_file_findings(card, model_path)]
+                *model_file_findings(model_path, card.sha256)]
     if not model_path.is_file():
         return findings
     try:

@@ -9,38 +9,28 @@ output classes into species (many-to-one). ``trapd model bench`` keeps this with
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image
 
 from station.errors import ModelError
 from station.vision.card import ModelCard, load_card
 from station.vision.check import tensor_findings
-from station.vision.runtime import load_interpreter, read_model
-
-_DTYPES = {"uint8": np.uint8, "int8": np.int8}
-
+from station.vision.quantize import InputQuantizer
+from station.vision.runtime import load_verified
 
 class Classifier:
     """A loaded model plus its card; ``classify(pixels)`` returns a probability per species key."""
 
     def __init__(self, card: ModelCard, model_path: Path, *, threads: int = 2, verify_sha256: bool = True) -> None:
-        content = read_model(model_path)
-        if verify_sha256 and hashlib.sha256(content).hexdigest() != card.sha256:
-            raise ModelError(f"{model_path}: sha256 does not match the card {card.name} {card.version}; "
-                             "the file is corrupt or the card belongs to another model")
         self.card = card
         self.model_path = model_path
-        self._interpreter = load_interpreter(model_path, threads=threads, content=content)
+        self._interpreter = load_verified(model_path, sha256=card.sha256, card_label=f"{card.name} {card.version}",
+                                          threads=threads, verify=verify_sha256)
         self.threads = threads
         self._input, self._output = self._check_tensors()
-        self._lut = self._input_lut()
-        #: A uint8 model whose input scale is 1 and zero point 0 over 0..255 takes pixels as they are.
-        self._identity_input = self._lut.dtype == np.uint8 and np.array_equal(self._lut, np.arange(256))
-        self._lut_pairs = None if self._identity_input else pair_table(self._lut)
+        self._quantizer = InputQuantizer(card.input, self._input["quantization"])
         self.species = list(dict.fromkeys(card.output_species()))
         index = {key: i for i, key in enumerate(self.species)}
         fold = np.array([index[key] for key in card.output_species()], dtype=np.intp)
@@ -49,8 +39,6 @@ class Classifier:
         self._dequantize = self._output_table()
         self._dequantize_list = self._dequantize.tolist()
         self._softmax = card.outputs.softmax
-        self._bgr = card.input.colour_order == "BGR"
-        self._frame_shape = (card.input.height, card.input.width)
         self._in_index, self._out_index = self._input["index"], self._output["index"]
 
     @classmethod
@@ -71,14 +59,6 @@ class Classifier:
             raise ModelError(f"{self.model_path.name} vs card {self.card.name}: {failed[0].detail}")
         return inputs[0], outputs[0]
 
-    def _input_lut(self) -> np.ndarray:
-        """Pixel value 0..255 → quantized input, using the tensor's scale/zero point and the card's range."""
-        scale, zero = self._input["quantization"]
-        low, high = self.card.input.value_range
-        real = low + np.arange(256, dtype=np.float64) * (high - low) / 255.0
-        info = np.iinfo(_DTYPES[self.card.input.dtype])
-        return np.clip(np.round(real / scale + zero), info.min, info.max).astype(_DTYPES[self.card.input.dtype])
-
     def _output_table(self) -> np.ndarray:
         """Raw output byte (as uint8) → real value: dequantizing is one lookup (float32, as the tensor math)."""
         out_scale, out_zero = self._output["quantization"]
@@ -87,23 +67,11 @@ class Classifier:
 
     def prepare(self, pixels: np.ndarray) -> np.ndarray:
         """Resize a full RGB frame to the model's input size (what a camera's low-res stream provides)."""
-        if pixels.shape[:2] == self._frame_shape:
-            return pixels
-        return np.asarray(Image.fromarray(pixels).resize(self.input_size, Image.BILINEAR))
+        return self._quantizer.prepare(pixels)
 
     def quantize(self, pixels: np.ndarray) -> np.ndarray:
         """The model's input tensor for one RGB frame (any size; resized if needed)."""
-        small = self.prepare(pixels)
-        if self._bgr:
-            small = small[..., ::-1]
-        if small.dtype != np.uint8 or not small.flags.c_contiguous:
-            small = np.ascontiguousarray(small, dtype=np.uint8)
-        if self._identity_input:
-            return small[None, ...]
-        if small.size % 2:
-            return np.take(self._lut, small)[None, ...]
-        pairs = np.take(self._lut_pairs, small.reshape(-1).view(np.uint16))  # two pixels per lookup
-        return pairs.view(self._lut.dtype).reshape((1, *small.shape))
+        return self._quantizer.quantize(pixels)
 
     def classify(self, pixels: np.ndarray) -> dict[str, float]:
         """Probability per species key for one RGB frame (any size; resized if needed)."""
@@ -125,10 +93,3 @@ class Classifier:
         self._interpreter.set_tensor(self._in_index, quantized)
         self._interpreter.invoke()
         return self._interpreter.get_tensor(self._out_index)
-
-
-def pair_table(lut: np.ndarray) -> np.ndarray:
-    """A 65536-entry table that maps two pixels at once: entry *v*, whose two bytes in memory are *a* and
-    *b*, holds ``lut[a]`` and ``lut[b]`` in the same order (so it is right on either byte order)."""
-    index_bytes = np.arange(65536, dtype=np.uint16).view(np.uint8).reshape(-1, 2)
-    return np.ascontiguousarray(lut.view(np.uint8)[index_bytes]).view(np.uint16).reshape(-1)

@@ -9,20 +9,17 @@ the species key that class maps to. Thresholds, masks and the minimum area are t
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image
 
 from station.errors import ModelError
 from station.types import Box
 from station.vision.detector_card import DetectorCard, load_detector_card
-from station.vision.runtime import load_interpreter, read_model
+from station.vision.quantize import InputQuantizer
+from station.vision.runtime import load_verified
 from station.vision.yolox import decode_yolox, grid_size
-
-_DTYPES = {"uint8": np.uint8, "int8": np.int8}
 
 __all__ = ["Box", "Detector", "detector_tensor_problems"]
 
@@ -31,22 +28,17 @@ class Detector:
     """A loaded detector plus its card."""
 
     def __init__(self, card: DetectorCard, model_path: Path, *, threads: int = 2, verify_sha256: bool = True) -> None:
-        content = read_model(model_path)
-        if verify_sha256 and hashlib.sha256(content).hexdigest() != card.sha256:
-            raise ModelError(f"{model_path}: sha256 does not match the card {card.label}; "
-                             "the file is corrupt or the card belongs to another model")
         self.card, self.model_path, self.threads = card, model_path, threads
-        self._interpreter = load_interpreter(model_path, threads=threads, content=content)
+        self._interpreter = load_verified(model_path, sha256=card.sha256, card_label=card.label, threads=threads,
+                                          verify=verify_sha256)
         problems = detector_tensor_problems(card, self._interpreter.get_input_details(),
                                             self._interpreter.get_output_details())
         if problems:
             raise ModelError(f"{model_path.name} vs card {card.name}: {problems[0]}")
         self._input = self._interpreter.get_input_details()[0]
         self._outputs = self._interpreter.get_output_details()
-        self._lut = _input_lut(card, self._input["quantization"])
-        self._identity = self._lut.dtype == np.uint8 and np.array_equal(self._lut, np.arange(256))
+        self._quantizer = InputQuantizer(card.input, self._input["quantization"])
         self._map = card.output.map
-        self._frame_shape = (card.input.height, card.input.width)
 
     @classmethod
     def from_card(cls, card_path: Path, *, threads: int = 2) -> Detector:
@@ -60,16 +52,10 @@ class Detector:
 
     def prepare(self, pixels: np.ndarray) -> np.ndarray:
         """The whole frame stretched to the input size (what a Pi camera's lores stream delivers)."""
-        if pixels.shape[:2] == self._frame_shape:
-            return pixels
-        return np.asarray(Image.fromarray(pixels).resize(self.input_size, Image.BILINEAR))
+        return self._quantizer.prepare(pixels)
 
     def quantize(self, pixels: np.ndarray) -> np.ndarray:
-        small = self.prepare(pixels)
-        if self.card.input.colour_order == "BGR":
-            small = small[..., ::-1]
-        small = np.ascontiguousarray(small, dtype=np.uint8)
-        return (small if self._identity else np.take(self._lut, small))[None, ...]
+        return self._quantizer.quantize(pixels)
 
     def invoke_bare(self, quantized: np.ndarray) -> None:
         """Only ``set_tensor`` + ``invoke``: the baseline the benchmarks compare against."""
@@ -112,14 +98,6 @@ class Detector:
         return decode_yolox(head, width=width, height=height, strides=output.strides,
                             score_floor=output.score_floor, nms_iou=output.nms_iou, max_boxes=output.max_boxes,
                             classes_wanted=wanted, groups=[keys.index(self._map[i]) for i in wanted])
-
-
-def _input_lut(card: DetectorCard, quantization: tuple[float, int]) -> np.ndarray:
-    scale, zero = quantization
-    low, high = card.input.value_range
-    real = low + np.arange(256, dtype=np.float64) * (high - low) / 255.0
-    info = np.iinfo(_DTYPES[card.input.dtype])
-    return np.clip(np.round(real / (scale or 1.0) + zero), info.min, info.max).astype(_DTYPES[card.input.dtype])
 
 
 def detector_tensor_problems(card: DetectorCard, inputs: list[dict[str, Any]], outputs: list[dict[str, Any]]) -> list[str]:

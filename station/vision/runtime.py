@@ -9,6 +9,7 @@ suite) never cares which one the platform could install.
 
 from __future__ import annotations
 
+import hashlib
 import struct
 from pathlib import Path
 from typing import Any
@@ -67,3 +68,12 @@ def load_interpreter(model_path: Path, *, threads: int, content: bytes | None = 
     except (ValueError, RuntimeError) as exc:
         raise ModelError(f"{model_path}: not a usable TFLite model ({exc}); replace the file") from None
     return interpreter
+
+
+def load_verified(model_path: Path, *, sha256: str, card_label: str, threads: int, verify: bool = True) -> Any:
+    """``load_interpreter`` of a model whose bytes must have the card's sha256 (unless ``verify`` is off)."""
+    content = read_model(model_path)
+    if verify and hashlib.sha256(content).hexdigest() != sha256:
+        raise ModelError(f"{model_path}: sha256 does not match the card {card_label}; "
+                         "the file is corrupt or the card belongs to another model")
+    return load_interpreter(model_path, threads=threads, content=content)
