@@ -31,7 +31,7 @@ class InputQuantizer:
         """The frame stretched to the input size (what a Pi camera's low-resolution stream delivers)."""
         if pixels.shape[:2] == self._frame_shape:
             return pixels
-        return np.asarray(Image.fromarray(pixels).resize(self.input_size, Image.BILINEAR))
+        return np.asarray(Image.fromarray(pixels).resize(self.input_size, Image.Resampling.BILINEAR))
 
     def quantize(self, pixels: np.ndarray) -> np.ndarray:
         """The model's input tensor (batch of one) for an RGB frame of any size."""
