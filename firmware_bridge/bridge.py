@@ -26,13 +26,11 @@ from firmware_bridge.errors import (
     HandshakeTimeoutError,
     ProtocolVersionError,
 )
+from firmware_bridge.fields import Capability, NackReason
 from firmware_bridge.parser import ErrorKind, FrameParser, ParseError
-from firmware_bridge.serial_port import SerialPort
-from firmware_bridge.replies import Awaited, Replies, Reply, rejection
 from firmware_bridge.protocol import (
     PROTOCOL_VERSION,
     Ack,
-    Capability,
     Command,
     Frame,
     Hello,
@@ -41,12 +39,13 @@ from firmware_bridge.protocol import (
     LoRaTxDone,
     Message,
     Nack,
-    NackReason,
     Pir,
     Tamper,
     Telemetry,
     encode_frame,
 )
+from firmware_bridge.replies import Awaited, Replies, Reply, rejection
+from firmware_bridge.serial_port import SerialPort
 from firmware_bridge.session import BridgeStats, HelloOutcome, LinkState, Session
 
 log = logging.getLogger(__name__)

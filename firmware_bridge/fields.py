@@ -56,10 +56,11 @@ class LoRaTxStatus(enum.IntEnum):
 
 E = TypeVar("E", bound=enum.IntEnum)
 
-_U8, _U16, _U32 = (0, 0xFF), (0, 0xFFFF), (0, 0xFFFF_FFFF)
+U8, U16, U32 = (0, 0xFF), (0, 0xFFFF), (0, 0xFFFF_FFFF)
 
 
-def _require(message: Message, name: str, bounds: tuple[int, int]) -> None:
+def require_int(message: object, name: str, bounds: tuple[int, int]) -> None:
+    """MessageFieldError unless ``message.<name>`` is an integer (not a bool) within ``bounds``."""
     value = getattr(message, name)
     low, high = bounds
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
@@ -68,7 +69,8 @@ def _require(message: Message, name: str, bounds: tuple[int, int]) -> None:
         )
 
 
-def _require_data(message: Message, name: str) -> None:
+def require_payload(message: object, name: str) -> None:
+    """MessageFieldError unless ``message.<name>`` is bytes that fit a LoRa payload."""
     value = getattr(message, name)
     if not isinstance(value, bytes) or len(value) > wire.LORA_MAX_PAYLOAD:
         shown = f"{len(value)} bytes" if isinstance(value, bytes) else type(value).__name__
@@ -77,7 +79,7 @@ def _require_data(message: Message, name: str) -> None:
         )
 
 
-def _known(enum_type: type[E], value: int) -> E | int:
+def enum_or_int(enum_type: type[E], value: int) -> E | int:
     """Newer firmware may send enum values this host does not know: keep them as plain ints."""
     try:
         return enum_type(value)

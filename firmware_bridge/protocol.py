@@ -1,7 +1,8 @@
 """Typed messages of the bridge protocol: one small frozen dataclass per message type. Pure, no I/O.
 
 The bytes are defined once, in :mod:`firmware_bridge.wire` (shared with the MicroPython firmware);
-this layer adds names, enums, range checks and ``encode()``/``decode()`` on top of it.
+this layer adds names and ``encode()``/``decode()`` on top of it, with the enums and range checks of
+:mod:`firmware_bridge.fields` for the values.
 """
 
 from __future__ import annotations
@@ -13,17 +14,17 @@ from typing import ClassVar, TypeVar
 from firmware_bridge import wire
 from firmware_bridge.errors import MessageFieldError
 from firmware_bridge.fields import (
-    _U8,
-    _U16,
-    _U32,
+    U8,
+    U16,
+    U32,
     Capability,
     LoRaTxStatus,
     NackReason,
     ResetCause,
     TamperKind,
-    _known,
-    _require,
-    _require_data,
+    enum_or_int,
+    require_int,
+    require_payload,
 )
 
 PROTOCOL_VERSION = (wire.PROTOCOL_MAJOR, wire.PROTOCOL_MINOR)
@@ -81,10 +82,10 @@ class Hello(Message):
 
     def __post_init__(self) -> None:
         for name in ("protocol_major", "protocol_minor"):
-            _require(self, name, _U8)
-        _require(self, "capabilities", _U16)
+            require_int(self, name, U8)
+        require_int(self, "capabilities", U16)
         object.__setattr__(self, "capabilities", Capability(self.capabilities))  # accept a plain int too
-        _require(self, "boot_id", _U32)
+        require_int(self, "boot_id", U32)
         version = self.firmware_version
         if len(version) != 3 or not all(isinstance(part, int) and 0 <= part <= 255 for part in version):
             raise MessageFieldError(f"Hello.firmware_version = {version!r}: must be 3 integers in 0..255")
@@ -112,7 +113,7 @@ class Ack(Message):
     seq: int
 
     def __post_init__(self) -> None:
-        _require(self, "seq", _U16)
+        require_int(self, "seq", U16)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -125,12 +126,12 @@ class Nack(Message):
     reason: NackReason | int
 
     def __post_init__(self) -> None:
-        _require(self, "seq", _U16)
-        _require(self, "reason", _U8)
+        require_int(self, "seq", U16)
+        require_int(self, "reason", U8)
 
     @classmethod
     def from_fields(cls, values: tuple) -> Nack:
-        return cls(values[0], _known(NackReason, values[1]))
+        return cls(values[0], enum_or_int(NackReason, values[1]))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -143,8 +144,8 @@ class Pir(Message):
     mcu_ms: int
 
     def __post_init__(self) -> None:
-        _require(self, "sensor", _U8)
-        _require(self, "mcu_ms", _U32)
+        require_int(self, "sensor", U8)
+        require_int(self, "mcu_ms", U32)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -162,11 +163,11 @@ class Telemetry(Message):
 
     def __post_init__(self) -> None:
         for name in ("battery_mv", "solar_mv"):
-            _require(self, name, _U16)
-        _require(self, "temperature_cc", (-0x8000, 0x7FFF))
+            require_int(self, name, U16)
+        require_int(self, "temperature_cc", (-0x8000, 0x7FFF))
         for name in ("lux", "rtc_unix"):
-            _require(self, name, _U32)
-        _require(self, "reset_cause", _U8)
+            require_int(self, name, U32)
+        require_int(self, "reset_cause", U8)
 
     @property
     def temperature_c(self) -> float:
@@ -175,7 +176,7 @@ class Telemetry(Message):
     @classmethod
     def from_fields(cls, values: tuple) -> Telemetry:
         battery_mv, solar_mv, temperature_cc, lux, rtc_unix, reset_cause = values
-        return cls(battery_mv, solar_mv, temperature_cc, lux, rtc_unix, _known(ResetCause, reset_cause))
+        return cls(battery_mv, solar_mv, temperature_cc, lux, rtc_unix, enum_or_int(ResetCause, reset_cause))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -188,12 +189,12 @@ class Tamper(Message):
     detail: int = 0
 
     def __post_init__(self) -> None:
-        _require(self, "kind", _U8)
-        _require(self, "detail", _U16)
+        require_int(self, "kind", U8)
+        require_int(self, "detail", U16)
 
     @classmethod
     def from_fields(cls, values: tuple) -> Tamper:
-        return cls(_known(TamperKind, values[0]), values[1])
+        return cls(enum_or_int(TamperKind, values[0]), values[1])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -206,12 +207,12 @@ class LoRaTxDone(Message):
     status: LoRaTxStatus | int
 
     def __post_init__(self) -> None:
-        _require(self, "send_seq", _U16)
-        _require(self, "status", _U8)
+        require_int(self, "send_seq", U16)
+        require_int(self, "status", U8)
 
     @classmethod
     def from_fields(cls, values: tuple) -> LoRaTxDone:
-        return cls(values[0], _known(LoRaTxStatus, values[1]))
+        return cls(values[0], enum_or_int(LoRaTxStatus, values[1]))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -226,10 +227,10 @@ class LoRaRx(Message):
     snr_quarter_db: int = 0  # SNR in steps of 0.25 dB, as SX127x/SX126x radios report it
 
     def __post_init__(self) -> None:
-        _require(self, "port", _U8)
-        _require(self, "rssi_dbm", (-0x8000, 0x7FFF))
-        _require(self, "snr_quarter_db", (-0x80, 0x7F))
-        _require_data(self, "payload")
+        require_int(self, "port", U8)
+        require_int(self, "rssi_dbm", (-0x8000, 0x7FFF))
+        require_int(self, "snr_quarter_db", (-0x80, 0x7F))
+        require_payload(self, "payload")
 
     @property
     def snr_db(self) -> float:
@@ -253,7 +254,7 @@ class IrLamp(Command):
     level: int
 
     def __post_init__(self) -> None:
-        _require(self, "level", _U8)
+        require_int(self, "level", U8)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -273,7 +274,7 @@ class WatchdogConfig(Command):
     timeout_s: int
 
     def __post_init__(self) -> None:
-        _require(self, "timeout_s", _U16)
+        require_int(self, "timeout_s", U16)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -285,7 +286,7 @@ class SetTime(Command):
     unix: int
 
     def __post_init__(self) -> None:
-        _require(self, "unix", _U32)
+        require_int(self, "unix", U32)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -297,7 +298,7 @@ class SleepUntil(Command):
     unix: int
 
     def __post_init__(self) -> None:
-        _require(self, "unix", _U32)
+        require_int(self, "unix", U32)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -311,8 +312,8 @@ class LoRaSend(Command):
     confirmed: bool = False
 
     def __post_init__(self) -> None:
-        _require(self, "port", (1, 223))  # LoRaWAN application ports
-        _require_data(self, "payload")
+        require_int(self, "port", (1, 223))  # LoRaWAN application ports
+        require_payload(self, "payload")
 
     def to_fields(self) -> tuple:
         return (self.port, int(self.confirmed), self.payload)

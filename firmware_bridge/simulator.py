@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 
 from firmware_bridge import wire
 from firmware_bridge.errors import SimulatorError
+from firmware_bridge.fields import TamperKind
 from firmware_bridge.firmware import main as board_main
 from firmware_bridge.firmware import node as firmware
 from firmware_bridge.machine_shim import Clock, Machine
@@ -38,7 +39,6 @@ from firmware_bridge.protocol import (
     Message,
     SetTime,
     SleepUntil,
-    TamperKind,
     WatchdogKick,
 )
 from firmware_bridge.sim_parts import Environment, PtyLink, SimRadio

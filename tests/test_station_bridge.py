@@ -136,7 +136,7 @@ def test_bridge_simulate_and_monitor_commands(tmp_path):
 
 
 def test_lora_status_carries_the_boards_reset_cause(tmp_path):
-    from firmware_bridge.protocol import ResetCause
+    from firmware_bridge.fields import ResetCause
     from station.wire.lora_codec import decode_uplink, encode_status
 
     with running_station(board_config(tmp_path)) as app:

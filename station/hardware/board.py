@@ -18,14 +18,14 @@ from typing import Callable
 
 from firmware_bridge.bridge import Bridge
 from firmware_bridge.errors import BridgeError
-from firmware_bridge.protocol import IrLamp, LoRaTxStatus, Pir, Tamper, Telemetry, WatchdogConfig, WatchdogKick
-
+from firmware_bridge.fields import LoRaTxStatus
+from firmware_bridge.protocol import IrLamp, Pir, Tamper, Telemetry, WatchdogConfig, WatchdogKick
 from station.config.models import BridgeSection
 from station.errors import HardwareError
 from station.hardware.ports import TriggerCallback
-from station.wire.ids import utc_now
 from station.lora.ports import SendStatus
 from station.types import Trigger
+from station.wire.ids import utc_now
 
 log = logging.getLogger(__name__)
 

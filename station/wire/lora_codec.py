@@ -29,7 +29,7 @@ import struct
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from firmware_bridge.protocol import ResetCause
+from firmware_bridge.fields import ResetCause
 from station.lora.errors import LoRaCodecError
 from station.vision.species import by_code
 
