@@ -32,7 +32,6 @@ from firmware_bridge.protocol import (
     PROTOCOL_VERSION,
     Ack,
     Command,
-    Frame,
     Hello,
     LoRaRx,
     LoRaSend,
@@ -40,6 +39,7 @@ from firmware_bridge.protocol import (
     Message,
     Nack,
     Pir,
+    SerialFrame,
     Tamper,
     Telemetry,
     encode_frame,
@@ -50,7 +50,7 @@ from firmware_bridge.session import BridgeStats, HelloOutcome, LinkState, Sessio
 
 log = logging.getLogger(__name__)
 
-TrafficTap = Callable[[str, "Frame | ParseError"], object]  # ("rx" | "tx", item)
+TrafficTap = Callable[[str, "SerialFrame | ParseError"], object]  # ("rx" | "tx", item)
 
 _HANDSHAKE_RETRY_S = 0.5
 _READ_TIMEOUT_S = 0.25  # how often the reader thread looks at its timers when the line is quiet
@@ -73,7 +73,7 @@ class Bridge:
     Callbacks get the typed message: ``on_pir(Pir)``, ``on_telemetry(Telemetry)``,
     ``on_tamper(Tamper)``, ``on_hello(Hello)`` (after every completed handshake),
     ``on_lora_tx_done(LoRaTxDone)``, ``on_lora_rx(LoRaRx)`` (a downlink); ``on_traffic("rx" | "tx",
-    Frame | ParseError)`` sees every frame both ways, and every bad one.
+    SerialFrame | ParseError)`` sees every frame both ways, and every bad one.
     They may also be assigned as attributes before ``start()``.
     """
 
@@ -227,7 +227,7 @@ class Bridge:
             )
         answer = self._replies.expect(Awaited.ANSWER, seq) if ack else Reply()
         try:
-            sends = self._send_until_answered(Frame(seq, command), answer, ack, retries + 1, timeout)
+            sends = self._send_until_answered(SerialFrame(seq, command), answer, ack, retries + 1, timeout)
         finally:
             self._replies.forget(Awaited.ANSWER, seq)
         if answer.done.is_set():
@@ -239,7 +239,7 @@ class Bridge:
         self._count("timeouts")
         raise self._unanswered(command, seq, sends, timeout * (retries + 1))
 
-    def _send_until_answered(self, frame: Frame, answer: Reply, ack: bool, attempts: int, timeout: float) -> int:
+    def _send_until_answered(self, frame: SerialFrame, answer: Reply, ack: bool, attempts: int, timeout: float) -> int:
         """Send the same frame once per attempt until it is answered (or, without ``ack``, sent once).
         Each attempt lasts ``timeout``, waiting for the link to be ready included. Returns the sends."""
         encoded = encode_frame(frame.message, frame.seq)
@@ -304,7 +304,7 @@ class Bridge:
         if port is not None:
             port.close()
 
-    def _write(self, frame: bytes, item: Frame) -> bool:
+    def _write(self, frame: bytes, item: SerialFrame) -> bool:
         port = self._port
         if port is None or not port.write(frame):
             return False
@@ -314,7 +314,7 @@ class Bridge:
     def _send(self, message: Message) -> None:
         with self._changed:
             seq = self._session.next_seq()
-        self._write(encode_frame(message, seq), Frame(seq, message))
+        self._write(encode_frame(message, seq), SerialFrame(seq, message))
 
     def _send_hello(self) -> None:
         with self._changed:
@@ -397,7 +397,7 @@ class Bridge:
         reason = NackReason.UNKNOWN_TYPE if error.kind is ErrorKind.UNKNOWN_TYPE else NackReason.BAD_PAYLOAD
         self._send(Nack(error.seq, reason))  # so the board stops re-sending it
 
-    def _dispatch(self, frame: Frame) -> None:
+    def _dispatch(self, frame: SerialFrame) -> None:
         message = frame.message
         if isinstance(message, Hello):
             self._on_board_hello(message)
@@ -411,7 +411,7 @@ class Bridge:
         else:
             log.warning("board on %s sent %s, which only a host sends; ignored", self.port, message.NAME)
 
-    def _on_event(self, frame: Frame) -> None:
+    def _on_event(self, frame: SerialFrame) -> None:
         with self._changed:
             duplicate = self._session.is_duplicate(frame.seq)
         if not duplicate:
@@ -443,7 +443,7 @@ class Bridge:
         except Exception:  # a failing callback must not kill the reader thread
             log.exception("bridge callback for %s failed; the bridge carries on", message.NAME)
 
-    def _tap(self, direction: str, item: Frame | ParseError) -> None:
+    def _tap(self, direction: str, item: SerialFrame | ParseError) -> None:
         if self.on_traffic is not None:
             try:
                 self.on_traffic(direction, item)

@@ -333,7 +333,7 @@ MESSAGE_TYPES: Mapping[int, type[Message]] = {
 
 
 @dataclasses.dataclass(frozen=True)
-class Frame:
+class SerialFrame:
     """A decoded frame: its sender's sequence number and the message it carried."""
 
     seq: int

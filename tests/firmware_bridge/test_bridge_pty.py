@@ -231,7 +231,7 @@ def test_incompatible_firmware_is_refused(silent_board: tuple[str, int]) -> None
 
     def answer_with_protocol_2() -> None:  # wait for the host's hello, answer as a future board
         parser = FrameParser()
-        while not any(isinstance(item, p.Frame) for item in parser.feed(os.read(board_fd, 256))):
+        while not any(isinstance(item, p.SerialFrame) for item in parser.feed(os.read(board_fd, 256))):
             pass
         os.write(board_fd, p.encode_frame(p.Hello(2, 0, (2, 0, 0), b"FUTURE01", 0xFF, 1, True), 0))
 

@@ -24,7 +24,7 @@ class Line:
     def __init__(self) -> None:
         self.to_board = bytearray()
         self._parser = FrameParser()
-        self.received: list[p.Frame] = []
+        self.received: list[p.SerialFrame] = []
         self._seq = 100
 
     def read(self) -> bytes | None:
@@ -32,7 +32,7 @@ class Line:
         return data or None
 
     def write(self, data: bytes) -> int:
-        self.received += [item for item in self._parser.feed(data) if isinstance(item, p.Frame)]
+        self.received += [item for item in self._parser.feed(data) if isinstance(item, p.SerialFrame)]
         return len(data)
 
     def send(self, message: p.Message, seq: int | None = None) -> int:
@@ -44,7 +44,7 @@ class Line:
     def take(self) -> list[p.Message]:
         return [frame.message for frame in self.take_frames()]
 
-    def take_frames(self) -> list[p.Frame]:
+    def take_frames(self) -> list[p.SerialFrame]:
         frames, self.received = self.received, []
         return frames
 

@@ -24,7 +24,7 @@ def test_every_message_type_has_a_strategy() -> None:
 def test_every_message_round_trips_through_a_frame(frame: tuple[p.Message, int]) -> None:
     message, seq = frame
     decoded = FrameParser().feed(p.encode_frame(message, seq))
-    assert decoded == [p.Frame(seq, message)]
+    assert decoded == [p.SerialFrame(seq, message)]
     assert type(message).decode(message.encode()) == message
 
 
