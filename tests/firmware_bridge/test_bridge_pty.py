@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from firmware_bridge import protocol as p
-from firmware_bridge.bridge import Bridge, LinkState
+from firmware_bridge.bridge import Bridge
 from firmware_bridge.errors import (
     BridgeConnectionError,
     BridgeError,
@@ -23,6 +23,7 @@ from firmware_bridge.errors import (
 )
 from firmware_bridge.fields import Capability, LoRaTxStatus, NackReason, ResetCause, TamperKind
 from firmware_bridge.parser import FrameParser
+from firmware_bridge.session import LinkState
 from firmware_bridge.simulator import Simulator
 
 from .conftest import WAIT_S, Recorder
