@@ -15,14 +15,13 @@ import threading
 import time
 from collections.abc import Callable
 from importlib import metadata
-from typing import Any
+from typing import Any, Self
 
 import serial
 
 from firmware_bridge.errors import (
     BridgeConnectionError,
     BridgeError,
-    BridgeTimeoutError,
     HandshakeTimeoutError,
     ProtocolVersionError,
 )
@@ -31,10 +30,8 @@ from firmware_bridge.parser import ErrorKind, FrameParser, ParseError
 from firmware_bridge.protocol import (
     PROTOCOL_VERSION,
     Ack,
-    Command,
     Hello,
     LoRaRx,
-    LoRaSend,
     LoRaTxDone,
     Message,
     Nack,
@@ -44,7 +41,7 @@ from firmware_bridge.protocol import (
     Telemetry,
     encode_frame,
 )
-from firmware_bridge.replies import Awaited, Replies, Reply, rejection
+from firmware_bridge.replies import Awaited, Replies
 from firmware_bridge.serial_port import SerialPort
 from firmware_bridge.session import BridgeStats, HelloOutcome, LinkState, Session
 
@@ -139,7 +136,7 @@ class BoardLink:
             self._session.state = LinkState.STOPPED
             self._changed.notify_all()
 
-    def __enter__(self) -> Bridge:
+    def __enter__(self) -> Self:
         self.start()
         return self
 
