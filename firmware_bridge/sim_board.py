@@ -21,11 +21,10 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 from firmware_bridge import wire
 from firmware_bridge.errors import SimulatorError
-from firmware_bridge.fields import TamperKind
 from firmware_bridge.firmware import main as board_main
 from firmware_bridge.firmware import node as firmware
 from firmware_bridge.machine_shim import Clock, Machine
@@ -88,8 +87,9 @@ class SimState:
 
 
 class SimulatedBoard:
-    """The firmware running in its own thread on a pty, and what it did; :class:`~firmware_bridge.simulator.Simulator`
-    adds the scripting of its world."""
+    """The firmware running in its own thread on a pty, and what it did.
+
+    :class:`~firmware_bridge.simulator.Simulator` adds the scripting of its world."""
 
     def __init__(
         self,
@@ -163,7 +163,7 @@ class SimulatedBoard:
             shutil.rmtree(self._directory, ignore_errors=True)
         self._thread = None
 
-    def __enter__(self) -> Simulator:
+    def __enter__(self) -> Self:
         self.start()
         return self
 
