@@ -13,7 +13,8 @@ from gpiozero.pins.mock import MockFactory, MockPWMPin
 
 from station.errors import HardwareError
 from station.hardware.gpio import GpioLamp, GpioPir
-from station.hardware.picamera import NightSettings, Picamera2Camera, PicameraSettings
+from station.hardware.daynight import NightSettings
+from station.hardware.picamera import Picamera2Camera, PicameraSettings
 from station.hardware.simulated import SimulatedPIR
 from station.hardware.warmup import WarmupGate
 from station.wire.ids import utc_now

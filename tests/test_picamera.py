@@ -15,8 +15,8 @@ from PIL import ExifTags, Image
 
 from station.errors import HardwareError
 from station.hardware.exif import read_facts
-from station.hardware.picamera import (CameraFailedError, NightSettings, Picamera2Camera, PicameraSettings,
-                                       yuv420_to_rgb)
+from station.hardware.daynight import NightSettings
+from station.hardware.picamera import CameraFailedError, Picamera2Camera, PicameraSettings, yuv420_to_rgb
 from station.hardware.simulated import SimulatedIlluminator
 from station.wire.ids import utc_now
 from station.types import Trigger

@@ -28,7 +28,8 @@ def build_camera(config: StationConfig, *, illuminator: Illuminator | None = Non
 
         assert config.camera.replay_dir is not None  # guaranteed by config.cross_field_problems
         return ReplayCamera(folder=config.resolve(config.camera.replay_dir), loop=config.camera.replay_loop)
-    from station.hardware.picamera import NightSettings, Picamera2Camera, PicameraSettings
+    from station.hardware.daynight import NightSettings
+    from station.hardware.picamera import Picamera2Camera, PicameraSettings
 
     camera = config.camera
     if lores_size is not None:  # the ISP only scales down: a 640x640 detector input on a 640x480 main stream

@@ -33,6 +33,7 @@ import numpy as np
 
 from station import __version__
 from station.errors import HardwareError
+from station.hardware.daynight import SETTLE_FRAMES, DayNight, NightSettings
 from station.hardware.exif import PhotoFacts, encode_jpeg
 from station.hardware.ports import Illuminator, Shot
 from station.wire.ids import iso, utc_now
@@ -42,10 +43,6 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-#: Day returns only when the light is this many times the night threshold (no flapping at dusk).
-DAY_HYSTERESIS = 2.0
-#: After a switch between day and night, frames dropped at most while the new exposure takes effect.
-SETTLE_FRAMES = 8
 #: ``BGR888`` (libcamera's name) is R, G, B in memory; ``RGB888`` is B, G, R.
 _MAIN_FORMAT = "BGR888"
 
@@ -56,17 +53,6 @@ class CameraFailedError(HardwareError):
 
 class CameraTimeoutError(HardwareError, TimeoutError):
     """One camera call did not return in time (the camera is then restarted)."""
-
-
-@dataclasses.dataclass(frozen=True)
-class NightSettings:
-    """Exposure for night (NoIR camera under the IR lamp) and when night begins."""
-
-    lux_threshold: float = 10.0  # night below this; day again above DAY_HYSTERESIS times this
-    exposure_us: int = 20_000  # short enough to freeze a walking animal under the lamp
-    analogue_gain: float = 8.0
-    lamp_level: float = 1.0
-    monochrome: bool = True  # IR images carry no colour; saturation 0 removes the NoIR pink cast
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,23 +69,6 @@ class PicameraSettings:
     max_restarts: int = 2
     camera_num: int = 0
     buffer_count: int = 2  # one frame can be read while the next is exposed
-
-
-class DayNight:
-    """Night below ``night_below_lux``; day again only above ``DAY_HYSTERESIS`` times that."""
-
-    def __init__(self, night_below_lux: float, *, night: bool = False) -> None:
-        self._night_below = night_below_lux
-        self.night = night
-
-    def update(self, lux: float | None) -> bool:
-        """The mode for a reading (None: unknown, the mode stays)."""
-        if lux is not None:
-            if self.night and lux > self._night_below * DAY_HYSTERESIS:
-                self.night = False
-            elif not self.night and lux < self._night_below:
-                self.night = True
-        return self.night
 
 
 @dataclasses.dataclass
