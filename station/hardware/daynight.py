@@ -1,10 +1,11 @@
-"""Day and night for the Pi camera: when night begins (with hysteresis) and the exposure night gets.
-Pure, no I/O: :mod:`station.hardware.picamera` applies the modes to the camera.
+"""Day and night for the Pi camera: when night begins (with hysteresis), the libcamera controls each mode
+sets, and whether a frame shows them yet. Pure, no I/O: :mod:`station.hardware.picamera` applies the modes.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 #: Day returns only when the light is this many times the night threshold (no flapping at dusk).
 DAY_HYSTERESIS = 2.0
@@ -38,3 +39,27 @@ class DayNight:
             elif not self.night and lux < self._night_below:
                 self.night = True
         return self.night
+
+
+def mode_controls(settings: NightSettings, night: bool) -> dict[str, Any]:
+    """The libcamera controls for night (fixed exposure and gain) or day (the camera's AE)."""
+    if night:  # ExposureTime/AnalogueGain > 0 mean manual (picamera2 sets the libcamera modes for us)
+        controls: dict[str, Any] = {"ExposureTime": settings.exposure_us,
+                                    "AnalogueGain": settings.analogue_gain, "AeEnable": False}
+        if settings.monochrome:
+            controls["Saturation"] = 0.0
+    else:  # 0 hands exposure and gain back to the AE algorithm
+        controls = {"ExposureTime": 0, "AnalogueGain": 0.0, "AeEnable": True, "Saturation": 1.0}
+    return controls
+
+
+def settled(night: NightSettings, applied_night: bool, metadata: dict[str, Any]) -> bool:
+    """Whether a frame was taken with the mode just applied (controls reach frames a few frames late)."""
+    exposure, gain = metadata.get("ExposureTime"), metadata.get("AnalogueGain")
+    if exposure is None:
+        return True
+    night_exposure = abs(exposure - night.exposure_us) <= 0.1 * night.exposure_us and (
+        gain is None or abs(gain - night.analogue_gain) <= 0.1 * night.analogue_gain)
+    if applied_night:
+        return night_exposure
+    return not night_exposure and bool(metadata.get("AeLocked", True))
