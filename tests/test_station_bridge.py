@@ -8,7 +8,6 @@ import time
 import pytest
 
 from firmware_bridge.protocol import SetTime
-
 from station.wire import ids
 from tests.conftest import make_config, running_station
 
