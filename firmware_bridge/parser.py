@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Mapping
 
 from firmware_bridge import wire
-from firmware_bridge.protocol import Frame, decode_message, type_name
+from firmware_bridge.protocol import SerialFrame, decode_message, type_name
 
 
 class ErrorKind(enum.Enum):
@@ -60,8 +60,8 @@ class FrameParser:
         """Forget a partial frame (e.g. after reopening the port); the counters are kept."""
         self._deframer.reset()
 
-    def feed(self, data: bytes) -> list[Frame | ParseError]:
-        results: list[Frame | ParseError] = []
+    def feed(self, data: bytes) -> list[SerialFrame | ParseError]:
+        results: list[SerialFrame | ParseError] = []
         for status, value in self._deframer.feed(data):
             if status == wire.FRAME_OK:
                 item = self._decode(*value)
@@ -76,11 +76,11 @@ class FrameParser:
         return results
 
     @staticmethod
-    def _decode(msg_type: int, seq: int, payload: bytes) -> Frame | ParseError:
+    def _decode(msg_type: int, seq: int, payload: bytes) -> SerialFrame | ParseError:
         if not wire.is_known(msg_type):
             return ParseError(ErrorKind.UNKNOWN_TYPE, f"unknown message type 0x{msg_type:02x}", seq, msg_type)
         try:
-            return Frame(seq, decode_message(msg_type, payload))
+            return SerialFrame(seq, decode_message(msg_type, payload))
         except ValueError as exc:  # wrong length, or a field the typed layer refuses
             detail = f"{type_name(msg_type)} with {len(payload)} payload bytes: {exc}"
             return ParseError(ErrorKind.BAD_PAYLOAD, detail, seq, msg_type)

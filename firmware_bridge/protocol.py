@@ -1,96 +1,37 @@
 """Typed messages of the bridge protocol: one small frozen dataclass per message type. Pure, no I/O.
 
 The bytes are defined once, in :mod:`firmware_bridge.wire` (shared with the MicroPython firmware);
-this layer adds names, enums, range checks and ``encode()``/``decode()`` on top of it.
+this layer adds names and ``encode()``/``decode()`` on top of it, with the enums and range checks of
+:mod:`firmware_bridge.fields` for the values.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import enum
 from collections.abc import Mapping
 from typing import ClassVar, TypeVar
 
 from firmware_bridge import wire
 from firmware_bridge.errors import MessageFieldError
+from firmware_bridge.fields import (
+    U8,
+    U16,
+    U32,
+    Capability,
+    LoRaTxStatus,
+    NackReason,
+    ResetCause,
+    TamperKind,
+    enum_or_int,
+    require_int,
+    require_payload,
+)
 
 PROTOCOL_VERSION = (wire.PROTOCOL_MAJOR, wire.PROTOCOL_MINOR)
 MAX_FRAME_LEN = wire.MAX_FRAME_LEN
 
 
-class Capability(enum.IntFlag):
-    PIR = wire.CAP_PIR
-    TELEMETRY = wire.CAP_TELEMETRY
-    IR_LAMP = wire.CAP_IR_LAMP
-    WATCHDOG = wire.CAP_WATCHDOG
-    RTC = wire.CAP_RTC
-    SLEEP = wire.CAP_SLEEP
-    LORA = wire.CAP_LORA
-    TAMPER = wire.CAP_TAMPER
-
-
-class NackReason(enum.IntEnum):
-    UNKNOWN_TYPE = wire.NACK_UNKNOWN_TYPE
-    BAD_PAYLOAD = wire.NACK_BAD_PAYLOAD
-    OUT_OF_RANGE = wire.NACK_OUT_OF_RANGE
-    UNSUPPORTED = wire.NACK_UNSUPPORTED
-    BUSY = wire.NACK_BUSY
-    NOT_READY = wire.NACK_NOT_READY
-
-
-class ResetCause(enum.IntEnum):
-    UNKNOWN = wire.RESET_UNKNOWN
-    POWER_ON = wire.RESET_POWER_ON
-    WATCHDOG = wire.RESET_WATCHDOG
-    HARD = wire.RESET_HARD
-    SOFT = wire.RESET_SOFT
-    DEEPSLEEP = wire.RESET_DEEPSLEEP
-
-
-class TamperKind(enum.IntEnum):
-    ENCLOSURE_OPEN = wire.TAMPER_ENCLOSURE_OPEN
-    MOVED = wire.TAMPER_MOVED
-
-
-class LoRaTxStatus(enum.IntEnum):
-    SENT = wire.TX_SENT
-    CONFIRMED = wire.TX_CONFIRMED
-    NO_ACK = wire.TX_NO_ACK
-    DUTY_CYCLE = wire.TX_DUTY_CYCLE
-    NOT_JOINED = wire.TX_NOT_JOINED
-    ERROR = wire.TX_ERROR
-
-
-E = TypeVar("E", bound=enum.IntEnum)
 M = TypeVar("M", bound="Message")
-
-_U8, _U16, _U32 = (0, 0xFF), (0, 0xFFFF), (0, 0xFFFF_FFFF)
-
-
-def _require(message: Message, name: str, bounds: tuple[int, int]) -> None:
-    value = getattr(message, name)
-    low, high = bounds
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise MessageFieldError(
-            f"{type(message).__name__}.{name} = {value!r}: must be an integer in {low}..{high}"
-        )
-
-
-def _require_data(message: Message, name: str) -> None:
-    value = getattr(message, name)
-    if not isinstance(value, bytes) or len(value) > wire.LORA_MAX_PAYLOAD:
-        shown = f"{len(value)} bytes" if isinstance(value, bytes) else type(value).__name__
-        raise MessageFieldError(
-            f"{type(message).__name__}.{name}: must be bytes, at most {wire.LORA_MAX_PAYLOAD}; got {shown}"
-        )
-
-
-def _known(enum_type: type[E], value: int) -> E | int:
-    """Newer firmware may send enum values this host does not know: keep them as plain ints."""
-    try:
-        return enum_type(value)
-    except ValueError:
-        return value
 
 
 @dataclasses.dataclass(frozen=True)
@@ -141,10 +82,10 @@ class Hello(Message):
 
     def __post_init__(self) -> None:
         for name in ("protocol_major", "protocol_minor"):
-            _require(self, name, _U8)
-        _require(self, "capabilities", _U16)
+            require_int(self, name, U8)
+        require_int(self, "capabilities", U16)
         object.__setattr__(self, "capabilities", Capability(self.capabilities))  # accept a plain int too
-        _require(self, "boot_id", _U32)
+        require_int(self, "boot_id", U32)
         version = self.firmware_version
         if len(version) != 3 or not all(isinstance(part, int) and 0 <= part <= 255 for part in version):
             raise MessageFieldError(f"Hello.firmware_version = {version!r}: must be 3 integers in 0..255")
@@ -172,7 +113,7 @@ class Ack(Message):
     seq: int
 
     def __post_init__(self) -> None:
-        _require(self, "seq", _U16)
+        require_int(self, "seq", U16)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -185,12 +126,12 @@ class Nack(Message):
     reason: NackReason | int
 
     def __post_init__(self) -> None:
-        _require(self, "seq", _U16)
-        _require(self, "reason", _U8)
+        require_int(self, "seq", U16)
+        require_int(self, "reason", U8)
 
     @classmethod
     def from_fields(cls, values: tuple) -> Nack:
-        return cls(values[0], _known(NackReason, values[1]))
+        return cls(values[0], enum_or_int(NackReason, values[1]))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -203,8 +144,8 @@ class Pir(Message):
     mcu_ms: int
 
     def __post_init__(self) -> None:
-        _require(self, "sensor", _U8)
-        _require(self, "mcu_ms", _U32)
+        require_int(self, "sensor", U8)
+        require_int(self, "mcu_ms", U32)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -222,11 +163,11 @@ class Telemetry(Message):
 
     def __post_init__(self) -> None:
         for name in ("battery_mv", "solar_mv"):
-            _require(self, name, _U16)
-        _require(self, "temperature_cc", (-0x8000, 0x7FFF))
+            require_int(self, name, U16)
+        require_int(self, "temperature_cc", (-0x8000, 0x7FFF))
         for name in ("lux", "rtc_unix"):
-            _require(self, name, _U32)
-        _require(self, "reset_cause", _U8)
+            require_int(self, name, U32)
+        require_int(self, "reset_cause", U8)
 
     @property
     def temperature_c(self) -> float:
@@ -235,7 +176,7 @@ class Telemetry(Message):
     @classmethod
     def from_fields(cls, values: tuple) -> Telemetry:
         battery_mv, solar_mv, temperature_cc, lux, rtc_unix, reset_cause = values
-        return cls(battery_mv, solar_mv, temperature_cc, lux, rtc_unix, _known(ResetCause, reset_cause))
+        return cls(battery_mv, solar_mv, temperature_cc, lux, rtc_unix, enum_or_int(ResetCause, reset_cause))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -248,12 +189,12 @@ class Tamper(Message):
     detail: int = 0
 
     def __post_init__(self) -> None:
-        _require(self, "kind", _U8)
-        _require(self, "detail", _U16)
+        require_int(self, "kind", U8)
+        require_int(self, "detail", U16)
 
     @classmethod
     def from_fields(cls, values: tuple) -> Tamper:
-        return cls(_known(TamperKind, values[0]), values[1])
+        return cls(enum_or_int(TamperKind, values[0]), values[1])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -266,12 +207,12 @@ class LoRaTxDone(Message):
     status: LoRaTxStatus | int
 
     def __post_init__(self) -> None:
-        _require(self, "send_seq", _U16)
-        _require(self, "status", _U8)
+        require_int(self, "send_seq", U16)
+        require_int(self, "status", U8)
 
     @classmethod
     def from_fields(cls, values: tuple) -> LoRaTxDone:
-        return cls(values[0], _known(LoRaTxStatus, values[1]))
+        return cls(values[0], enum_or_int(LoRaTxStatus, values[1]))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -286,10 +227,10 @@ class LoRaRx(Message):
     snr_quarter_db: int = 0  # SNR in steps of 0.25 dB, as SX127x/SX126x radios report it
 
     def __post_init__(self) -> None:
-        _require(self, "port", _U8)
-        _require(self, "rssi_dbm", (-0x8000, 0x7FFF))
-        _require(self, "snr_quarter_db", (-0x80, 0x7F))
-        _require_data(self, "payload")
+        require_int(self, "port", U8)
+        require_int(self, "rssi_dbm", (-0x8000, 0x7FFF))
+        require_int(self, "snr_quarter_db", (-0x80, 0x7F))
+        require_payload(self, "payload")
 
     @property
     def snr_db(self) -> float:
@@ -313,7 +254,7 @@ class IrLamp(Command):
     level: int
 
     def __post_init__(self) -> None:
-        _require(self, "level", _U8)
+        require_int(self, "level", U8)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -333,7 +274,7 @@ class WatchdogConfig(Command):
     timeout_s: int
 
     def __post_init__(self) -> None:
-        _require(self, "timeout_s", _U16)
+        require_int(self, "timeout_s", U16)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -345,7 +286,7 @@ class SetTime(Command):
     unix: int
 
     def __post_init__(self) -> None:
-        _require(self, "unix", _U32)
+        require_int(self, "unix", U32)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -357,7 +298,7 @@ class SleepUntil(Command):
     unix: int
 
     def __post_init__(self) -> None:
-        _require(self, "unix", _U32)
+        require_int(self, "unix", U32)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -371,8 +312,8 @@ class LoRaSend(Command):
     confirmed: bool = False
 
     def __post_init__(self) -> None:
-        _require(self, "port", (1, 223))  # LoRaWAN application ports
-        _require_data(self, "payload")
+        require_int(self, "port", (1, 223))  # LoRaWAN application ports
+        require_payload(self, "payload")
 
     def to_fields(self) -> tuple:
         return (self.port, int(self.confirmed), self.payload)
@@ -392,7 +333,7 @@ MESSAGE_TYPES: Mapping[int, type[Message]] = {
 
 
 @dataclasses.dataclass(frozen=True)
-class Frame:
+class SerialFrame:
     """A decoded frame: its sender's sequence number and the message it carried."""
 
     seq: int

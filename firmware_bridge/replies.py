@@ -8,7 +8,8 @@ import enum
 import threading
 
 from firmware_bridge.errors import CommandRejectedError
-from firmware_bridge.protocol import Command, Message, Nack, NackReason
+from firmware_bridge.fields import NackReason
+from firmware_bridge.protocol import Command, Message, Nack
 
 _NACK_HINTS: dict[int, str] = {
     NackReason.UNKNOWN_TYPE: "the board's firmware is older than this host: flash the current firmware",

@@ -1,5 +1,5 @@
 """The simulated board's surroundings: its end of the pty (with scriptable line faults), a LoRa
-radio, and the analogue world its sensors measure. Used only by :mod:`firmware_bridge.simulator`.
+radio, and the analogue world its sensors measure. Used only by :mod:`firmware_bridge.sim_board`.
 """
 
 from __future__ import annotations

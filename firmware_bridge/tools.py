@@ -19,7 +19,7 @@ import serial
 from firmware_bridge.bridge import Bridge
 from firmware_bridge.errors import BridgeConnectionError
 from firmware_bridge.parser import FrameParser, ParseError
-from firmware_bridge.protocol import Frame
+from firmware_bridge.protocol import SerialFrame
 from firmware_bridge.simulator import Simulator
 
 _POLL_S = 0.25  # how often a monitor looks at its stop event while the line is quiet
@@ -64,7 +64,7 @@ def monitor(
         yield from _converse(port, baudrate, stop)
 
 
-def format_traffic(direction: str, item: Frame | ParseError, at: datetime | None = None) -> str:
+def format_traffic(direction: str, item: SerialFrame | ParseError, at: datetime | None = None) -> str:
     """``12:00:01.123 rx pir seq=7 sensor=1 mcu_ms=123456``, or ``... rx BAD crc: ...``."""
     stamp = (at or datetime.now()).strftime("%H:%M:%S.%f")[:-3]
     if isinstance(item, ParseError):
@@ -86,7 +86,7 @@ def _show(value: object) -> str:
 
 def _converse(port: str, baudrate: int, stop: threading.Event) -> Generator[str, None, None]:
     lines: queue.SimpleQueue[str] = queue.SimpleQueue()
-    def show(direction: str, item: Frame | ParseError) -> None:
+    def show(direction: str, item: SerialFrame | ParseError) -> None:
         lines.put(format_traffic(direction, item))
 
     bridge = Bridge(port, baudrate=baudrate, on_traffic=show)

@@ -12,12 +12,13 @@ import pytest
 from gpiozero.pins.mock import MockFactory, MockPWMPin
 
 from station.errors import HardwareError
+from station.hardware.daynight import NightSettings
 from station.hardware.gpio import GpioLamp, GpioPir
-from station.hardware.picamera import NightSettings, Picamera2Camera, PicameraSettings
+from station.hardware.picamera import Picamera2Camera, PicameraSettings
 from station.hardware.simulated import SimulatedPIR
 from station.hardware.warmup import WarmupGate
-from station.wire.ids import utc_now
 from station.types import Trigger
+from station.wire.ids import utc_now
 from tests.fakes.picamera2_standin import CameraWorld
 
 WAIT_S = 5.0  # generous: only reached when something is broken

@@ -6,20 +6,21 @@ from __future__ import annotations
 import io
 import os
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
-from hypothesis import example, given, settings, strategies as st
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 from PIL import ExifTags, Image
 
 from station.errors import HardwareError
+from station.hardware.daynight import NightSettings
 from station.hardware.exif import read_facts
-from station.hardware.picamera import (CameraFailedError, NightSettings, Picamera2Camera, PicameraSettings,
-                                       yuv420_to_rgb)
+from station.hardware.picamera import CameraFailedError, Picamera2Camera, PicameraSettings, yuv420_to_rgb
 from station.hardware.simulated import SimulatedIlluminator
-from station.wire.ids import utc_now
 from station.types import Trigger
+from station.wire.ids import utc_now
 from tests.fakes.picamera2_standin import DAY_RGB, CameraWorld, _yuv420, jpeg_pixels
 
 NIGHT = NightSettings(lux_threshold=10.0, exposure_us=20_000, analogue_gain=8.0, lamp_level=1.0)
@@ -113,7 +114,7 @@ def test_every_jpeg_carries_exif_that_says_when_where_and_why(world):
         assert float(sub[ExifTags.Base.ExposureTime]) == pytest.approx(shot.metadata["exposure_us"] / 1e6)
         taken = datetime.strptime(sub[ExifTags.Base.DateTimeOriginal], "%Y:%m:%d %H:%M:%S")
         started = datetime.fromisoformat(shot.metadata["exposure_start"].replace("Z", "+00:00"))
-        assert taken.replace(tzinfo=timezone.utc) == started.replace(microsecond=0)
+        assert taken.replace(tzinfo=UTC) == started.replace(microsecond=0)
         assert sub[ExifTags.Base.OffsetTimeOriginal] == "+00:00"
         facts = read_facts(shot.jpeg)
         assert facts["station_id"] == "llnp-0412" and facts["deployment_id"] == "dep-7"
@@ -136,7 +137,7 @@ def test_the_sensor_timestamp_is_recorded_and_dates_the_exposure(world):
 def test_an_unset_clock_is_not_written_as_a_capture_time(world, monkeypatch):
     import station.hardware.picamera as picamera
 
-    monkeypatch.setattr(picamera, "utc_now", lambda: datetime(1970, 1, 1, 0, 5, tzinfo=timezone.utc))
+    monkeypatch.setattr(picamera, "utc_now", lambda: datetime(1970, 1, 1, 0, 5, tzinfo=UTC))
     shot = make_camera(world).capture(pir(), 0)
     with Image.open(io.BytesIO(shot.jpeg)) as image:
         assert ExifTags.Base.DateTimeOriginal not in image.getexif().get_ifd(ExifTags.IFD.Exif)

@@ -8,7 +8,6 @@ import time
 import pytest
 
 from firmware_bridge.protocol import SetTime
-
 from station.wire import ids
 from tests.conftest import make_config, running_station
 
@@ -136,7 +135,7 @@ def test_bridge_simulate_and_monitor_commands(tmp_path):
 
 
 def test_lora_status_carries_the_boards_reset_cause(tmp_path):
-    from firmware_bridge.protocol import ResetCause
+    from firmware_bridge.fields import ResetCause
     from station.wire.lora_codec import decode_uplink, encode_status
 
     with running_station(board_config(tmp_path)) as app:

@@ -113,11 +113,12 @@ def build_board(machine, clock, boot_id, radio=None):
 
 
 def main():
-    import machine
     import os
     import select
     import sys
     import time
+
+    import machine
 
     board = build_board(machine, time, boot_id=int.from_bytes(os.urandom(4), "little"))
     pico_watchdog = machine.WDT(timeout=PICO_WATCHDOG_MS)

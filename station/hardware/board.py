@@ -14,18 +14,22 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from firmware_bridge.bridge import Bridge
 from firmware_bridge.errors import BridgeError
-from firmware_bridge.protocol import IrLamp, LoRaTxStatus, Pir, Tamper, Telemetry, WatchdogConfig, WatchdogKick
-
+from firmware_bridge.fields import LoRaTxStatus
+from firmware_bridge.protocol import IrLamp, Pir, Tamper, Telemetry, WatchdogConfig, WatchdogKick
 from station.config.models import BridgeSection
 from station.errors import HardwareError
 from station.hardware.ports import TriggerCallback
-from station.wire.ids import utc_now
 from station.lora.ports import SendStatus
 from station.types import Trigger
+from station.wire.ids import utc_now
+
+if TYPE_CHECKING:
+    from firmware_bridge.simulator import Simulator  # imported by open(), for port = "simulated" only
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +47,7 @@ class CompanionBoard:
         self._on_tamper = on_tamper
         self._on_trigger: TriggerCallback | None = None
         self._lock = threading.Lock()
-        self.simulator = None
+        self.simulator: Simulator | None = None
         self.latest: dict = {}
         self.bridge: Bridge | None = None
 
@@ -72,6 +76,11 @@ class CompanionBoard:
         if self.simulator is not None:
             self.simulator.stop()
 
+    def _started_bridge(self) -> Bridge:
+        if self.bridge is None:
+            raise HardwareError("companion board used before open()")
+        return self.bridge
+
     # -- TriggerSource ---------------------------------------------------------------------------------------
     def start(self, on_trigger: TriggerCallback) -> None:
         with self._lock:
@@ -84,14 +93,14 @@ class CompanionBoard:
     # -- Illuminator ---------------------------------------------------------------------------------------
     def set_level(self, level: float) -> None:
         try:
-            self.bridge.send_command(IrLamp(level=round(max(0.0, min(1.0, level)) * 255)))
+            self._started_bridge().send_command(IrLamp(level=round(max(0.0, min(1.0, level)) * 255)))
         except BridgeError as exc:
             log.error("IR lamp command failed: %s", exc)
 
     # -- watchdog ----------------------------------------------------------------------------------------------
     def kick_watchdog(self) -> bool:
         try:
-            self.bridge.send_command(WatchdogKick())
+            self._started_bridge().send_command(WatchdogKick())
         except BridgeError as exc:
             log.error("watchdog kick not acknowledged: %s", exc)
             return False
@@ -100,7 +109,7 @@ class CompanionBoard:
     # -- LoRa radio on the board (behind station.lora.bridge_modem.CallableModem) --------------------------------
     def lora_send(self, port: int, payload: bytes, confirmed: bool) -> SendStatus:
         try:
-            done = self.bridge.lora_send(port, payload, confirmed)
+            done = self._started_bridge().lora_send(port, payload, confirmed)
         except BridgeError as exc:
             log.error("LoRa send through the board failed: %s", exc)
             return SendStatus.BUSY

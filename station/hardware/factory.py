@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from station.config.models import StationConfig
 from station.errors import HardwareError
-from station.hardware.ports import Camera, Illuminator, TriggerSource
 from station.hardware.board import CompanionBoard
+from station.hardware.ports import Camera, Illuminator, TriggerSource
 from station.lora.ports import LoRaModem
 
 
@@ -16,8 +17,8 @@ def build_camera(config: StationConfig, *, illuminator: Illuminator | None = Non
                  temperature: Callable[[], float | None] | None = None,
                  on_failure: Callable[[HardwareError], None] | None = None) -> Camera:
     """The camera named in ``hardware.camera``. The keywords serve the Pi camera: the lamp it lights for night
-    frames, the model's input size for its low-resolution stream (the detector's, when there is one), light and temperature readings (e.g.
-    from the companion board), and whom to tell when it has to be given up."""
+    frames, the model's input size for its low-resolution stream (the detector's, when there is one), light and
+    temperature readings (e.g. from the companion board), and whom to tell when it has to be given up."""
     kind = config.hardware.camera
     if kind == "simulated":
         from station.hardware.simulated import SimulatedCamera
@@ -28,7 +29,8 @@ def build_camera(config: StationConfig, *, illuminator: Illuminator | None = Non
 
         assert config.camera.replay_dir is not None  # guaranteed by config.cross_field_problems
         return ReplayCamera(folder=config.resolve(config.camera.replay_dir), loop=config.camera.replay_loop)
-    from station.hardware.picamera import NightSettings, Picamera2Camera, PicameraSettings
+    from station.hardware.daynight import NightSettings
+    from station.hardware.picamera import Picamera2Camera, PicameraSettings
 
     camera = config.camera
     if lores_size is not None:  # the ISP only scales down: a 640x640 detector input on a 640x480 main stream

@@ -26,26 +26,24 @@ import inspect
 import logging
 import threading
 import time
-from datetime import timedelta
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 import numpy as np
 
 from station import __version__
 from station.errors import HardwareError
+from station.hardware.daynight import SETTLE_FRAMES, DayNight, NightSettings, mode_controls, settled
 from station.hardware.exif import PhotoFacts, encode_jpeg
 from station.hardware.ports import Illuminator, Shot
-from station.wire.ids import iso, utc_now
 from station.types import Trigger
+from station.wire.ids import iso, utc_now
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-#: Day returns only when the light is this many times the night threshold (no flapping at dusk).
-DAY_HYSTERESIS = 2.0
-#: After a switch between day and night, frames dropped at most while the new exposure takes effect.
-SETTLE_FRAMES = 8
 #: ``BGR888`` (libcamera's name) is R, G, B in memory; ``RGB888`` is B, G, R.
 _MAIN_FORMAT = "BGR888"
 
@@ -56,17 +54,6 @@ class CameraFailedError(HardwareError):
 
 class CameraTimeoutError(HardwareError, TimeoutError):
     """One camera call did not return in time (the camera is then restarted)."""
-
-
-@dataclasses.dataclass(frozen=True)
-class NightSettings:
-    """Exposure for night (NoIR camera under the IR lamp) and when night begins."""
-
-    lux_threshold: float = 10.0  # night below this; day again above DAY_HYSTERESIS times this
-    exposure_us: int = 20_000  # short enough to freeze a walking animal under the lamp
-    analogue_gain: float = 8.0
-    lamp_level: float = 1.0
-    monochrome: bool = True  # IR images carry no colour; saturation 0 removes the NoIR pink cast
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,23 +70,6 @@ class PicameraSettings:
     max_restarts: int = 2
     camera_num: int = 0
     buffer_count: int = 2  # one frame can be read while the next is exposed
-
-
-class DayNight:
-    """Night below ``night_below_lux``; day again only above ``DAY_HYSTERESIS`` times that."""
-
-    def __init__(self, night_below_lux: float, *, night: bool = False) -> None:
-        self._night_below = night_below_lux
-        self.night = night
-
-    def update(self, lux: float | None) -> bool:
-        """The mode for a reading (None: unknown, the mode stays)."""
-        if lux is not None:
-            if self.night and lux > self._night_below * DAY_HYSTERESIS:
-                self.night = False
-            elif not self.night and lux < self._night_below:
-                self.night = True
-        return self.night
 
 
 @dataclasses.dataclass
@@ -217,19 +187,20 @@ class Picamera2Camera:
 
     def _grab_in_mode(self, own_lamp: bool) -> _Frame:
         night = self._daynight.night
-        if night and own_lamp:
-            self._lamp.set_level(self._settings.night.lamp_level)
+        lamp = self._lamp if night and own_lamp else None  # own_lamp: there is a lamp
+        if lamp is not None:
+            lamp.set_level(self._settings.night.lamp_level)
         try:
             # At night the frame must be exposed entirely after the lamp came on: wait for a fresh one.
             frame = self._grab(flush=night or self._settling)
             for _ in range(SETTLE_FRAMES):
-                if not self._settling or self._settled(frame.metadata):
+                if not self._settling or settled(self._settings.night, bool(self._applied_night), frame.metadata):
                     break
                 frame = self._grab(flush=False)
             self._settling = False
         finally:
-            if night and own_lamp:
-                self._lamp.set_level(0.0)
+            if lamp is not None:
+                lamp.set_level(0.0)
         return frame
 
     def _grab(self, *, flush: bool, arrays: bool = True) -> _Frame:
@@ -258,30 +229,11 @@ class Picamera2Camera:
         return True
 
     def _apply_mode(self, camera: Any, night: bool) -> None:
-        settings = self._settings.night
-        if night:  # ExposureTime/AnalogueGain > 0 mean manual (picamera2 sets the libcamera modes for us)
-            controls: dict[str, Any] = {"ExposureTime": settings.exposure_us,
-                                        "AnalogueGain": settings.analogue_gain, "AeEnable": False}
-            if settings.monochrome:
-                controls["Saturation"] = 0.0
-        else:  # 0 hands exposure and gain back to the AE algorithm
-            controls = {"ExposureTime": 0, "AnalogueGain": 0.0, "AeEnable": True, "Saturation": 1.0}
+        controls = mode_controls(self._settings.night, night)
         if self._controls:  # picamera2 refuses controls this camera does not advertise
             controls = {name: value for name, value in controls.items() if name in self._controls}
         camera.set_controls(controls)
         self._applied_night = night
-
-    def _settled(self, metadata: dict[str, Any]) -> bool:
-        """Whether a frame was taken with the mode just applied (controls reach frames a few frames late)."""
-        night = self._settings.night
-        exposure, gain = metadata.get("ExposureTime"), metadata.get("AnalogueGain")
-        if exposure is None:
-            return True
-        night_exposure = abs(exposure - night.exposure_us) <= 0.1 * night.exposure_us and (
-            gain is None or abs(gain - night.analogue_gain) <= 0.1 * night.analogue_gain)
-        if self._applied_night:
-            return night_exposure
-        return not night_exposure and bool(metadata.get("AeLocked", True))
 
     def _external_lux(self) -> float | None:
         return _reading(self._light, "light")
@@ -320,9 +272,10 @@ class Picamera2Camera:
 
     # -- the shot ------------------------------------------------------------------------------------------
     def _shot(self, frame: _Frame, trigger: Trigger, frame_index: int) -> Shot:
-        metadata = frame.metadata
-        main = frame.main
-        pixels = main if self._lores_size is None else yuv420_to_rgb(frame.lores, *self._lores_size)
+        metadata, main, lores = frame.metadata, frame.main, frame.lores
+        if main is None or (self._lores_size is not None and lores is None):  # a metadata-only grab
+            raise HardwareError("Pi camera frame without its image arrays cannot become a shot")
+        pixels = main if lores is None or self._lores_size is None else yuv420_to_rgb(lores, *self._lores_size)
         taken_at = _exposure_start(metadata)
         facts = PhotoFacts(
             station_id=self._settings.station_id, deployment_id=self._settings.deployment_id,
@@ -356,7 +309,7 @@ def yuv420_to_rgb(array: np.ndarray, width: int, height: int) -> np.ndarray:
     return np.clip(rgb + 0.5, 0, 255).astype(np.uint8)
 
 
-def _exposure_start(metadata: dict[str, Any]):
+def _exposure_start(metadata: dict[str, Any]) -> datetime:
     """Wall-clock time the exposure began: SensorTimestamp (first row read out, CLOCK_MONOTONIC ns, as
     picamera2's own ``flush`` compares it) minus the exposure time."""
     stamp = metadata.get("SensorTimestamp")

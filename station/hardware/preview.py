@@ -12,14 +12,14 @@ from __future__ import annotations
 import io
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from PIL import Image
 
 from station.errors import HardwareError
 from station.hardware.ports import Camera, Shot
-from station.wire.ids import utc_now
 from station.types import Trigger
+from station.wire.ids import utc_now
 
 PREVIEW_SOURCE = "preview"  # the trigger source of preview frames (a simulated camera shows an empty scene)
 
@@ -78,7 +78,7 @@ class PreviewCamera:
 def small_jpeg(shot: Shot, max_width: int, quality: int) -> bytes:
     """The shot scaled down to ``max_width``: from its JPEG when it has one (the decoder scales for free)."""
     if shot.jpeg is not None:
-        image = Image.open(io.BytesIO(shot.jpeg))
+        image: Image.Image = Image.open(io.BytesIO(shot.jpeg))
         image.draft("RGB", (max_width, max_width))
     else:
         image = Image.fromarray(shot.pixels)

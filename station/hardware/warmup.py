@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from station.hardware.ports import TriggerCallback, TriggerSource
 from station.types import Trigger
@@ -53,7 +53,7 @@ class WarmupGate:
     def _deliver(self, trigger: Trigger, on_trigger: TriggerCallback) -> None:
         """On the sensor's thread: pass the trigger on, or count it while warming up (never blocks)."""
         with self._lock:
-            warming = self._clock() < self._open_at
+            warming = self._open_at is None or self._clock() < self._open_at  # None: start() not yet run
             if warming:
                 self.ignored += 1
             announce = not warming and not self._announced

@@ -19,18 +19,25 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
-from station.wire.ids import parse_iso
 from station.lora.budget import DutyCycleBudget
-from station.wire.lora_codec import StatusFrame, decode_downlink, encode_status, pack_detections, wire_detection
-from station.wire.lora_codec import RequestStatus
-from station.lora.regions import region
+from station.lora.errors import LoRaError
 from station.lora.ports import Downlink, LoRaModem, SendStatus
+from station.lora.regions import region
 from station.lora.settings import LoRaSection
 from station.stats import Stats
 from station.store.db import connect, write_transaction
+from station.wire.ids import parse_iso
+from station.wire.lora_codec import (
+    RequestStatus,
+    StatusFrame,
+    decode_downlink,
+    encode_status,
+    pack_detections,
+    wire_detection,
+)
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +87,11 @@ class LoRaLink:
     def modem(self) -> LoRaModem | None:
         return self._modem
 
+    def _started_modem(self) -> LoRaModem:
+        if self._modem is None:
+            raise LoRaError("LoRa link used before start()")
+        return self._modem
+
     def notify(self) -> None:
         """New outbox rows, or the MQTT link went up or down."""
         self._wake.set()
@@ -112,8 +124,8 @@ class LoRaLink:
 
     def _join(self) -> bool:
         s = self._settings
-        joined = self._modem.join(s.dev_eui, s.app_eui, s.app_key, timeout=30.0)
-        self.budget.record_join(self._modem.data_rate())
+        joined = self._started_modem().join(s.dev_eui, s.app_eui, s.app_key, timeout=30.0)
+        self.budget.record_join(self._started_modem().data_rate())
         log.info("LoRaWAN join %s", "accepted" if joined else "failed; retrying in 60 s")
         return joined
 
@@ -137,7 +149,7 @@ class LoRaLink:
         return 0.0 if sent_any else max(1.0, next_status)
 
     def _retry_in(self) -> float:
-        next_at = self.budget.next_send_at(self._region_limit(), self._modem.data_rate())
+        next_at = self.budget.next_send_at(self._region_limit(), self._started_modem().data_rate())
         return max(1.0, (next_at or self._clock() + 60) - self._clock())
 
     def _send_detections(self, db) -> bool | None:
@@ -166,6 +178,8 @@ class LoRaLink:
             return False
         limit = self._region_limit()
         packed = pack_detections(summaries, sequence=self._next_sequence(db), max_payload=limit)
+        if packed is None:  # only for no summaries at all
+            return False
         if not self._transmit(db, packed.payload, kind="detections"):
             return None
         included = {owners[i] for i, d in enumerate(summaries) if d in packed.frame.detections}
@@ -182,13 +196,13 @@ class LoRaLink:
         return True
 
     def _transmit(self, db, payload: bytes, *, kind: str) -> bool:
-        data_rate = self._modem.data_rate()
+        data_rate = self._started_modem().data_rate()
         verdict = self.budget.check(len(payload), data_rate)
         if not verdict.allowed:
             log.info("LoRa %s uplink held back: %s", kind, verdict.reason)
             self._stats.add("lora_held_back")
             return False
-        result = self._modem.send(self._settings.port, payload, confirmed=self._settings.confirmed)
+        result = self._started_modem().send(self._settings.port, payload, confirmed=self._settings.confirmed)
         if result.status in (SendStatus.OK, SendStatus.NO_ACK):
             self.budget.record(len(payload), data_rate)
         self._save(db)
@@ -202,7 +216,7 @@ class LoRaLink:
         return True
 
     def _region_limit(self) -> int:
-        return region(self._settings.region).max_payload(self._modem.data_rate())
+        return region(self._settings.region).max_payload(self._started_modem().data_rate())
 
     # -- persistent state --------------------------------------------------------------------------------------
     def _next_sequence(self, db) -> int:

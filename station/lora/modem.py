@@ -276,7 +276,7 @@ class AtModem:
     def _collect_downlinks(self) -> tuple[Downlink, ...]:
         """Downlinks queued since the last send; waits ``rx_grace_s`` for one that follows the TX event
         (RUI3 reports the receive window after the end of transmission)."""
-        found = [d for d in self._drain(self._downlinks) if isinstance(d, Downlink)]
+        found: list[object] = [d for d in self._drain(self._downlinks) if isinstance(d, Downlink)]
         if not found:
             try:
                 item = self._downlinks.get(timeout=self.rx_grace_s)

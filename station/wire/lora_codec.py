@@ -10,7 +10,7 @@ Uplinks (fPort 10), big-endian:
                 [temperature C i8, -128 unknown] [queue depth u16] [last reset cause u8]
 
 The reset cause is the companion board's, carried unchanged from its telemetry: ``ResetCause`` is the one
-definition, owned by the bridge protocol (firmware_bridge/protocol.py).
+definition, owned by the bridge protocol (firmware_bridge/fields.py).
 
 Downlinks (fPort 20): [ver|type] then request_status (8): nothing; set_capture_mode (9): mode u8;
 set_thresholds (10): 1..25 pairs of (species code u8, threshold % u8).
@@ -29,7 +29,7 @@ import struct
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from firmware_bridge.protocol import ResetCause
+from firmware_bridge.fields import ResetCause
 from station.lora.errors import LoRaCodecError
 from station.vision.species import by_code
 

@@ -6,6 +6,7 @@ from hypothesis import strategies as st
 
 from firmware_bridge import protocol as p
 from firmware_bridge import wire
+from firmware_bridge.fields import Capability, LoRaTxStatus, NackReason, ResetCause, TamperKind
 
 u8 = st.integers(0, 0xFF)
 u16 = st.integers(0, 0xFFFF)
@@ -19,15 +20,15 @@ def _enum_or_raw(enum_type: type) -> st.SearchStrategy[int]:
 
 MESSAGES: dict[type[p.Message], st.SearchStrategy[p.Message]] = {
     p.Hello: st.builds(p.Hello, u8, u8, st.tuples(u8, u8, u8), st.binary(min_size=8, max_size=8),
-                       u16.map(p.Capability), u32, st.booleans()),
+                       u16.map(Capability), u32, st.booleans()),
     p.Ack: st.builds(p.Ack, u16),
-    p.Nack: st.builds(p.Nack, u16, _enum_or_raw(p.NackReason)),
+    p.Nack: st.builds(p.Nack, u16, _enum_or_raw(NackReason)),
     p.Pir: st.builds(p.Pir, u8, u32),
     p.Telemetry: st.builds(
-        p.Telemetry, u16, u16, st.integers(-0x8000, 0x7FFF), u32, u32, _enum_or_raw(p.ResetCause)
+        p.Telemetry, u16, u16, st.integers(-0x8000, 0x7FFF), u32, u32, _enum_or_raw(ResetCause)
     ),
-    p.Tamper: st.builds(p.Tamper, _enum_or_raw(p.TamperKind), u16),
-    p.LoRaTxDone: st.builds(p.LoRaTxDone, u16, _enum_or_raw(p.LoRaTxStatus)),
+    p.Tamper: st.builds(p.Tamper, _enum_or_raw(TamperKind), u16),
+    p.LoRaTxDone: st.builds(p.LoRaTxDone, u16, _enum_or_raw(LoRaTxStatus)),
     p.LoRaRx: st.builds(p.LoRaRx, u8, st.binary(max_size=wire.LORA_MAX_PAYLOAD), st.integers(-0x8000, 0x7FFF),
                         st.integers(-0x80, 0x7F)),
     p.IrLamp: st.builds(p.IrLamp, u8),

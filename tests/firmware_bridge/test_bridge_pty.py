@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from firmware_bridge import protocol as p
-from firmware_bridge.bridge import Bridge, LinkState
+from firmware_bridge.bridge import Bridge
 from firmware_bridge.errors import (
     BridgeConnectionError,
     BridgeError,
@@ -21,7 +21,9 @@ from firmware_bridge.errors import (
     HandshakeTimeoutError,
     ProtocolVersionError,
 )
+from firmware_bridge.fields import Capability, LoRaTxStatus, NackReason, ResetCause, TamperKind
 from firmware_bridge.parser import FrameParser
+from firmware_bridge.session import LinkState
 from firmware_bridge.simulator import Simulator
 
 from .conftest import WAIT_S, Recorder
@@ -30,7 +32,7 @@ from .conftest import WAIT_S, Recorder
 def test_handshake_reports_the_board(bridge: Bridge, events: Recorder) -> None:
     board = bridge.board
     assert board is not None and board.board_id == b"SIMBOARD" and board.reply
-    assert p.Capability.PIR in board.capabilities and p.Capability.LORA in board.capabilities
+    assert Capability.PIR in board.capabilities and Capability.LORA in board.capabilities
     assert events.wait_for(p.Hello) == [board]
     assert events.wait_for(p.Telemetry)[0].battery_mv == 12_600  # sent right after the handshake
 
@@ -51,10 +53,10 @@ def test_telemetry_follows_the_battery(sim: Simulator, bridge: Bridge, events: R
 
 
 def test_tamper_events(sim: Simulator, bridge: Bridge, events: Recorder) -> None:
-    sim.tamper(p.TamperKind.ENCLOSURE_OPEN)
-    sim.tamper(p.TamperKind.MOVED)
+    sim.tamper(TamperKind.ENCLOSURE_OPEN)
+    sim.tamper(TamperKind.MOVED)
     kinds = {t.kind for t in events.wait_for(p.Tamper, 2)}
-    assert kinds == {p.TamperKind.ENCLOSURE_OPEN, p.TamperKind.MOVED}
+    assert kinds == {TamperKind.ENCLOSURE_OPEN, TamperKind.MOVED}
 
 
 def test_commands_are_acknowledged_and_carried_out(sim: Simulator, bridge: Bridge) -> None:
@@ -94,18 +96,18 @@ def test_ack_that_never_comes_is_a_clear_timeout(sim: Simulator, bridge: Bridge)
 def test_nack_is_a_rejection_with_the_reason(bridge: Bridge) -> None:
     with pytest.raises(CommandRejectedError, match="out_of_range") as caught:
         bridge.send_command(p.WatchdogConfig(3))
-    assert caught.value.reason == p.NackReason.OUT_OF_RANGE
+    assert caught.value.reason == NackReason.OUT_OF_RANGE
 
 
 def test_lora_send_is_followed_by_tx_done(bridge: Bridge, events: Recorder) -> None:
     seq = bridge.send_command(p.LoRaSend(10, b"\x2a" * 11, confirmed=True))
     (done,) = events.wait_for(p.LoRaTxDone)
-    assert (done.send_seq, done.status) == (seq, p.LoRaTxStatus.CONFIRMED)
+    assert (done.send_seq, done.status) == (seq, LoRaTxStatus.CONFIRMED)
 
 
 def test_blocking_lora_send_returns_the_outcome(bridge: Bridge) -> None:
     done = bridge.lora_send(3, b"\x01", True, timeout=WAIT_S)
-    assert done.status == p.LoRaTxStatus.CONFIRMED
+    assert done.status == LoRaTxStatus.CONFIRMED
 
 
 def test_downlink_reaches_the_callback(sim: Simulator, bridge: Bridge, events: Recorder) -> None:
@@ -130,7 +132,7 @@ def test_board_reset_mid_session_handshakes_again_and_loses_nothing(
     assert sim.state.ir_lamp_levels == [50]
     stats = bridge.stats()
     assert (stats.board_resets, stats.handshakes) == (1, 2)
-    assert events.wait_for(p.Telemetry, 2)[-1].reset_cause == p.ResetCause.HARD
+    assert events.wait_for(p.Telemetry, 2)[-1].reset_cause == ResetCause.HARD
 
 
 def test_garbage_and_corrupt_frames_are_counted_and_nothing_is_lost(
@@ -230,7 +232,7 @@ def test_incompatible_firmware_is_refused(silent_board: tuple[str, int]) -> None
 
     def answer_with_protocol_2() -> None:  # wait for the host's hello, answer as a future board
         parser = FrameParser()
-        while not any(isinstance(item, p.Frame) for item in parser.feed(os.read(board_fd, 256))):
+        while not any(isinstance(item, p.SerialFrame) for item in parser.feed(os.read(board_fd, 256))):
             pass
         os.write(board_fd, p.encode_frame(p.Hello(2, 0, (2, 0, 0), b"FUTURE01", 0xFF, 1, True), 0))
 

@@ -10,6 +10,7 @@ import pytest
 
 from firmware_bridge import protocol as p
 from firmware_bridge import wire
+from firmware_bridge.fields import Capability, NackReason
 
 DOC = (Path(__file__).parents[2] / "docs" / "bridge-protocol.md").read_text()
 EXAMPLES = re.findall(r"<!-- worked-example: (.+?) seq=(\d+) -->\s*```\n(.+?)\n```", DOC)
@@ -34,9 +35,9 @@ def test_every_message_type_is_in_the_table_with_its_code_and_length(cls: type[p
 
 
 def test_capability_bits_and_nack_reasons_are_documented() -> None:
-    for capability in p.Capability:
+    for capability in Capability:
         assert f"| 0x{capability.value:04x} | {capability.name} |" in DOC
-    for reason in p.NackReason:
+    for reason in NackReason:
         assert f"| {reason.value} | {reason.name.lower()} |" in DOC
 
 

@@ -7,6 +7,7 @@ import pytest
 
 from firmware_bridge import protocol as p
 from firmware_bridge import wire
+from firmware_bridge.fields import Capability, NackReason, ResetCause, TamperKind
 from firmware_bridge.firmware import main as board_main
 from firmware_bridge.firmware import node as firmware
 from firmware_bridge.firmware import power
@@ -23,7 +24,7 @@ class Line:
     def __init__(self) -> None:
         self.to_board = bytearray()
         self._parser = FrameParser()
-        self.received: list[p.Frame] = []
+        self.received: list[p.SerialFrame] = []
         self._seq = 100
 
     def read(self) -> bytes | None:
@@ -31,7 +32,7 @@ class Line:
         return data or None
 
     def write(self, data: bytes) -> int:
-        self.received += [item for item in self._parser.feed(data) if isinstance(item, p.Frame)]
+        self.received += [item for item in self._parser.feed(data) if isinstance(item, p.SerialFrame)]
         return len(data)
 
     def send(self, message: p.Message, seq: int | None = None) -> int:
@@ -43,7 +44,7 @@ class Line:
     def take(self) -> list[p.Message]:
         return [frame.message for frame in self.take_frames()]
 
-    def take_frames(self) -> list[p.Frame]:
+    def take_frames(self) -> list[p.SerialFrame]:
         frames, self.received = self.received, []
         return frames
 
@@ -92,10 +93,10 @@ def test_boot_asks_for_a_handshake_and_the_reply_carries_versions_and_telemetry(
     reply, telemetry = rig.send(HOST_HELLO)
     assert reply.reply and reply.board_id == b"PICO0001" and reply.boot_id == 0xB007
     assert reply.firmware_version == firmware.FIRMWARE_VERSION
-    assert reply.capabilities == p.Capability(0xFF) ^ p.Capability.LORA  # no radio on the reference board
+    assert reply.capabilities == Capability(0xFF) ^ Capability.LORA  # no radio on the reference board
     assert (telemetry.battery_mv, telemetry.solar_mv, telemetry.lux) == (12_345, 18_000, 120)
     assert abs(telemetry.temperature_cc - (-750)) <= 5  # the ADC's resolution is about 3 centi-degrees
-    assert telemetry.rtc_unix == 0 and telemetry.reset_cause == p.ResetCause.POWER_ON
+    assert telemetry.rtc_unix == 0 and telemetry.reset_cause == ResetCause.POWER_ON
 
 
 def test_commands_are_carried_out_once_even_when_retried() -> None:
@@ -111,14 +112,14 @@ def test_commands_are_carried_out_once_even_when_retried() -> None:
 @pytest.mark.parametrize(
     ("frame", "reason"),
     [
-        (wire.encode_frame(0x2F, 9, b""), p.NackReason.UNKNOWN_TYPE),
-        (wire.encode_frame(wire.IR_LAMP, 9, b"\x01\x02"), p.NackReason.BAD_PAYLOAD),
-        (p.encode_frame(p.WatchdogConfig(5), 9), p.NackReason.OUT_OF_RANGE),
-        (p.encode_frame(p.SleepUntil(2_000_000_000), 9), p.NackReason.NOT_READY),
-        (p.encode_frame(p.LoRaSend(1, b"x"), 9), p.NackReason.UNSUPPORTED),
+        (wire.encode_frame(0x2F, 9, b""), NackReason.UNKNOWN_TYPE),
+        (wire.encode_frame(wire.IR_LAMP, 9, b"\x01\x02"), NackReason.BAD_PAYLOAD),
+        (p.encode_frame(p.WatchdogConfig(5), 9), NackReason.OUT_OF_RANGE),
+        (p.encode_frame(p.SleepUntil(2_000_000_000), 9), NackReason.NOT_READY),
+        (p.encode_frame(p.LoRaSend(1, b"x"), 9), NackReason.UNSUPPORTED),
     ],
 )
-def test_commands_it_cannot_carry_out_are_nacked_with_the_reason(frame: bytes, reason: p.NackReason) -> None:
+def test_commands_it_cannot_carry_out_are_nacked_with_the_reason(frame: bytes, reason: NackReason) -> None:
     rig = Rig()
     rig.handshake()
     rig.line.to_board += frame
@@ -208,13 +209,13 @@ def test_tamper_lid_and_motion() -> None:
     rig.machine.pins[board_main.ENCLOSURE_PIN].drive(1)
     rig.node.step()
     (lid,) = rig.line.take_frames()
-    assert lid.message == p.Tamper(p.TamperKind.ENCLOSURE_OPEN, 1)
+    assert lid.message == p.Tamper(TamperKind.ENCLOSURE_OPEN, 1)
     rig.send(p.Ack(lid.seq))
     first = rig.pulse(board_main.MOTION_PIN)
     for _ in range(4):
         rig.pulse(board_main.MOTION_PIN)
-    assert first == [p.Tamper(p.TamperKind.MOVED, 1)]
-    assert p.Tamper(p.TamperKind.MOVED, 4) in rig.advance(firmware.MOTION_REPORT_MS / 1000)
+    assert first == [p.Tamper(TamperKind.MOVED, 1)]
+    assert p.Tamper(TamperKind.MOVED, 4) in rig.advance(firmware.MOTION_REPORT_MS / 1000)
 
 
 def test_clock_and_uptime_survive_the_ticks_wrap() -> None:
@@ -239,7 +240,7 @@ def test_adc_scaling_of_the_reference_wiring() -> None:
 
 
 def test_reset_cause_is_mapped_from_machine() -> None:
-    causes = [(Machine.WDT_RESET, p.ResetCause.WATCHDOG), (Machine.PWRON_RESET, p.ResetCause.POWER_ON),
-              (99, p.ResetCause.UNKNOWN)]
+    causes = [(Machine.WDT_RESET, ResetCause.WATCHDOG), (Machine.PWRON_RESET, ResetCause.POWER_ON),
+              (99, ResetCause.UNKNOWN)]
     for machine_cause, expected in causes:
         assert board_main.reset_cause(Machine(Line(), unique_id=bytes(8), reset_cause=machine_cause)) == expected

@@ -13,6 +13,7 @@ import pytest
 from firmware_bridge import protocol as p
 from firmware_bridge.bridge import Bridge
 from firmware_bridge.errors import CommandRejectedError
+from firmware_bridge.fields import Capability, ResetCause, TamperKind
 from firmware_bridge.firmware import main as board_main
 from firmware_bridge.firmware import node
 from firmware_bridge.micropython_board import (
@@ -59,13 +60,13 @@ def test_handshake_under_micropython_reports_the_board(bridge: Bridge, events: R
     board = bridge.board
     assert board is not None and board.reply
     assert board.board_id == b"PICO0042" and board.firmware_version == node.FIRMWARE_VERSION
-    assert {p.Capability.PIR, p.Capability.IR_LAMP, p.Capability.WATCHDOG, p.Capability.TAMPER} <= set(
-        p.Capability(bit) for bit in p.Capability if bit in board.capabilities)
-    assert p.Capability.LORA not in board.capabilities  # the reference wiring has no radio
+    assert {Capability.PIR, Capability.IR_LAMP, Capability.WATCHDOG, Capability.TAMPER} <= set(
+        Capability(bit) for bit in Capability if bit in board.capabilities)
+    assert Capability.LORA not in board.capabilities  # the reference wiring has no radio
     (telemetry,) = events.wait_for(p.Telemetry)
     assert abs(telemetry.battery_mv - 12_345) <= 1 and abs(telemetry.solar_mv - 18_000) <= 1
     assert abs(telemetry.lux - 120) <= 1 and abs(telemetry.temperature_cc - (-750)) <= 5
-    assert telemetry.reset_cause == p.ResetCause.POWER_ON
+    assert telemetry.reset_cause == ResetCause.POWER_ON
 
 
 def test_pir_edges_on_both_inputs_become_acknowledged_events(upy_board: MicroPythonBoard, bridge: Bridge,
@@ -79,10 +80,10 @@ def test_pir_edges_on_both_inputs_become_acknowledged_events(upy_board: MicroPyt
 
 def test_lid_switch_is_a_tamper_event(upy_board: MicroPythonBoard, bridge: Bridge, events: Recorder) -> None:
     upy_board.drive_pin(board_main.ENCLOSURE_PIN, 1)
-    (tamper,) = events.wait_for(p.Tamper, where=lambda t: t.kind == p.TamperKind.ENCLOSURE_OPEN)
+    (tamper,) = events.wait_for(p.Tamper, where=lambda t: t.kind == TamperKind.ENCLOSURE_OPEN)
     assert tamper.detail == 1
     upy_board.drive_pin(board_main.ENCLOSURE_PIN, 0)
-    events.wait_for(p.Tamper, where=lambda t: t.kind == p.TamperKind.ENCLOSURE_OPEN and t.detail == 0)
+    events.wait_for(p.Tamper, where=lambda t: t.kind == TamperKind.ENCLOSURE_OPEN and t.detail == 0)
 
 
 def test_commands_are_carried_out_on_the_pins(upy_board: MicroPythonBoard, bridge: Bridge) -> None:

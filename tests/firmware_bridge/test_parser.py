@@ -15,11 +15,11 @@ from firmware_bridge.parser import ErrorKind, FrameParser, ParseError
 from .strategies import frames
 
 PIR = p.encode_frame(p.Pir(1, 123456), 7)
-EXPECTED = p.Frame(7, p.Pir(1, 123456))
+EXPECTED = p.SerialFrame(7, p.Pir(1, 123456))
 
 
-def _frames_only(items: list) -> list[p.Frame]:
-    return [item for item in items if isinstance(item, p.Frame)]
+def _frames_only(items: list) -> list[p.SerialFrame]:
+    return [item for item in items if isinstance(item, p.SerialFrame)]
 
 
 def test_garbage_before_a_frame_is_one_error_and_the_frame_survives() -> None:
@@ -74,7 +74,7 @@ def test_frames_survive_garbage_and_any_chunking(framed: list, garbage: bytes, c
     parser = FrameParser()
     items = [item for start in range(0, len(stream), chunk) for item in parser.feed(stream[start : start + chunk])]
     decoded = _frames_only(items)
-    assert decoded[-len(framed) :] == [p.Frame(seq, message) for message, seq in framed]
+    assert decoded[-len(framed) :] == [p.SerialFrame(seq, message) for message, seq in framed]
 
 
 def _valid_frames(rng: random.Random, count: int) -> list[bytes]:
@@ -111,8 +111,8 @@ def test_fuzz_100k_bad_frames_never_raise_and_the_next_good_frame_decodes() -> N
         batch += p.encode_frame(sentinel_message, sentinel_seq)
         cut = rng.randrange(len(batch))
         items = parser.feed(batch[:cut]) + parser.feed(batch[cut:])
-        assert all(isinstance(item, p.Frame | ParseError) for item in items)
-        assert items[-1] == p.Frame(sentinel_seq, sentinel_message), "a good frame after garbage was lost"
+        assert all(isinstance(item, p.SerialFrame | ParseError) for item in items)
+        assert items[-1] == p.SerialFrame(sentinel_seq, sentinel_message), "a good frame after garbage was lost"
     errors = parser.errors
     assert {ErrorKind.COBS, ErrorKind.CRC, ErrorKind.TOO_LONG, ErrorKind.SHORT} <= set(errors)
     assert time.monotonic() - started < 60, "the parser became far slower than it should be"

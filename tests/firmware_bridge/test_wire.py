@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from firmware_bridge import protocol, wire
+from firmware_bridge.fields import Capability, LoRaTxStatus, NackReason, ResetCause, TamperKind
 
 FIRMWARE_SIDE = [
     Path(wire.__file__),
@@ -102,8 +103,8 @@ def test_message_types_have_one_layout_and_one_typed_class_each() -> None:
 
 @pytest.mark.parametrize(
     ("prefix", "enum_type"),
-    [("CAP_", protocol.Capability), ("NACK_", protocol.NackReason), ("RESET_", protocol.ResetCause),
-     ("TAMPER_", protocol.TamperKind), ("TX_", protocol.LoRaTxStatus)],
+    [("CAP_", Capability), ("NACK_", NackReason), ("RESET_", ResetCause),
+     ("TAMPER_", TamperKind), ("TX_", LoRaTxStatus)],
 )
 def test_typed_enums_mirror_the_shared_constants(prefix: str, enum_type: type[enum.Enum]) -> None:
     shared = {name.removeprefix(prefix): getattr(wire, name) for name in dir(wire) if name.startswith(prefix)}

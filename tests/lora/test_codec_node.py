@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from firmware_bridge.protocol import ResetCause
+from firmware_bridge.fields import ResetCause
 from station.wire.lora_codec import (
     DOWNLINK_PORT, MAX_OFFSET_S, UPLINK_PORT, CaptureMode, DetectionFrame, RequestStatus, SetCaptureMode,
     SetThresholds, StatusFrame, WireDetection, decode_downlink, encode_detections, encode_downlink, encode_status,

@@ -27,9 +27,10 @@ WDT_RESET = 3
 DEEPSLEEP_RESET = 4
 SOFT_RESET = 5
 
-_pins = {}
-_adc_raw = {}
-_files = {}
+# Type comments, not annotations: this file is MicroPython's, and names builtins only.
+_pins = {}  # type: dict[int, Pin]
+_adc_raw = {}  # type: dict[int, int]
+_files = {}  # type: dict  # the open descriptors by role, and "pending": bytes read but not yet a line
 
 
 def _fd(name):
