@@ -161,7 +161,8 @@ def check_bench(figures: dict, name: str) -> None:
     assert figures["model"].startswith(name)
     assert 0 < figures["bare_invoke_ms"] <= figures["bare_invoke_p90_ms"]
     assert 0 < figures["classify_step_ms"] <= figures["classify_step_p90_ms"]
-    assert 0.5 < figures["ratio"] < 2.0  # the target is 1.10; a loaded shared machine gets some slack here
+    # the figure is the step over the bare invoke; whether it meets the 1.10 target is tests/bench's (bench_pipeline)
+    assert figures["ratio"] == pytest.approx(figures["classify_step_ms"] / figures["bare_invoke_ms"], abs=2e-3)
     assert figures["target_ratio"] == 1.10 and figures["calls"] >= 50
     assert figures["rss_with_model_mb"] > 10 and figures["interpreter_threads"] == 2
     assert figures["process_threads"] >= 1
