@@ -1,11 +1,15 @@
-"""Shared fixtures: a private Mosquitto per test, and station configs on the simulated hardware."""
+"""Shared fixtures: a private Mosquitto per test, station configs on the simulated hardware, the one way a
+test waits for something (``wait_until``), and the command tree of ``trapd``."""
 
 from __future__ import annotations
 
 import contextlib
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Iterator
+from typing import TypeVar
 
+import click
 import pytest
 
 from station.daemon.app import StationApp
@@ -15,6 +19,36 @@ from station.devtools.mosquitto import PrivateBroker
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_MODELS = ROOT.parent / "shared" / "models"
+
+T = TypeVar("T")
+
+
+def wait_until(predicate: Callable[[], T], *, timeout: float = 30.0, interval: float = 0.05,
+               message: str | Callable[[], str] = "the condition") -> T:
+    """Call ``predicate`` until it returns something truthy, and return that value.
+
+    After ``timeout`` seconds the test fails, naming ``message`` (a callable is asked only then, e.g. for the
+    tail of a log) and the last value seen. Tests wait with this, never with a bare sleep before an assert.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            text = message() if callable(message) else message
+            raise AssertionError(f"waited {timeout:g} s for {text}; last value: {value!r}")
+        time.sleep(interval)
+
+
+def all_commands(group: click.Group, prefix: str) -> list[tuple[str, click.Command]]:
+    """Every command under ``group``, depth first, with its full name (``trapd central ingest`` …)."""
+    found: list[tuple[str, click.Command]] = []
+    for name, command in group.commands.items():
+        found.append((f"{prefix} {name}", command))
+        if isinstance(command, click.Group):
+            found += all_commands(command, f"{prefix} {name}")
+    return found
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from PIL import Image
@@ -41,20 +40,23 @@ def media_rows(db: Path) -> int:
         return 0
 
 
-def wait_settled(db: Path, timeout: float = 60.0) -> bool:
-    """True once every sequence is closed (recovery finished the ones a crash left open)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with sqlite3.connect(db, timeout=5) as conn:
-                open_events = conn.execute("SELECT count(*) FROM events WHERE state = 'open'").fetchone()[0]
-                unclassified = conn.execute("SELECT count(*) FROM media WHERE top_species IS NULL").fetchone()[0]
-            if open_events == 0 and unclassified == 0:
-                return True
-        except sqlite3.OperationalError:
-            pass
-        time.sleep(0.2)
-    return False
+def settled(db: Path) -> bool:
+    """Every sequence is closed and every frame classified (recovery finished the ones a crash left open)."""
+    try:
+        with sqlite3.connect(db, timeout=5) as conn:
+            open_events = conn.execute("SELECT count(*) FROM events WHERE state = 'open'").fetchone()[0]
+            unclassified = conn.execute("SELECT count(*) FROM media WHERE top_species IS NULL").fetchone()[0]
+    except sqlite3.OperationalError:
+        return False
+    return open_events == 0 and unclassified == 0
+
+
+def detection_rows(db: Path) -> int:
+    try:
+        with sqlite3.connect(db, timeout=5) as conn:
+            return conn.execute("SELECT count(*) FROM outbox WHERE kind = 'detection'").fetchone()[0]
+    except sqlite3.OperationalError:
+        return 0
 
 
 def stop_daemon(process: subprocess.Popen, timeout: float = 30.0) -> int:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import http.client
 import json
 import sqlite3
-import time
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -16,6 +15,7 @@ from click.testing import CliRunner
 from station.camtrapdp.validate import validate_package
 from station.cli.main import main
 from station.camtrapdp.station_export import StationExport, export_station
+from station.wire import ids
 from station.wire.ids import iso, utc_now
 from tests.conftest import make_config, running_station
 from tests.web.conftest import PASSWORD, page_station
@@ -50,10 +50,13 @@ def test_walk_test_sequences_are_calibration_and_the_rest_are_not(tmp_path):
         app = station.app
         app.trigger_source.fire("amur_tiger")
         assert app.wait_idle(30)
-        time.sleep(3.5)  # the tiger's sequence ends well before the ranger opens the walk test
-        walk_feed_poll(station)
-        app.trigger_source.fire("human")  # the ranger walks past
-        assert app.wait_idle(30)
+        try:  # the tiger's sequence ends well before the ranger opens the walk test: 3.5 s by the station's clock
+            ids.set_clock_offset(ids.clock_offset() + 3.5)
+            walk_feed_poll(station)
+            app.trigger_source.fire("human")  # the ranger walks past
+            assert app.wait_idle(30)
+        finally:
+            ids.set_clock_offset(0.0)
     out = tmp_path / "package"
     export_station(app.db_path, tmp_path / "data" / "media", out,
                    StationExport("test-station", "LLNP", "RU", walk_test_margin_s=3.0, **LOCATION))

@@ -7,24 +7,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-import click
 import pytest
 from click.testing import CliRunner
 
 from station.cli.main import main
-from tests.conftest import ROOT
+from tests.conftest import ROOT, all_commands
 
 
-def all_commands(group: click.Group, prefix: str = "trapd") -> list[tuple[str, click.Command]]:
-    found = []
-    for name, command in group.commands.items():
-        found.append((f"{prefix} {name}", command))
-        if isinstance(command, click.Group):
-            found += all_commands(command, f"{prefix} {name}")
-    return found
-
-
-@pytest.mark.parametrize("name,command", all_commands(main), ids=lambda v: v if isinstance(v, str) else "")
+@pytest.mark.parametrize("name,command", all_commands(main, "trapd"), ids=lambda v: v if isinstance(v, str) else "")
 def test_every_command_has_help_and_is_in_the_readme(name, command):
     assert command.help and len(command.help.strip()) > 20, f"{name} has no help text"
     result = CliRunner().invoke(main, name.split()[1:] + ["--help"])

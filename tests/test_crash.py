@@ -11,8 +11,9 @@ import time
 import pytest
 
 from tests.test_outage import PersistentCentral
-from tests.crash_tools import (kill_hard, media_rows, start_daemon, stop_daemon, store_problems, wait_settled,
-                               write_station_config)
+from tests.conftest import wait_until
+from tests.crash_tools import (detection_rows, kill_hard, media_rows, settled, start_daemon, stop_daemon,
+                               store_problems, write_station_config)
 
 
 def crash_and_recover(tmp_path, *, kills: int, seed: int) -> None:
@@ -23,17 +24,15 @@ def crash_and_recover(tmp_path, *, kills: int, seed: int) -> None:
     for _ in range(kills):
         process = start_daemon(config, log)
         before = media_rows(db)
-        for _ in range(200):  # let it capture something before the kill
-            if process.poll() is not None or media_rows(db) > before:
-                break
-            time.sleep(0.05)
+        wait_until(lambda p=process, n=before: p.poll() is not None or media_rows(db) > n, timeout=30,
+                   message="a capture before the kill")
         assert process.poll() is None, log.read_text()[-2000:]
         time.sleep(rng.uniform(0.0, 0.6))  # somewhere mid-burst, mid-write or mid-commit
         kill_hard(process)
     write_station_config(tmp_path, capture={"timelapse_s": 0.0})
     process = start_daemon(config, log)
     try:
-        assert wait_settled(db), log.read_text()[-2000:]
+        wait_until(lambda: settled(db), timeout=60, interval=0.2, message=lambda: log.read_text()[-2000:])
     finally:
         assert stop_daemon(process) == 0, log.read_text()[-2000:]
     assert media_rows(db) > 0
@@ -49,13 +48,8 @@ def test_kill_9_a_hundred_times(tmp_path):
     crash_and_recover(tmp_path, kills=100, seed=2)
 
 
-def wait_for_log(log, text: str, timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if log.exists() and text in log.read_text(errors="replace"):
-            return True
-        time.sleep(0.01)
-    return False
+def logged(log, text: str) -> bool:
+    return log.exists() and text in log.read_text(errors="replace")
 
 
 def test_kill_9_mid_publish_then_restart_delivers_everything(tmp_path, broker):
@@ -66,7 +60,7 @@ def test_kill_9_mid_publish_then_restart_delivers_everything(tmp_path, broker):
                                   mqtt=mqtt)
     db = tmp_path / "data" / "station.db"
     process = start_daemon(config, tmp_path / "capture.log")
-    time.sleep(3.0)
+    wait_until(lambda: detection_rows(db) >= 5, message="a backlog of 5 detections")
     assert stop_daemon(process) == 0
     broker.start()
     write_station_config(tmp_path, capture={"timelapse_s": 0.0}, mqtt=mqtt)
@@ -74,13 +68,13 @@ def test_kill_9_mid_publish_then_restart_delivers_everything(tmp_path, broker):
     for attempt in range(3):  # killed right after connecting, i.e. in the middle of draining the backlog
         log = tmp_path / f"drain-{attempt}.log"
         process = subprocess_with_info_log(config, log)
-        assert wait_for_log(log, "MQTT connected"), log.read_text()
+        wait_until(lambda path=log: logged(path, "MQTT connected"), interval=0.01, message=log.read_text)
         time.sleep(rng.uniform(0.0, 0.05))
         kill_hard(process)
     final_log = tmp_path / "final.log"
     process = subprocess_with_info_log(config, final_log)
     try:
-        assert wait_for_log(final_log, "started"), final_log.read_text()
+        wait_until(lambda: logged(final_log, "started"), interval=0.01, message=lambda: final_log.read_text())
         with sqlite3.connect(db) as conn:
             queued = {r[0] for r in conn.execute("SELECT message_id FROM outbox WHERE kind = 'detection'")}
         central.wait_for_ids(queued, timeout=60)

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import time
 import sqlite3
 import subprocess
 
 import pytest
 
-from tests.conftest import make_config, running_station
+from tests.conftest import make_config, running_station, wait_until
 
 
 @contextlib.contextmanager
@@ -25,13 +24,6 @@ def small_disk(path, size_kb: int):
         yield path
     finally:
         subprocess.run(["umount", "-l", str(path)], check=False)
-
-
-def wait_for(predicate, timeout: float = 60.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not predicate() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    return predicate()
 
 
 def counts(db) -> dict:
@@ -72,8 +64,9 @@ def test_full_card_without_a_link_keeps_every_record_and_recovers_when_space_ret
             ballast.write_bytes(os.urandom(1_200_000))  # something else filled the card
             for i in range(30):
                 app.trigger_source.fire("amur_leopard")
-                time.sleep(0.1)
-            assert wait_for(lambda: app.stats.get("media_write_errors") + app.stats.get("store_errors") > 0)
+                wait_until(lambda n=i + 1: app.stats.get("bursts") >= n, message=f"burst {i + 1}")  # one burst each
+            wait_until(lambda: app.stats.get("media_write_errors") + app.stats.get("store_errors") > 0, timeout=60,
+                       interval=0.1, message="a write refused for want of space")
             assert app.healthy()  # nothing crashed; writes wait for space, frames that cannot be kept are counted
             full = counts(app.db_path)
             ballast.unlink()  # the ranger swaps the card / frees space

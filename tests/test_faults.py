@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import time
 import uuid
 
 from station.wire import ids
 from station.vision.bundled import bundled_card
-from tests.conftest import make_config, running_station
+from tests.conftest import make_config, running_station, wait_until
 
 
 def test_message_ids_stay_ordered_when_the_clock_jumps_back(monkeypatch):
@@ -79,9 +78,8 @@ def test_noise_on_the_serial_line_does_not_lose_triggers(tmp_path):
             simulator.inject_garbage(os.urandom(200) + b"\x00\x13\x37")
             simulator.corrupt_next_frames(1)
             simulator.fire_pir(0)
-            deadline = time.monotonic() + 20
-            while app.stats.get("bursts") < i + 1 and time.monotonic() < deadline:
-                time.sleep(0.02)
+            wait_until(lambda n=i + 1: app.stats.get("bursts") >= n, timeout=20, interval=0.02,
+                       message=f"burst {i + 1}")
             assert app.wait_idle(30)
         stats = app.companion.bridge.stats()
     assert app.stats.get("bursts") == 10  # every PIR got through (the board re-sends until acknowledged)

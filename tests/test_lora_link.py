@@ -4,20 +4,64 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 import time
 
+import pytest
+
 from station.devtools.mosquitto import free_port
+from station.lora.link import LoRaLink
 from station.wire.lora_codec import DetectionFrame, StatusFrame, decode_uplink, encode_downlink, RequestStatus
-from tests.conftest import make_config, running_station
+from tests.conftest import make_config, running_station, wait_until
 
 LORA = {"enabled": True, "modem": "simulated", "region": "RU864", "mqtt_grace_s": 0.0, "status_interval_s": 3600}
 
 
 def wait_uplinks(simulator, count: int, timeout: float = 20.0) -> list:
-    deadline = time.monotonic() + timeout
-    while len(simulator.uplinks) < count and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: len(simulator.uplinks) >= count, timeout=timeout, message=f"{count} LoRa uplink(s)")
     return list(simulator.uplinks)
+
+
+class LinkClock:
+    """The LoRa link's ``clock=``: the wall clock plus what the test has advanced it by. It counts the reads of
+    the link's own worker, which reads the clock first thing in every step of its policy."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+        self.worker_reads = 0
+
+    def __call__(self) -> float:
+        if threading.current_thread().name == "uplink-lora":
+            self.worker_reads += 1
+        return time.time() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
+
+
+@pytest.fixture
+def link_clock(monkeypatch) -> LinkClock:
+    """Every LoRaLink the station builds gets this clock through its ``clock=`` parameter."""
+    clock = LinkClock()
+    build = LoRaLink.__init__
+
+    def with_clock(self, **kwargs) -> None:
+        build(self, **{**kwargs, "clock": clock})
+
+    monkeypatch.setattr(LoRaLink, "__init__", with_clock)
+    return clock
+
+
+def lora_done(db, kind: str) -> bool:
+    """Every ``kind`` row of the outbox is done for LoRa (summarised, or known to add nothing)."""
+    with sqlite3.connect(db) as conn:
+        return conn.execute("SELECT count(*) > 0 AND count(*) = count(lora_sent_at) FROM outbox WHERE kind = ?",
+                            [kind]).fetchone()[0] == 1
+
+
+def summarised_codes(simulator) -> list[int]:
+    frames = [decode_uplink(u.payload) for u in list(simulator.uplinks)]
+    return sorted(d.species_code for f in frames if isinstance(f, DetectionFrame) for d in f.detections)
 
 
 def test_priority_detections_go_over_lora_while_mqtt_is_down(tmp_path):
@@ -29,8 +73,11 @@ def test_priority_detections_go_over_lora_while_mqtt_is_down(tmp_path):
             app.trigger_source.fire(subject)
             assert app.wait_idle(30)
         uplinks = wait_uplinks(simulator, 2)
-        time.sleep(0.5)
-        frames = [decode_uplink(u.payload) for u in simulator.uplinks]
+        # The deer was queued before the human, and a step sends every pending summary that fits: had the deer
+        # been picked, it would have gone no later than the human's summary. Leaving the block stops (joins)
+        # the LoRa worker, so no uplink is in flight when they are read below.
+        wait_until(lambda: {1, 2} <= set(summarised_codes(simulator)), message="the human's and the tiger's summary")
+    frames = [decode_uplink(u.payload) for u in simulator.uplinks]
     status = [f for f in frames if isinstance(f, StatusFrame)]
     detections = [d for f in frames if isinstance(f, DetectionFrame) for d in f.detections]
     assert status, "a status frame goes out when MQTT is down"
@@ -43,7 +90,7 @@ def test_priority_detections_go_over_lora_while_mqtt_is_down(tmp_path):
     assert uplinks[0].port == 10
 
 
-def test_lora_stays_silent_while_mqtt_is_up(tmp_path, broker):
+def test_lora_stays_silent_while_mqtt_is_up(tmp_path, broker, link_clock):
     # a grace period longer than the MQTT connect at start-up, as in the field (default 300 s)
     config = make_config(tmp_path / "data", broker=broker, lora={**LORA, "mqtt_grace_s": 10.0})
     with running_station(config) as app:
@@ -51,11 +98,17 @@ def test_lora_stays_silent_while_mqtt_is_up(tmp_path, broker):
         app.trigger_source.fire("amur_tiger")
         assert app.wait_idle(30)
         assert app.uplink.connected
-        time.sleep(1.0)
-        assert simulator.uplinks == []
+        # An hour later by the link's clock: were MQTT taken for down, the grace would be long over and a
+        # status frame due. Wait for the worker to take a step after that (the step is where it would send);
+        # leaving the block stops (joins) the worker, so that step has finished when the uplinks are read.
+        link_clock.advance(3600)
+        reads = link_clock.worker_reads
+        app.lora.notify()
+        wait_until(lambda: link_clock.worker_reads > reads, message="a LoRa step after the notify")
+    assert simulator.uplinks == []
 
 
-def test_duty_cycle_refusal_and_status_request_downlink(tmp_path):
+def test_duty_cycle_refusal_and_status_request_downlink(tmp_path, link_clock):
     config = make_config(tmp_path / "data", lora=LORA,
                          mqtt={"enabled": True, "port": free_port(), "reconnect_max_s": 1.0})
     with running_station(config) as app:
@@ -64,10 +117,9 @@ def test_duty_cycle_refusal_and_status_request_downlink(tmp_path):
         simulator.duty_cycle_refuse_next()
         app.trigger_source.fire("amur_leopard")
         assert app.wait_idle(30)
-        time.sleep(0.5)
-        assert app.stats.get("lora_send_failures") >= 1
+        wait_until(lambda: app.stats.get("lora_send_failures") >= 1, message="the refused uplink counted")
         simulator.queue_downlink(20, encode_downlink(RequestStatus()))
-        app.lora._last_status = 0  # make the next status due now, as after an hour
+        link_clock.advance(3600)  # an hour later: the next status is due
         app.lora.notify()
         uplinks = wait_uplinks(simulator, 3, timeout=30)
     kinds = [type(decode_uplink(u.payload)).__name__ for u in uplinks]
@@ -96,16 +148,16 @@ def test_a_person_alert_goes_over_lora_before_the_sequence_closes(tmp_path):
     with running_station(config) as app:
         simulator = app.lora.modem.simulator
         app.trigger_source.fire("human")
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and not any(
-                isinstance(f := decode_uplink(u.payload), DetectionFrame) and f.detections for u in simulator.uplinks):
-            time.sleep(0.05)
+        wait_until(lambda: summarised_codes(simulator), timeout=20, message="a detection summary over LoRa")
         assert app.stats.get("sequences_closed") == 0  # still open: this is the provisional alert
         assert app.wait_idle(30)
-        time.sleep(0.5)
+        # The full record is marked done for LoRa in the same step that would otherwise summarise it again,
+        # after any such uplink: once it is marked, every uplink it could cause has been made.
+        wait_until(lambda: lora_done(app.db_path, "detection"), message="the full record done for LoRa")
         frames = [decode_uplink(u.payload) for u in simulator.uplinks]
     people = [d for f in frames if isinstance(f, DetectionFrame) for d in f.detections]
     assert [d.species_code for d in people] == [1]  # the full record adds nothing the alert did not say
     with sqlite3.connect(app.db_path) as conn:
-        kinds = dict(conn.execute("SELECT kind, lora_sent_at IS NOT NULL FROM outbox WHERE kind IN ('alert', 'detection')"))
+        kinds = dict(conn.execute("SELECT kind, lora_sent_at IS NOT NULL FROM outbox "
+                                  "WHERE kind IN ('alert', 'detection')"))
     assert kinds == {"alert": 1, "detection": 1}  # both done for LoRa; MQTT still owes them (sent_at is NULL)

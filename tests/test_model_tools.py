@@ -12,7 +12,6 @@ import json
 import re
 import shutil
 import sqlite3
-import time
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +26,7 @@ from station.vision.bundled import bundled_card
 from station.vision.card import sha256_of
 from station.vision.quantize import pair_table
 from station.vision.dataset import DatasetError, load_label_map, read_camtrap_dp, read_labelled_folder
-from tests.conftest import ROOT, make_config, running_station
+from tests.conftest import ROOT, make_config, running_station, wait_until
 
 IMAGENET_CARD = ROOT / "models" / "imagenet-mobilenet-v2.toml"
 SHARED_IMAGENET = Path(__file__).resolve().parents[2] / "shared" / "models" / "imagenet-mobilenet-v2"
@@ -162,7 +161,8 @@ def check_bench(figures: dict, name: str) -> None:
     assert figures["model"].startswith(name)
     assert 0 < figures["bare_invoke_ms"] <= figures["bare_invoke_p90_ms"]
     assert 0 < figures["classify_step_ms"] <= figures["classify_step_p90_ms"]
-    assert 0.5 < figures["ratio"] < 2.0  # the target is 1.10; a loaded shared machine gets some slack here
+    # the figure is the step over the bare invoke; whether it meets the 1.10 target is tests/bench's (bench_pipeline)
+    assert figures["ratio"] == pytest.approx(figures["classify_step_ms"] / figures["bare_invoke_ms"], abs=2e-3)
     assert figures["target_ratio"] == 1.10 and figures["calls"] >= 50
     assert figures["rss_with_model_mb"] > 10 and figures["interpreter_threads"] == 2
     assert figures["process_threads"] >= 1
@@ -277,9 +277,8 @@ def test_a_sequence_open_during_a_swap_is_classified_by_the_new_model_alone(tmp_
     config = make_config(tmp_path / "data", capture={"burst_frames": 2, "quiet_period_s": 3.0})
     with running_station(config) as app:
         app.trigger_source.fire("sika_deer")
-        deadline = time.monotonic() + 20
-        while app.stats.get("frames_classified") < 2 and time.monotonic() < deadline:
-            time.sleep(0.02)
+        wait_until(lambda: app.stats.get("frames_classified") >= 2, timeout=20, interval=0.02,
+                   message="the burst classified")
         assert app.stats.get("sequences_closed") == 0, "the sequence closed before the swap; test is too slow"
         app.reload_model(renamed_copy(card_copy))  # this model knows no sika_deer
         assert app.wait_idle(30)

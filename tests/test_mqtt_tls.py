@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import shutil
-import time
 
 import pytest
 
@@ -15,7 +14,7 @@ from station.stats import Stats
 from station.store.outbox import OutboxReader
 from station.store.repo import OutboxMessage, StationStore
 from station.uplink.mqtt import MqttUplink
-from tests.conftest import ROOT
+from tests.conftest import ROOT, wait_until
 from tests.pki import make_pki
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl is not installed")
@@ -94,9 +93,8 @@ def test_station_cannot_publish_under_another_id(tls_broker, pki, central, tmp_p
     with caplog.at_level(logging.ERROR, logger="station.uplink.mqtt"):
         impostor.start()
         try:
-            deadline = time.monotonic() + 15
-            while impostor._stats.get("mqtt_messages_refused") == 0 and time.monotonic() < deadline:
-                time.sleep(0.05)
+            wait_until(lambda: impostor._stats.get("mqtt_messages_refused") > 0, timeout=15,
+                       message="the broker's refusal")
         finally:
             impostor.stop()
     assert impostor._stats.get("mqtt_messages_refused") == 1
@@ -111,9 +109,7 @@ def test_certificate_from_another_ca_is_refused_with_a_clear_log_line(tls_broker
     with caplog.at_level(logging.ERROR, logger="station.uplink.mqtt"):
         rogue.start()
         try:
-            deadline = time.monotonic() + 15
-            while "MQTT connection" not in caplog.text and time.monotonic() < deadline:
-                time.sleep(0.05)
+            wait_until(lambda: "MQTT connection" in caplog.text, timeout=15, message="the connection error logged")
         finally:
             rogue.stop()
     assert not rogue.connected

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import random
 import sqlite3
-import time
+import threading
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
@@ -17,7 +17,7 @@ from station.stats import Stats
 from station.store.repo import OutboxMessage, StationStore
 from station.wire.encoding import decode_payload
 from station.uplink.mqtt import MqttUplink
-from tests.conftest import make_config, running_station
+from tests.conftest import make_config, running_station, wait_until
 
 
 def queue_messages(db_path, count: int, seed: int = 3) -> dict[str, int]:
@@ -40,11 +40,12 @@ def test_ten_thousand_detections_queued_during_an_outage_all_arrive_in_priority_
     broker.stop()
     db = tmp_path / "station.db"
     priorities = queue_messages(db, 10_000)
+    stats = Stats()
     uplink = MqttUplink(settings=MqttSection(port=broker.port, reconnect_max_s=2.0, inflight=64),
-                        station_id="outage-station", db_path=db, stats=Stats())
+                        station_id="outage-station", db_path=db, stats=stats)
     uplink.start()
-    try:
-        time.sleep(1.0)  # the station is retrying against a dead broker
+    try:  # the station is retrying against a dead broker
+        wait_until(lambda: stats.get("mqtt_connect_failures") >= 1, message="a failed connect")
         broker.start()
         central.wait_for_ids(set(priorities), timeout=180)
     finally:
@@ -64,10 +65,14 @@ def test_flapping_broker_during_a_burst_storm_loses_nothing(tmp_path, broker):
                          capture={"timelapse_s": 0.1, "quiet_period_s": 0.05, "burst_frames": 2},
                          mqtt={"thumbnail_max_bytes": 0})
     with running_station(config) as app:
-        for _ in range(4):  # the link drops every ~1.5 s while bursts keep coming
-            time.sleep(1.5)
+        for _ in range(4):  # the link drops again and again while bursts keep coming, up and down alike
+            bursts = app.stats.get("bursts")
+            wait_until(lambda b=bursts: app.uplink.connected and app.stats.get("bursts") >= b + 5,
+                       message="bursts with the link up")
             broker.stop()
-            time.sleep(0.7)
+            bursts = app.stats.get("bursts")
+            wait_until(lambda b=bursts: not app.uplink.connected and app.stats.get("bursts") >= b + 3,
+                       message="bursts with the link down")
             broker.start()
         app.timelapse.stop()
         assert app.wait_idle(30)
@@ -91,15 +96,17 @@ class PersistentCentral:
         self.order: list[str] = []
         self._client = mqtt.Client(callback_api_version=mqtt.CallbackAPIVersion.VERSION2, client_id="central-1",
                                    protocol=mqtt.MQTTv5)
+        self._subscribed = threading.Event()
         self._client.on_connect = lambda c, u, f, rc, p: c.subscribe([("camtrap/v1/+/detections", 1),
                                                                       ("camtrap/v1/+/batch", 1)])
+        self._client.on_subscribe = lambda c, u, mid, codes, p: self._subscribed.set()
         self._client.on_message = self._on_message
         self._client.reconnect_delay_set(min_delay=0.1, max_delay=0.5)
         session = Properties(PacketTypes.CONNECT)
         session.SessionExpiryInterval = 3600
         self._client.connect(broker.host, broker.port, clean_start=False, properties=session)
         self._client.loop_start()
-        time.sleep(0.3)
+        wait_until(self._subscribed.is_set, timeout=10, message="the central side's subscription")
 
     def _on_message(self, client, userdata, message) -> None:
         content_type = getattr(message.properties, "ContentType", None) if message.properties else None
@@ -109,9 +116,8 @@ class PersistentCentral:
             self.ids.add(message_id)
 
     def wait_for_ids(self, wanted: set[str], timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while not wanted <= self.ids and time.monotonic() < deadline:
-            time.sleep(0.1)
+        wait_until(lambda: wanted <= self.ids, timeout=timeout, interval=0.1,
+                   message=lambda: f"{len(wanted - self.ids)} of {len(wanted)} ids still to arrive")
 
     def close(self) -> None:
         self._client.disconnect()

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import time
 from pathlib import Path
 
 from station.wire.messages import DetectionMessage
-from tests.conftest import make_config, running_station
+from tests.conftest import make_config, running_station, wait_until
 
 
 def rows(db: Path, sql: str, params=()) -> list[tuple]:
@@ -57,7 +56,7 @@ def test_retrigger_within_quiet_period_extends_the_sequence(tmp_path):
     config = make_config(tmp_path / "data", capture={"quiet_period_s": 2.0})
     with running_station(config) as app:
         app.trigger_source.fire("amur_leopard")
-        time.sleep(0.3)
+        wait_until(lambda: app.stats.get("bursts") >= 1, message="the first burst")  # the second one is its own
         app.trigger_source.fire("amur_leopard")
         assert app.wait_idle(30)
     events = rows(app.db_path, "SELECT bursts, (SELECT count(*) FROM media m WHERE m.event_id = e.event_id) "
@@ -89,12 +88,13 @@ def test_a_full_trigger_queue_never_blocks_the_sensor(tmp_path):
     config = make_config(tmp_path / "data", queues={"triggers": 1},
                          capture={"burst_frames": 3, "burst_interval_s": 0.2})
     with running_station(config) as app:
-        started = time.monotonic()
         for _ in range(50):
             app.trigger_source.fire("human")
-        elapsed = time.monotonic() - started
+        bursts_meanwhile = app.stats.get("bursts")
         assert app.wait_idle(30)
-    assert elapsed < 0.6  # 50 fires return long before even one burst (0.4 s) could finish
+    # Order, not time: the 50 fires returned while at most the first burst (0.4 s) finished. A fire that waited
+    # for room in the one-place queue would have waited for dozens of bursts.
+    assert bursts_meanwhile <= 1
     stats = app.stats.snapshot()
     assert stats["triggers"] == 50
     assert stats.get("triggers_dropped", 0) + stats.get("triggers_coalesced", 0) >= 45
@@ -112,7 +112,8 @@ def test_stop_persists_the_sequence_in_flight(tmp_path):
     config = make_config(tmp_path / "data", capture={"quiet_period_s": 60.0})
     with running_station(config) as app:
         app.trigger_source.fire("amur_leopard")
-        time.sleep(0.2)  # the sequence stays open for 60 s; stop must close and commit it
+        wait_until(lambda: app.stats.get("bursts") >= 1, message="the burst")  # the sequence stays open for 60 s;
+        assert app.stats.get("sequences_closed") == 0  # stop must close and commit it
     assert rows(app.db_path, "SELECT state FROM events") == [("closed",)]
     assert rows(app.db_path, "SELECT species_key FROM observations") == [("amur_leopard",)]
     assert rows(app.db_path, "SELECT count(*) FROM outbox WHERE sent_at IS NULL AND kind = 'detection'") == [(1,)]

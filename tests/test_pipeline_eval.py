@@ -212,6 +212,7 @@ def test_model_bench_of_a_detector_card_times_the_detect_step(tmp_path: Path) ->
     figures = json.loads(result.output[result.output.index("{"):])
     assert figures["model"].startswith("megadetector-lite-yolox-tiny-320")
     assert 0 < figures["bare_invoke_ms"] and 0 < figures["classify_step_ms"]
-    assert 0.5 < figures["ratio"] < 2.0  # the target is 1.10 (tests/bench); a loaded machine gets slack here
+    # the figure is the step over the bare invoke; whether it meets the 1.10 target is tests/bench's (bench_detector)
+    assert figures["ratio"] == pytest.approx(figures["classify_step_ms"] / figures["bare_invoke_ms"], abs=2e-3)
     text = CliRunner().invoke(main, ["model", "bench", str(card), "--seconds", "0.2"])
     assert "detect step" in text.output

@@ -70,7 +70,7 @@ def test_commands_sent_while_the_station_was_down_are_answered_when_it_returns(c
     command(broker, "capture", {"request_id": "stale-mqtt-1"}, expiry_s=1)  # the broker must drop it
     command(broker, "capture", {"request_id": "stale-payload-1", "sent_at": iso(now - timedelta(days=3)),
                                 "expires_at": iso(now - timedelta(days=2))})  # held by a broker anyway
-    time.sleep(2.2)
+    time.sleep(2.2)  # not a wait for the code under test: stale-mqtt-1's 1 s expiry passes on the broker's clock
     app = run_station(config_path, results)
     try:
         replies = {json.loads(p)["request_id"]: json.loads(p) for _, p in
@@ -79,7 +79,8 @@ def test_commands_sent_while_the_station_was_down_are_answered_when_it_returns(c
         assert replies["while-down-1"]["ok"] is True
         assert replies["stale-payload-1"]["ok"] is False
         assert replies["stale-payload-1"]["error"].startswith("expired at ")
-        time.sleep(1.0)
+        # The broker hands queued messages over in order and one worker answers them in turn, so a reply to
+        # stale-mqtt-1 (published before stale-payload-1) would have come before the one just received.
         assert results.matching("/cmd_result/stale-mqtt-1") == []
         with sqlite3.connect(app.db_path) as conn:
             ran = {r[0] for r in conn.execute("SELECT request_id FROM commands")}

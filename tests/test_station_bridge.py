@@ -9,7 +9,7 @@ import pytest
 
 from firmware_bridge.protocol import SetTime
 from station.wire import ids
-from tests.conftest import make_config, running_station
+from tests.conftest import make_config, running_station, wait_until
 
 BOARD = {"hardware": {"trigger": "bridge", "illuminator": "bridge"},
          "bridge": {"port": "simulated", "kick_interval_s": 1.0, "simulated_telemetry_s": 3600}}
@@ -18,13 +18,6 @@ BOARD = {"hardware": {"trigger": "bridge", "illuminator": "bridge"},
 def board_config(tmp_path, **extra):
     sections = {**BOARD, **extra}
     return make_config(tmp_path / "data", **sections)
-
-
-def wait(predicate, timeout: float = 20.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not predicate() and time.monotonic() < deadline:
-        time.sleep(0.02)
-    return predicate()
 
 
 @pytest.fixture(autouse=True)
@@ -42,11 +35,11 @@ def test_pir_on_the_board_starts_a_burst_and_telemetry_is_stored(tmp_path):
     with running_station(board_config(tmp_path)) as app:
         simulator = app.companion.simulator
         simulator.fire_pir(1)
-        assert wait(lambda: app.stats.get("sequences_opened") == 1)
+        assert wait_until(lambda: app.stats.get("sequences_opened") == 1)
         assert app.wait_idle(30)
         simulator.set_battery(11_900)
         simulator.send_telemetry()
-        assert wait(lambda: app.board.get("battery_mv") == 11_900)
+        assert wait_until(lambda: app.board.get("battery_mv") == 11_900)
         assert app.wait_idle(10)
     assert count(app.db_path, "SELECT count(*) FROM events WHERE trigger_source = 'pir'") == 1
     assert count(app.db_path, "SELECT count(*) FROM board_telemetry WHERE battery_mv = 11900") == 1
@@ -57,15 +50,15 @@ def test_ir_lamp_is_switched_for_night_bursts_by_the_light_level(tmp_path):
         simulator = app.companion.simulator
         simulator.set_lux(2)
         simulator.send_telemetry()
-        assert wait(lambda: app.board.get("lux") == 2)
+        assert wait_until(lambda: app.board.get("lux") == 2)
         simulator.fire_pir(0)
-        assert wait(lambda: simulator.state.ir_lamp_levels == [255, 0])
+        assert wait_until(lambda: simulator.state.ir_lamp_levels == [255, 0])
         simulator.set_lux(400)  # the light sensor saturates near 650 lx
         simulator.send_telemetry()
-        assert wait(lambda: app.board.get("lux", 0) > 300)
+        assert wait_until(lambda: app.board.get("lux", 0) > 300)
         assert app.wait_idle(30)
         simulator.fire_pir(0)
-        assert wait(lambda: app.stats.get("bursts") == 2)
+        assert wait_until(lambda: app.stats.get("bursts") == 2)
         assert app.wait_idle(30)
         assert simulator.state.ir_lamp_levels == [255, 0]  # day burst: lamp untouched
 
@@ -73,12 +66,14 @@ def test_ir_lamp_is_switched_for_night_bursts_by_the_light_level(tmp_path):
 def test_watchdog_is_kicked_only_while_the_pipeline_is_healthy(tmp_path):
     with running_station(board_config(tmp_path)) as app:
         simulator = app.companion.simulator
-        assert wait(lambda: simulator.state.watchdog_kicks >= 2)
+        assert wait_until(lambda: simulator.state.watchdog_kicks >= 2)
         app.classify.busy_since = time.monotonic() - 3600  # the classifier hangs on one frame
         withheld = app.stats.get("watchdog_withheld")
-        assert wait(lambda: app.stats.get("watchdog_withheld") > withheld)
+        assert wait_until(lambda: app.stats.get("watchdog_withheld") > withheld)
         kicks = simulator.state.watchdog_kicks
-        time.sleep(2.5)
+        # not time but turns: two more kick periods come and go, each one withheld, and not one kick follows
+        withheld = app.stats.get("watchdog_withheld")
+        wait_until(lambda: app.stats.get("watchdog_withheld") >= withheld + 2, message="two more withheld kicks")
         assert simulator.state.watchdog_kicks == kicks
         app.classify.busy_since = None
 
@@ -87,10 +82,10 @@ def test_board_reset_mid_session_handshakes_again_and_nothing_is_lost(tmp_path):
     with running_station(board_config(tmp_path)) as app:
         simulator = app.companion.simulator
         simulator.fire_pir(0)
-        assert wait(lambda: app.stats.get("sequences_opened") == 1)
+        assert wait_until(lambda: app.stats.get("sequences_opened") == 1)
         simulator.reset()
         simulator.fire_pir(0)
-        assert wait(lambda: app.stats.get("bursts") >= 2)
+        assert wait_until(lambda: app.stats.get("bursts") >= 2)
         assert app.wait_idle(30)
     assert count(app.db_path, "SELECT count(*) FROM media") >= 4
 
@@ -102,7 +97,7 @@ def test_rtc_far_from_an_unsynchronised_system_clock_sets_station_time(tmp_path,
         # the board's RTC is two hours ahead of the Pi's (unsynchronised) clock
         app.companion.bridge.send_command(SetTime(unix=int(time.time()) + 7200))
         simulator.send_telemetry()
-        assert wait(lambda: app.stats.get("clock_jumps") == 1)
+        assert wait_until(lambda: app.stats.get("clock_jumps") == 1)
         assert 7100 < ids.clock_offset() < 7300
         assert app.wait_idle(10)
     with sqlite3.connect(app.db_path) as conn:
@@ -139,8 +134,8 @@ def test_lora_status_carries_the_boards_reset_cause(tmp_path):
     from station.wire.lora_codec import decode_uplink, encode_status
 
     with running_station(board_config(tmp_path)) as app:
-        assert wait(lambda: app.board.get("reset_cause") == ResetCause.POWER_ON)
+        assert wait_until(lambda: app.board.get("reset_cause") == ResetCause.POWER_ON)
         app.companion.simulator.reset()  # the RUN pin: the board reports a hard reset
-        assert wait(lambda: app.board.get("reset_cause") == ResetCause.HARD)
+        assert wait_until(lambda: app.board.get("reset_cause") == ResetCause.HARD)
         payload = encode_status(app._lora_status(7))  # what the LoRa link sends (its timing is tested elsewhere)
     assert decode_uplink(payload).reset_cause == ResetCause.HARD == 3

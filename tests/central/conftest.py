@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -88,15 +87,6 @@ def ingest_workers(config: CentralConfig, count: int = 2):
     finally:
         for worker in workers:
             worker.stop()
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 30.0, interval: float = 0.1) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(interval)
-    return condition()
 
 
 def count(conn, sql: str, params: list | None = None) -> int:

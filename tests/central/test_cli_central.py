@@ -6,25 +6,16 @@ from __future__ import annotations
 import json
 import re
 
-import click
 import pytest
 from click.testing import CliRunner
 
 from station.cli.central import central
 from station.cli.export import export
-from tests.central.conftest import count, ingest_workers, make_central_config, needs_frictionless, wait_until
+from tests.central.conftest import count, ingest_workers, make_central_config, needs_frictionless
+from tests.conftest import all_commands, wait_until
 
 
-def commands(group: click.Group, prefix: str) -> list[tuple[str, click.Command]]:
-    found = []
-    for name, command in group.commands.items():
-        found.append((f"{prefix} {name}", command))
-        if isinstance(command, click.Group):
-            found += commands(command, f"{prefix} {name}")
-    return found
-
-
-@pytest.mark.parametrize("name,command", [("trapd export", export), *commands(central, "trapd central")],
+@pytest.mark.parametrize("name,command", [("trapd export", export), *all_commands(central, "trapd central")],
                          ids=lambda v: v if isinstance(v, str) else "")
 def test_every_command_has_help(name, command):
     assert command.help and len(command.help.strip()) > 20, f"{name} has no help text"

@@ -17,7 +17,8 @@ from station.central.registry import register_stations
 from station.central.report import build_report
 from station.central.scenario import FleetPlan, Scenario
 from station.devtools.collector import TopicCollector
-from tests.central.conftest import count, ingest_workers, make_central_config, needs_frictionless, wait_until
+from tests.central.conftest import count, ingest_workers, make_central_config, needs_frictionless
+from tests.conftest import wait_until
 
 PLAN = FleetPlan(stations=10, hours=24, seed=3, telemetry_interval_s=1800, outage_share=0.4, lora_share=0.7,
                  events_per_day=16, bad_messages=6)
@@ -37,11 +38,11 @@ def ingested(store, database, central_broker, tmp_path):
             with FleetPublisher(central_broker.host, central_broker.port, connections=3) as fleet:
                 fleet.run(scenario.publications(), speedup=0)
             truth = scenario.truth
-            done = wait_until(lambda: count(store, "SELECT count(*) FROM events") == len(truth.sequences)
-                              and count(store, "SELECT count(*) FROM dead_letters") == PLAN.bad_messages
-                              and count(store, "SELECT count(*) FROM telemetry") == truth.telemetry_rows()
-                              and all(w.idle() for w in workers), timeout=45)
-            assert done, "ingest did not catch up: " + str([w.snapshot() for w in workers])
+            wait_until(lambda: count(store, "SELECT count(*) FROM events") == len(truth.sequences)
+                       and count(store, "SELECT count(*) FROM dead_letters") == PLAN.bad_messages
+                       and count(store, "SELECT count(*) FROM telemetry") == truth.telemetry_rows()
+                       and all(w.idle() for w in workers), timeout=45,
+                       message=lambda: "ingest to catch up: " + str([w.snapshot() for w in workers]))
             stats = [w.snapshot() for w in workers]
         wait_until(lambda: len(alerts.messages) >= count(store, "SELECT count(*) FROM alerts"), timeout=5)
         yield scenario, config, stats, list(alerts.messages)

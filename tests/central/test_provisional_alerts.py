@@ -11,7 +11,8 @@ from station.central.registry import StationEntry, register_stations
 from station.central.store import StoreWriter
 from station.wire.ids import iso, utc_now, uuid7
 from station.wire.messages import AlertDetection, AlertMessage, DetectionMessage, ModelRef, WireDetection
-from tests.central.conftest import count, ingest_workers, make_central_config, wait_until
+from tests.central.conftest import count, ingest_workers, make_central_config
+from tests.conftest import wait_until
 from tests.conftest import make_config, running_station
 
 ZONE = {"name": "TLNP core zone", "polygon": [[42.9, 130.8], [42.9, 131.0], [43.1, 131.0], [43.1, 130.8]]}

@@ -16,7 +16,8 @@ from station.devtools.collector import TopicCollector
 from station.stats import Stats
 from station.store.repo import OutboxMessage, StationStore
 from station.uplink.mqtt import MqttUplink
-from tests.central.conftest import count, ingest_workers, make_central_config, wait_until
+from tests.central.conftest import count, ingest_workers, make_central_config
+from tests.conftest import wait_until
 
 
 def backlog(db_path, station_id: str) -> tuple[Scenario, int, int]:

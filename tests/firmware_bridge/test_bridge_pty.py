@@ -88,7 +88,7 @@ def test_ack_that_never_comes_is_a_clear_timeout(sim: Simulator, bridge: Bridge)
     with pytest.raises(BridgeTimeoutError, match="did not acknowledge ir_lamp") as caught:
         bridge.send_command(p.IrLamp(1), retries=2, timeout=0.2)
     assert isinstance(caught.value, TimeoutError) and isinstance(caught.value, BridgeError)
-    assert time.monotonic() - started >= 0.6
+    assert time.monotonic() - started >= 0.6  # a lower bound, which no slow machine breaks: each try waited 0.2 s
     stats = bridge.stats()
     assert (stats.retries, stats.timeouts) == (2, 1)
 

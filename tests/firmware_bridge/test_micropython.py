@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -116,7 +115,7 @@ def test_garbage_on_the_line_is_skipped(upy_board: MicroPythonBoard, bridge: Bri
 
 def test_station_captures_from_a_micropython_board(tmp_path) -> None:
     from station.wire import ids
-    from tests.conftest import make_config, running_station
+    from tests.conftest import make_config, running_station, wait_until
 
     with MicroPythonBoard(environment=SURROUNDINGS) as board:
         config = make_config(tmp_path / "data", hardware={"trigger": "bridge", "illuminator": "bridge"},
@@ -125,12 +124,11 @@ def test_station_captures_from_a_micropython_board(tmp_path) -> None:
         try:
             with running_station(config) as app:
                 board.fire_pir(0)
-                deadline = time.monotonic() + 30
-                while app.stats.get("sequences_opened") < 1 and time.monotonic() < deadline:
-                    time.sleep(0.05)
+                wait_until(lambda: app.stats.get("sequences_opened") >= 1, message="the PIR's sequence")
                 assert app.wait_idle(30)
                 assert abs(app.board.get("battery_mv", 0) - 12_345) <= 1  # the board's telemetry reached it
-                assert _kicked_within(app, 5)  # the station keeps the board's watchdog fed
+                # the station keeps the board's watchdog fed
+                wait_until(lambda: app.stats.get("watchdog_kicks") >= 1, timeout=5, message="a watchdog kick")
         finally:
             ids.set_clock_offset(0.0)
     with sqlite3.connect(app.db_path) as conn:
@@ -141,9 +139,3 @@ def test_station_captures_from_a_micropython_board(tmp_path) -> None:
     assert pir_events == 1 and frames == 2  # one burst of make_config's 2 frames
     assert boot_readings == 1  # the reading sent right after the handshake is kept, with the board's reset cause
 
-
-def _kicked_within(app, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while app.stats.get("watchdog_kicks") < 1 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return app.stats.get("watchdog_kicks") >= 1

@@ -115,4 +115,6 @@ def test_fuzz_100k_bad_frames_never_raise_and_the_next_good_frame_decodes() -> N
         assert items[-1] == p.SerialFrame(sentinel_seq, sentinel_message), "a good frame after garbage was lost"
     errors = parser.errors
     assert {ErrorKind.COBS, ErrorKind.CRC, ErrorKind.TOO_LONG, ErrorKind.SHORT} <= set(errors)
+    # A deadline a real bug misses by orders of magnitude (this takes seconds; a parser that rescans its buffer
+    # per byte takes hours), not a benchmark (tests/bench/bench_bridge.py measures the host path it sits on).
     assert time.monotonic() - started < 60, "the parser became far slower than it should be"

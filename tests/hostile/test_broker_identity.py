@@ -24,7 +24,7 @@ from station.stats import Stats
 from station.store.repo import StationStore
 from station.wire.encoding import decode_payload
 from station.uplink.mqtt import MqttUplink
-from tests.conftest import ROOT
+from tests.conftest import ROOT, wait_until
 from tests.pki import make_ca, make_cert
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None or shutil.which("mosquitto_passwd") is None,
@@ -77,17 +77,17 @@ class Watcher:
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = lambda *args: setattr(self, "disconnects", self.disconnects + 1)
         self.client.on_message = self._on_message
-        deadline = time.monotonic() + 10
-        while True:  # the broker opens this second listener just after the one PrivateBroker waited for
-            try:
-                self.client.connect("127.0.0.1", port)
-                break
-            except ConnectionRefusedError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
+        # the broker opens this second listener just after the one PrivateBroker waited for
+        wait_until(lambda: self._connect(port), timeout=10, interval=0.1, message=f"the listener on {port}")
         self.client.loop_start()
         assert self.connected.wait(10), f"{client_id} could not connect as central"
+
+    def _connect(self, port: int) -> bool:
+        try:
+            self.client.connect("127.0.0.1", port)
+        except ConnectionRefusedError:
+            return False
+        return True
 
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
         if not reason_code.is_failure:
@@ -150,10 +150,7 @@ def attack(pki: Path, tmp_path: Path, *, tie_client_ids: bool) -> tuple[MqttUpli
         station = station_uplink(broker, pki, tmp_path)
         station.start()
         try:
-            deadline = time.monotonic() + 15
-            while not station.connected and time.monotonic() < deadline:
-                time.sleep(0.05)
-            assert station.connected
+            wait_until(lambda: station.connected, timeout=15, message="station-a connected")
             accepted = sum(impostor_connects(broker, pki, "trapd-station-a") for _ in range(ATTACKS))
             time.sleep(1.0)  # a Last Will, if one fired, reaches the watcher
             wills = watcher.offline("station-a")  # stopping publishes "offline" too: count before

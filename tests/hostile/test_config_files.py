@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ from station.cli.main import main
 from station.config.edit import good_copy, set_key
 from station.config.file import default_config_text
 from station.fsutil import write_atomic
+from tests.conftest import wait_until
 
 GOOD = {"station": {"id": "cfg-st", "data_dir": "data"}, "mqtt": {"enabled": False},
         "capture": {"burst_interval_s": 0.02}, "camera": {"width": 320, "height": 240}}
@@ -136,10 +136,11 @@ def test_a_broken_file_with_a_good_copy_starts_loudly_on_the_copy(tmp_path):
     daemon = subprocess.Popen([sys.executable, "-m", "station", "--log-level", "warning", "run", "-c", str(path)],
                               cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not (tmp_path / "data" / "trapd.run.json").exists():
+        def started() -> bool:
             assert daemon.poll() is None, daemon.communicate()[1]
-            time.sleep(0.2)
+            return (tmp_path / "data" / "trapd.run.json").exists()
+
+        wait_until(started, timeout=60, interval=0.2, message="the daemon's run state file")
         status = trapd("status", "-c", str(path), cwd=tmp_path)
         assert status.returncode == 0 and "CONFIG FALLBACK" in status.stdout and "station.toml.good" in status.stdout
     finally:

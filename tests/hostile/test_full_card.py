@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from tests.conftest import make_config, running_station
-from tests.test_disk_full import small_disk, wait_for
+from tests.conftest import make_config, running_station, wait_until
+from tests.test_disk_full import small_disk
 
 
 def _store_state(db) -> dict:
@@ -52,11 +52,12 @@ def test_a_full_card_with_the_broker_up_keeps_storing_new_frames(tmp_path, broke
         with running_station(config) as app:
             free = os.statvfs(card)  # something else filled the card: 600 KB left, about two bursts
             (card / "ballast").write_bytes(b"\0" * max(0, free.f_bavail * free.f_frsize - 600_000))
-            for i in range(24):  # PIR every 0.7 s
+            for i in range(24):  # PIR every 0.7 s (the scenario's pace, not a wait for the station)
                 app.trigger_source.fire(("amur_tiger", "blank", "wild_boar")[i % 3])
                 time.sleep(0.7)
             assert app.wait_idle(60)  # before: writes retried "database or disk is full" for minutes
-            delivered = wait_for(lambda: _store_state(app.db_path)["unsent_detections"] == 0, 30)
+            delivered = wait_until(lambda: _store_state(app.db_path)["unsent_detections"] == 0, timeout=30,
+                                   interval=0.1, message="every detection delivered")
             assert app.healthy()
             state = _store_state(app.db_path)
             lost = app.stats.get("media_write_errors")

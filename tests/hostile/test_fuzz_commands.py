@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
@@ -17,6 +16,7 @@ from station.daemon.app import StationApp
 from station.config.models import load_config
 from station.config.file import default_config_text
 from station.wire.messages import CommandRequest
+from tests.conftest import wait_until
 
 NAMES = ["capture", "status", "telemetry", "config_set", "send_media", "model_reload"]
 json_values = st.recursive(
@@ -56,9 +56,8 @@ def test_every_generated_command_is_answered_once_and_nothing_dies(quiet_station
     before = app.commands.answered
     seen_before = _repeat(app, payload)
     app.commands.submit(name, payload)
-    deadline = time.monotonic() + 10
-    while app.commands.answered == before and not seen_before and time.monotonic() < deadline:
-        time.sleep(0.005)
+    if not seen_before:
+        wait_until(lambda: app.commands.answered != before, timeout=10, interval=0.005, message="an answer")
     assert app.commands.answered == before + (0 if seen_before else 1)
     assert app.commands.alive() and app.capture.alive() and app.healthy(), "a worker died"
     assert app.fatal is None

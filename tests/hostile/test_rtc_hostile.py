@@ -26,7 +26,7 @@ from station.wire import ids
 from station.cli.format import print_status
 from station.store.queries import status_summary
 from station.daemon.clock import BUILD_UNIX, MAX_AHEAD_S, MAX_RUN_DRIFT_S, ClockGuard, load_trusted_unix
-from tests.conftest import make_config, running_station
+from tests.conftest import make_config, running_station, wait_until
 
 BOARD = {"hardware": {"trigger": "bridge", "illuminator": "bridge"},
          "bridge": {"port": "simulated", "kick_interval_s": 1.0, "simulated_telemetry_s": 3600}}
@@ -39,13 +39,6 @@ def without_ntp(monkeypatch):
     ids.set_clock_offset(0.0)
 
 
-def wait(predicate, timeout: float = 20.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not predicate() and time.monotonic() < deadline:
-        time.sleep(0.02)
-    return predicate()
-
-
 def rows(db, sql: str) -> list:
     with sqlite3.connect(db) as conn:
         return conn.execute(sql).fetchall()
@@ -56,17 +49,17 @@ def board_says(app, rtc_unix: int) -> None:
     app.companion.bridge.send_command(SetTime(unix=rtc_unix))
     before = app.board.get("received_unix")
     app.companion.simulator.send_telemetry()
-    assert wait(lambda: app.board.get("received_unix") != before and app.board.get("rtc_unix") == rtc_unix)
+    assert wait_until(lambda: app.board.get("received_unix") != before and app.board.get("rtc_unix") == rtc_unix)
 
 
 def test_absurd_rtc_times_are_refused_recorded_and_the_clock_stays(tmp_path):
     with running_station(make_config(tmp_path / "data", **BOARD)) as app:
         board_says(app, 0xFFFF_FFFF)  # 2106
         board_says(app, 946_684_800)  # 2000-01-01: an RTC that lost its battery
-        assert wait(lambda: app.stats.get("clock_rtc_rejected") == 2)
+        assert wait_until(lambda: app.stats.get("clock_rtc_rejected") == 2)
         assert ids.clock_offset() == 0.0 and app.stats.get("clock_jumps") == 0
         app.companion.simulator.fire_pir(0)
-        assert wait(lambda: app.stats.get("sequences_opened") == 1)
+        assert wait_until(lambda: app.stats.get("sequences_opened") == 1)
         assert app.wait_idle(30)
         app.enqueue_telemetry()
         assert app.wait_idle(10)
@@ -87,9 +80,9 @@ def test_a_plausible_rtc_still_sets_the_time_then_a_wild_one_is_refused_and_the_
     config = make_config(tmp_path / "data", **BOARD)
     with running_station(config) as app:
         board_says(app, int(time.time()) + 7200)  # the Pi booted two hours slow: the RTC is believed
-        assert wait(lambda: app.stats.get("clock_jumps") == 1) and 7100 < ids.clock_offset() < 7300
+        assert wait_until(lambda: app.stats.get("clock_jumps") == 1) and 7100 < ids.clock_offset() < 7300
         board_says(app, int(time.time()) + 7200 + 3 * 86400)  # three days off within one run: refused
-        assert wait(lambda: app.stats.get("clock_rtc_rejected") == 1) and 7100 < ids.clock_offset() < 7300
+        assert wait_until(lambda: app.stats.get("clock_rtc_rejected") == 1) and 7100 < ids.clock_offset() < 7300
         assert app.wait_idle(10)
     saved = load_trusted_unix(app.db_path)
     assert saved is not None and abs(saved - (time.time() + 7200)) < 120
@@ -158,12 +151,12 @@ def test_serial_garbage_and_absurd_frames_never_move_the_clock_or_stop_the_stati
                 simulator.inject_garbage(frame)
             before = app.board.get("received_unix")
             simulator.send_telemetry()  # a true reading after the noise: it must still get through
-            assert wait(lambda: app.board.get("received_unix") != before, timeout=10)
+            assert wait_until(lambda: app.board.get("received_unix") != before, timeout=10)
             assert abs(ids.clock_offset()) < 5 and app.healthy()
 
         absurd_line()
         simulator.fire_pir(0)
-        assert wait(lambda: app.stats.get("sequences_opened") == 1)
+        assert wait_until(lambda: app.stats.get("sequences_opened") == 1)
         assert app.wait_idle(30)
         assert app.healthy() and app.stats.get("clock_jumps") == 0
     year = str(datetime.now(timezone.utc).year)

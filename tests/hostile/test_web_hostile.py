@@ -31,6 +31,7 @@ from station.web import limits
 from station.web.auth import FREE_FAILURES
 from station.web.request import local_path
 from tests.web.conftest import PASSWORD, PageStation, page_station
+from tests.conftest import wait_until
 
 SLOW_CLIENTS = Path(__file__).with_name("slow_clients.py")
 
@@ -179,10 +180,9 @@ def test_1200_slow_connections_cost_bounded_threads_and_files_and_frames_are_sti
     assert result["closed_by_server"] >= limits.MAX_CONNECTIONS, result  # trickling past the deadline: cut
     assert app.stats.get("frames") - frames == 3 * app.config.capture.burst_frames
     assert app.stats.get("capture_errors") == errors
-    deadline = time.monotonic() + 15  # the clients are gone: the page answers again at once
-    while http_status(station, timeout=5) != 200:
-        assert time.monotonic() < deadline, "the page did not come back after the slow clients left"
-        time.sleep(0.2)
+    # the clients are gone: the page answers again at once
+    wait_until(lambda: http_status(station, timeout=5) == 200, timeout=15, interval=0.2,
+               message="the page to come back after the slow clients left")
 
 
 # -- 13: concurrent logins ----------------------------------------------------------------------------------------

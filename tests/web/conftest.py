@@ -121,16 +121,8 @@ def log_in(page, password: str = PASSWORD) -> None:
     page.click("main form button")
 
 
-def eventually(page, check, *, timeout_s: float = 10.0, what: str = "condition") -> None:
-    """Poll ``check()`` (Python, using the page's DOM) until it is true. The page's Content-Security-Policy
-    forbids eval, so Playwright's ``wait_for_function`` cannot be used and the policy stays enforced."""
-    for _ in range(int(timeout_s / 0.05)):
-        if check():
-            return
-        page.wait_for_timeout(50)
-    raise AssertionError(f"timed out after {timeout_s:g} s waiting for {what}")
-
-
+# Tests wait on a page with tests.conftest.wait_until, checking its DOM from Python: the page's
+# Content-Security-Policy forbids eval, so Playwright's ``wait_for_function`` cannot be used (the policy stays on).
 def images_loaded(page, selector: str) -> bool:
     return page.eval_on_selector_all(selector, "imgs => imgs.length > 0 && imgs.every("
                                                "img => img.complete && img.naturalWidth > 0)")

@@ -9,7 +9,8 @@ import pytest
 
 from station.daemon.app import StationApp
 from station.web.i18n import species_name
-from tests.web.conftest import eventually, images_loaded, log_in
+from tests.conftest import wait_until
+from tests.web.conftest import images_loaded, log_in
 
 pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
 
@@ -52,11 +53,12 @@ def test_walk_test_shows_each_trigger_with_its_frame(phone, station, artifacts):
     frames_per_burst = station.app.config.capture.burst_frames
     for fired in (1, 2):
         station.app.trigger_source.fire("amur_tiger")
-        eventually(phone, lambda: phone.inner_text("#count") == str(fired), what=f"{fired} trigger(s) shown")
-        eventually(phone, lambda: phone.locator("#frames img").count() >= fired * frames_per_burst,
-                   what="the frames of the burst")
+        wait_until(lambda n=fired: phone.inner_text("#count") == str(n), timeout=10,
+                   message=f"{fired} trigger(s) shown")
+        wait_until(lambda n=fired: phone.locator("#frames img").count() >= n * frames_per_burst,
+                   timeout=10, message="the frames of the burst")
         assert station.app.wait_idle(10)
-    eventually(phone, lambda: images_loaded(phone, "#frames img"), what="every frame loaded")
+    wait_until(lambda: images_loaded(phone, "#frames img"), timeout=10, message="every frame loaded")
     assert phone.is_hidden("#waiting")
     shown = phone.eval_on_selector_all("#frames figure", "figs => figs.map(f => f.dataset.mediaId)")
     stored = {row["media_id"] for row in query(station, "SELECT media_id FROM media")}
@@ -70,9 +72,9 @@ def test_aim_shows_a_live_preview_that_is_never_stored(phone, station, artifacts
     media_before = query(station, "SELECT count(*) AS n FROM media")[0]["n"]
     log_in(phone)
     phone.goto("/aim")
-    eventually(phone, lambda: images_loaded(phone, "#preview"), what="the first preview")
+    wait_until(lambda: images_loaded(phone, "#preview"), timeout=10, message="the first preview")
     first = phone.get_attribute("#preview", "src")
-    eventually(phone, lambda: phone.get_attribute("#preview", "src") != first, what="a newer preview")
+    wait_until(lambda: phone.get_attribute("#preview", "src") != first, timeout=10, message="a newer preview")
     width = phone.eval_on_selector("#preview", "img => img.naturalWidth")
     assert 0 < width <= 480
     phone.screenshot(path=artifacts / "aim.png", full_page=True)
@@ -84,7 +86,7 @@ def test_the_deployment_form_records_a_camtrap_dp_deployment(phone, station, art
     phone.goto("/deployment")
     phone.fill("#location_name", "Kedrovaya Pad, ridge trail 4")
     phone.click("#gps")  # the phone's position (the browser context's geolocation)
-    eventually(phone, lambda: phone.input_value("#latitude") != "", what="the GPS position")
+    wait_until(lambda: phone.input_value("#latitude") != "", timeout=10, message="the GPS position")
     phone.fill("#camera_height", "0,8")  # a decimal comma, as a Russian keyboard types it
     phone.fill("#heading", "270")
     phone.fill("#tilt", "-5")
@@ -164,7 +166,7 @@ def test_the_language_switch_shows_russian_and_chinese(phone, station, artifacts
     assert phone.url.endswith("/detections") and phone.get_attribute("html", "lang") == "zh"
     assert phone.inner_text("h1") == "最近的拍摄序列"
     assert species_name(key, "zh") in phone.inner_text("main")
-    eventually(phone, lambda: images_loaded(phone, "main img"), what="the thumbnails")
+    wait_until(lambda: images_loaded(phone, "main img"), timeout=10, message="the thumbnails")
     phone.screenshot(path=artifacts / "detections-zh.png", full_page=True)
     phone.goto("/walk")
     assert "走动测试" in phone.inner_text("h1")

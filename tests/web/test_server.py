@@ -6,7 +6,6 @@ from __future__ import annotations
 import http.client
 import socket
 import threading
-import time
 from urllib.parse import urlencode
 
 import pytest
@@ -16,7 +15,7 @@ from station.web.auth import FREE_FAILURES
 from station.web.errors import WebError
 from station.web.server import WebServer
 from station.web.settings import WebSection
-from tests.conftest import make_config, running_station
+from tests.conftest import make_config, running_station, wait_until
 from tests.web.conftest import PASSWORD
 
 
@@ -55,10 +54,7 @@ def test_the_page_is_off_until_asked_and_switches_itself_off(station):
     web.enable_for(0.5)
     host, port = web.address
     socket.create_connection((host, port), timeout=2).close()
-    deadline = time.monotonic() + 5
-    while web.enabled and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not web.enabled
+    wait_until(lambda: not web.enabled, timeout=5, message="the page to switch itself off")
     with pytest.raises(OSError):
         socket.create_connection((host, port), timeout=2).close()
 
