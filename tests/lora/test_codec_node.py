@@ -132,8 +132,8 @@ def batch(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     uplink_ports[-len(RESET_CODES):] = [UPLINK_PORT] * len(RESET_CODES)  # the reset-cause frames: right port
     downlink_ports = ports_for(len(downlink_bytes), DOWNLINK_PORT)
     vectors = {
-        "decodeUplink": [{"bytes": list(p), "fPort": f} for p, f in zip(uplinks, uplink_ports)],
-        "decodeDownlink": [{"bytes": list(p), "fPort": f} for p, f in zip(downlink_bytes, downlink_ports)],
+        "decodeUplink": [{"bytes": list(p), "fPort": f} for p, f in zip(uplinks, uplink_ports, strict=True)],
+        "decodeDownlink": [{"bytes": list(p), "fPort": f} for p, f in zip(downlink_bytes, downlink_ports, strict=True)],
         "encodeDownlink": [{"data": r} for r in requests],
         "oddInputs": [None, {}, {"bytes": None}, {"bytes": 12}, {"bytes": "xyz"}],
     }
@@ -157,7 +157,7 @@ def ports_for(count: int, right: int) -> list[Any]:
 
 def assert_all_equal(inputs: list[Any], expected: list[Any], actual: list[Any]) -> None:
     assert len(expected) == len(actual)
-    wrong = [(x, e, a) for x, e, a in zip(inputs, expected, actual) if e != a]
+    wrong = [(x, e, a) for x, e, a in zip(inputs, expected, actual, strict=True) if e != a]
     assert not wrong, f"{len(wrong)} of {len(inputs)} disagree; first: input={wrong[0][0]!r}\n" \
                       f"python={wrong[0][1]!r}\nnode={wrong[0][2]!r}"
 
@@ -169,12 +169,12 @@ def test_batch_is_thousands_of_cases(batch: dict[str, Any]) -> None:
 
 
 def test_decode_uplink_agrees(batch: dict[str, Any]) -> None:
-    expected = [decode_uplink_json(p, f) for p, f in zip(batch["uplinks"], batch["uplink_ports"])]
+    expected = [decode_uplink_json(p, f) for p, f in zip(batch["uplinks"], batch["uplink_ports"], strict=True)]
     assert_all_equal(batch["uplinks"], expected, batch["js"]["decodeUplink"])
 
 
 def test_decode_downlink_agrees(batch: dict[str, Any]) -> None:
-    expected = [decode_downlink_json(p, f) for p, f in zip(batch["downlink_bytes"], batch["downlink_ports"])]
+    expected = [decode_downlink_json(p, f) for p, f in zip(batch["downlink_bytes"], batch["downlink_ports"], strict=True)]
     assert_all_equal(batch["downlink_bytes"], expected, batch["js"]["decodeDownlink"])
 
 
@@ -185,7 +185,7 @@ def test_encode_downlink_agrees(batch: dict[str, Any]) -> None:
 
 def test_encode_downlink_is_what_python_decodes(batch: dict[str, Any]) -> None:
     js = batch["js"]["encodeDownlink"][:len(batch["commands"])]
-    for command, answer in zip(batch["commands"], js):
+    for command, answer in zip(batch["commands"], js, strict=True):
         assert answer["errors"] == [] and answer["fPort"] == DOWNLINK_PORT
         assert decode_downlink(bytes(answer["bytes"])) == command
 
@@ -198,14 +198,13 @@ def test_odd_inputs_give_errors_not_exceptions(batch: dict[str, Any]) -> None:
 
 def test_a_frame_on_another_fport_is_refused(batch: dict[str, Any]) -> None:
     """fPort 99 once decoded as detections; now every frame off fPort 10 (or 20 downlink) is an error."""
-    answers = zip(batch["uplinks"], batch["uplink_ports"], batch["js"]["decodeUplink"])
+    answers = list(zip(batch["uplinks"], batch["uplink_ports"], batch["js"]["decodeUplink"], strict=True))
     wrong = [(port, answer) for _, port, answer in answers if port != UPLINK_PORT]
     assert len(wrong) > 300
     for port, answer in wrong:
         assert answer["data"] == {} and len(answer["errors"]) == 1
         assert ("unexpected fPort" in answer["errors"][0]) == (isinstance(port, int) and not isinstance(port, bool))
-    on_99 = next(answer for _, port, answer in zip(batch["uplinks"], batch["uplink_ports"], batch["js"]["decodeUplink"])
-                 if port == 99)
+    on_99 = next(answer for _, port, answer in answers if port == 99)
     assert on_99["errors"] == ["unexpected fPort 99: trapd uplinks use fPort 10"]
 
 
