@@ -70,7 +70,7 @@ def test_full_card_without_a_link_keeps_every_record_and_recovers_when_space_ret
         ballast = card / "ballast"
         with running_station(config) as app:
             ballast.write_bytes(os.urandom(1_200_000))  # something else filled the card
-            for i in range(30):
+            for _ in range(30):
                 app.trigger_source.fire("amur_leopard")
                 time.sleep(0.1)
             assert wait_for(lambda: app.stats.get("media_write_errors") + app.stats.get("store_errors") > 0)

@@ -52,8 +52,9 @@ def test_walk_test_shows_each_trigger_with_its_frame(phone, station, artifacts):
     frames_per_burst = station.app.config.capture.burst_frames
     for fired in (1, 2):
         station.app.trigger_source.fire("amur_tiger")
-        eventually(phone, lambda: phone.inner_text("#count") == str(fired), what=f"{fired} trigger(s) shown")
-        eventually(phone, lambda: phone.locator("#frames img").count() >= fired * frames_per_burst,
+        eventually(phone, lambda fired=fired: phone.inner_text("#count") == str(fired),
+                   what=f"{fired} trigger(s) shown")
+        eventually(phone, lambda fired=fired: phone.locator("#frames img").count() >= fired * frames_per_burst,
                    what="the frames of the burst")
         assert station.app.wait_idle(10)
     eventually(phone, lambda: images_loaded(phone, "#frames img"), what="every frame loaded")
