@@ -6,7 +6,7 @@ import contextlib
 import io
 import dataclasses
 import logging
-from typing import Callable
+from collections.abc import Callable
 
 from PIL import Image
 
