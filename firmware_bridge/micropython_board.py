@@ -108,7 +108,8 @@ class MicroPythonBoard:
         env = {"PATH": os.environ.get("PATH", ""), "MICROPYPATH": str(self._flash),
                "TRAPD_UPY_UART_FD": str(master), "TRAPD_UPY_WORLD_IN_FD": str(world_in_r),
                "TRAPD_UPY_WORLD_OUT_FD": str(world_out_w), "TRAPD_UPY_BOARD_ID": self._board_id.decode()}
-        self._process = subprocess.Popen([micropython, "-c", _BOOT], env=env, pass_fds=(master, world_in_r, world_out_w),
+        self._process = subprocess.Popen([micropython, "-c", _BOOT], env=env,
+                                         pass_fds=(master, world_in_r, world_out_w),
                                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         for fd in (master, world_in_r, world_out_w):  # the board's ends now live in its process
             os.close(fd)

@@ -107,5 +107,6 @@ def test_a_person_alert_goes_over_lora_before_the_sequence_closes(tmp_path):
     people = [d for f in frames if isinstance(f, DetectionFrame) for d in f.detections]
     assert [d.species_code for d in people] == [1]  # the full record adds nothing the alert did not say
     with sqlite3.connect(app.db_path) as conn:
-        kinds = dict(conn.execute("SELECT kind, lora_sent_at IS NOT NULL FROM outbox WHERE kind IN ('alert', 'detection')"))
+        kinds = dict(conn.execute(
+            "SELECT kind, lora_sent_at IS NOT NULL FROM outbox WHERE kind IN ('alert', 'detection')"))
     assert kinds == {"alert": 1, "detection": 1}  # both done for LoRa; MQTT still owes them (sent_at is NULL)

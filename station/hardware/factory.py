@@ -16,8 +16,8 @@ def build_camera(config: StationConfig, *, illuminator: Illuminator | None = Non
                  temperature: Callable[[], float | None] | None = None,
                  on_failure: Callable[[HardwareError], None] | None = None) -> Camera:
     """The camera named in ``hardware.camera``. The keywords serve the Pi camera: the lamp it lights for night
-    frames, the model's input size for its low-resolution stream (the detector's, when there is one), light and temperature readings (e.g.
-    from the companion board), and whom to tell when it has to be given up."""
+    frames, the model's input size for its low-resolution stream (the detector's, when there is one), light and
+    temperature readings (e.g. from the companion board), and whom to tell when it has to be given up."""
     kind = config.hardware.camera
     if kind == "simulated":
         from station.hardware.simulated import SimulatedCamera

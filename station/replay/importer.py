@@ -2,10 +2,11 @@
 
 Photos are found, dated and grouped by ``station.replay.scan``; each sequence is then decided by the
 station's own vision (``station.vision.station_vision``: the detector first, the people card and the
-classifier on its boxes when configured; or the classifier alone on whole frames) and stored through the station's own parts — ``MediaStore`` for the files, ``aggregate``
-for the detections, ``Composer`` for observations and outbox messages (so an uplink forwards them), and
-``StationStore`` for the rows — with one difference from a live capture: a whole sequence, and the
-``replay_imports`` rows that remember its files, commit in one transaction. An import stopped at any point
+classifier on its boxes when configured; or the classifier alone on whole frames) and stored through the
+station's own parts — ``MediaStore`` for the files, ``aggregate`` for the detections, ``Composer`` for
+observations and outbox messages (so an uplink forwards them), and ``StationStore`` for the rows — with one
+difference from a live capture: a whole sequence, and the ``replay_imports`` rows that remember its files,
+commit in one transaction. An import stopped at any point
 (Ctrl-C, a power cut) therefore leaves whole sequences only, and the next run skips every file already
 recorded (path under the imported folder, size, mtime) and imports the rest exactly once. Files that
 cannot be read are recorded as skipped, with the reason.

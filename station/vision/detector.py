@@ -122,7 +122,8 @@ def _input_lut(card: DetectorCard, quantization: tuple[float, int]) -> np.ndarra
     return np.clip(np.round(real / (scale or 1.0) + zero), info.min, info.max).astype(_DTYPES[card.input.dtype])
 
 
-def detector_tensor_problems(card: DetectorCard, inputs: list[dict[str, Any]], outputs: list[dict[str, Any]]) -> list[str]:
+def detector_tensor_problems(card: DetectorCard, inputs: list[dict[str, Any]],
+                             outputs: list[dict[str, Any]]) -> list[str]:
     """What in the model's tensors disagrees with the card (empty: all as the card says)."""
     if len(inputs) != 1:
         return [f"expected one input tensor, the model has {len(inputs)}"]

@@ -90,15 +90,18 @@ json_scalars = st.one_of(st.none(), st.booleans(), st.integers(-300, 300),
                          st.floats(allow_nan=False, allow_infinity=False, width=32), st.text(max_size=12))
 threshold_entries = st.one_of(
     st.fixed_dictionaries({"species": st.sampled_from(KEYS), "percent": st.integers(-5, 105)}),
-    st.fixed_dictionaries({"species_code": st.integers(-5, 260) | st.floats(0, 255, width=32), "percent": json_scalars}),
+    st.fixed_dictionaries({"species_code": st.integers(-5, 260) | st.floats(0, 255, width=32),
+                           "percent": json_scalars}),
     st.fixed_dictionaries({"species": json_scalars, "species_code": json_scalars, "percent": json_scalars}),
     json_scalars,
 )
 bad_requests = st.one_of(
     json_scalars,
     st.fixed_dictionaries({"command": json_scalars}),
-    st.fixed_dictionaries({"command": st.just("set_capture_mode"), "mode": st.sampled_from(["paused", "normal", "walk_test"]) | json_scalars}),
-    st.fixed_dictionaries({"command": st.just("set_thresholds"), "thresholds": st.lists(threshold_entries, max_size=27) | json_scalars}),
+    st.fixed_dictionaries({"command": st.just("set_capture_mode"),
+                           "mode": st.sampled_from(["paused", "normal", "walk_test"]) | json_scalars}),
+    st.fixed_dictionaries({"command": st.just("set_thresholds"),
+                           "thresholds": st.lists(threshold_entries, max_size=27) | json_scalars}),
 )
 
 
@@ -126,7 +129,8 @@ def batch(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
                + [encode_status(StatusFrame(1, 0, 3700, 50, 10, 0, code)) for code in RESET_CODES])
     valid_commands = collect(commands, 800)
     command_bytes = [encode_downlink(c) for c in valid_commands]
-    downlink_bytes = command_bytes + collect(damaged(commands.map(encode_downlink)), 600) + collect(st.binary(max_size=12), 300)
+    downlink_bytes = (command_bytes + collect(damaged(commands.map(encode_downlink)), 600)
+                      + collect(st.binary(max_size=12), 300))
     requests = [downlink_data(c)[0] for c in valid_commands] + collect(bad_requests, 1200)
     uplink_ports = ports_for(len(uplinks), UPLINK_PORT)
     uplink_ports[-len(RESET_CODES):] = [UPLINK_PORT] * len(RESET_CODES)  # the reset-cause frames: right port
@@ -174,7 +178,8 @@ def test_decode_uplink_agrees(batch: dict[str, Any]) -> None:
 
 
 def test_decode_downlink_agrees(batch: dict[str, Any]) -> None:
-    expected = [decode_downlink_json(p, f) for p, f in zip(batch["downlink_bytes"], batch["downlink_ports"], strict=True)]
+    expected = [decode_downlink_json(p, f)
+                for p, f in zip(batch["downlink_bytes"], batch["downlink_ports"], strict=True)]
     assert_all_equal(batch["downlink_bytes"], expected, batch["js"]["decodeDownlink"])
 
 
