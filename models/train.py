@@ -137,7 +137,8 @@ def load_pixels(images: list[LabelledImage], side: int, threads: int, what: str,
     pixels, kept = [], []
     with ProcessPoolExecutor(max_workers=max(1, threads)) as pool:
         jobs = [(str(image.path), side) for image in images]
-        for done, (image, found) in enumerate(zip(images, pool.map(_load_job, jobs, chunksize=16)), start=1):
+        loaded = pool.map(_load_job, jobs, chunksize=16)
+        for done, (image, found) in enumerate(zip(images, loaded, strict=True), start=1):
             if isinstance(found, str):
                 skipped[found] += 1
             else:

@@ -39,7 +39,8 @@ SAMPLES = {"detection": 600, "telemetry": 300, "status": 40, "cmd_result": 60}
 def command_results(count: int, seed: int) -> list[bytes]:
     rng = random.Random(seed)
     plan = FleetPlan(stations=1, hours=1)
-    replies = [("capture", True, {"queued": True}, None),
+    replies: list[tuple[str, bool, dict[str, object], str | None]] = [  # (command, ok, result, error)
+               ("capture", True, {"queued": True}, None),
                ("status", True, {"status": "published", "telemetry": "queued"}, None),
                ("telemetry", True, {"telemetry": "queued"}, None),
                ("config_set", True, {"key": "capture.burst_frames", "value": 5, "persisted": "/etc/trapd/station.toml",
@@ -70,7 +71,7 @@ def samples(seed: int = TRAINING_SEED) -> dict[str, list[bytes]]:
 
 def train(seed: int = TRAINING_SEED) -> bytes:
     by_kind = samples(seed)
-    corpus = [message for kind in SAMPLES for message in by_kind[kind]]
+    corpus: list[bytes | bytearray | memoryview] = [message for kind in SAMPLES for message in by_kind[kind]]
     trained = zstandard.train_dictionary(DICT_SIZE, corpus, k=COVER_K, d=COVER_D, dict_id=dict_id(DICT_VERSION),
                                          threads=0)
     return trained.as_bytes()

@@ -87,7 +87,8 @@ def test_detector_has_the_standard_interface(name: str, size: int) -> None:
 
 
 @pytest.mark.skipif(not REFERENCE_DIR.is_dir() or not (DEV_SET / "images").is_dir(),
-                    reason="needs ../shared/models/megadetector-lite-yolox-tiny and ../shared/datasets/real-camtrap-dev")
+                    reason="needs ../shared/models/megadetector-lite-yolox-tiny and "
+                           "../shared/datasets/real-camtrap-dev")
 @pytest.mark.parametrize("size", [640, 320])
 def test_detector_agrees_with_the_reference_on_real_photos(size: int) -> None:
     compare = _compare_module()

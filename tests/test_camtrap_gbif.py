@@ -93,7 +93,8 @@ def test_a_package_without_licences_is_not_ready_for_gbif(tmp_path):
         app.trigger_source.fire("wild_boar")
         assert app.wait_idle(30)
     out = tmp_path / "package"
-    export_station(app.db_path, tmp_path / "data" / "media", out, StationExport("test-station", "LLNP", "RU", **LOCATION))
+    export_station(app.db_path, tmp_path / "data" / "media", out,
+                   StationExport("test-station", "LLNP", "RU", **LOCATION))
     descriptor = json.loads((out / "datapackage.json").read_text())
     del descriptor["licenses"]
     (out / "datapackage.json").write_text(json.dumps(descriptor))

@@ -56,7 +56,8 @@ def test_boxes_become_a_counted_detection_with_its_box_and_the_model_named(tmp_p
     app = run_one_sequence(detector_config(tmp_path, ["dev003", "dev062"]))
     db = app.db_path
     boxes = rows(db, "SELECT m.frame_index, d.species_key, d.box_x, d.box_y, d.box_width, d.box_height, d.score, "
-                     "d.model FROM frame_detections d JOIN media m USING (media_id) ORDER BY m.frame_index, d.score DESC")
+                     "d.model FROM frame_detections d JOIN media m USING (media_id) "
+                     "ORDER BY m.frame_index, d.score DESC")
     assert [(frame, species) for frame, species, *_ in boxes] == [
         (0, "unknown_animal"), (0, "unknown_animal"), (1, "unknown_animal")]
     assert all(0 <= x <= 1 and 0 <= y <= 1 and 0 < w <= 1 and 0 < h <= 1 for _, _, x, y, w, h, _, _ in boxes)

@@ -64,7 +64,7 @@ def _eval(tmp_path: Path, labels: Path, *extra: str) -> dict:
     cards = tmp_path / "cards"
     cards.mkdir(exist_ok=True)
     args = ["model", "eval", str(local_card(MDLITE_CARD, cards)), str(labels), "-o", str(tmp_path / "out")]
-    for option, card in zip(extra[::2], extra[1::2]):
+    for option, card in zip(extra[::2], extra[1::2], strict=True):
         args += [option, str(local_card(Path(card), cards))]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output

@@ -149,7 +149,8 @@ def as_expected(target: Target, result: dict) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("targets", nargs="*", metavar="TARGET", help="targets to check (default: all): " + ", ".join(t.name for t in TARGETS))
+    parser.add_argument("targets", nargs="*", metavar="TARGET",
+                        help="targets to check (default: all): " + ", ".join(t.name for t in TARGETS))
     parser.add_argument("--json", action="store_true", help="print JSON instead of a Markdown table")
     parser.add_argument("--pip", default=f"{sys.executable} -m pip", help="the pip to run (default: this Python's)")
     args = parser.parse_args(argv)

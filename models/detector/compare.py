@@ -160,7 +160,8 @@ def report_text(result: dict, ours: Path, ref: Path) -> str:
         f"IoU of matched boxes: mean {r['matched_iou']['mean']}, min {r['matched_iou']['min']}",
         f"|score difference| of matched boxes: mean {r['matched_score_abs_diff']['mean']}, "
         f"max {r['matched_score_abs_diff']['max']}",
-        f"|top score difference| per photo: mean {r['top_score_abs_diff']['mean']}, max {r['top_score_abs_diff']['max']}",
+        f"|top score difference| per photo: mean {r['top_score_abs_diff']['mean']}, "
+        f"max {r['top_score_abs_diff']['max']}",
         f"invoke median (ms, side by side): ours {r['invoke_ms_median']['ours']}, "
         f"reference {r['invoke_ms_median']['reference']}",
     ]

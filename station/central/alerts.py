@@ -93,7 +93,7 @@ def band_level(distance_km: float, bands: list[Band]) -> int | None:
 def in_polygon(latitude: float, longitude: float, polygon: list[tuple[float, float]]) -> bool:
     """Even-odd rule; fine for park zones (small, far from the poles and the antimeridian)."""
     inside = False
-    for (lat1, lon1), (lat2, lon2) in zip(polygon, polygon[1:] + polygon[:1]):
+    for (lat1, lon1), (lat2, lon2) in zip(polygon, polygon[1:] + polygon[:1], strict=True):
         if (lat1 > latitude) != (lat2 > latitude):
             crossing = lon1 + (latitude - lat1) * (lon2 - lon1) / (lat2 - lat1)
             if longitude < crossing:

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -89,7 +90,7 @@ def _map(conn: psycopg.Connection, found: list[population.Animal], border: Seque
                     "USING (park_id) WHERE s.latitude IS NOT NULL AND s.longitude IS NOT NULL ORDER BY 1")]
     moves = []
     for animal in found:
-        for before, after in zip(animal.sightings, animal.sightings[1:]):
+        for before, after in itertools.pairwise(animal.sightings):
             if before.country != after.country and None not in (before.latitude, after.latitude):
                 moves.append({"animal": animal.animal_id, "species": animal.species,
                               "from": [before.latitude, before.longitude], "to": [after.latitude, after.longitude]})

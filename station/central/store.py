@@ -228,7 +228,8 @@ class StoreWriter:
             "UPDATE alerts SET confirmed_at = CASE WHEN species_key = ANY(%s) THEN now() END, "
             "withdrawn_at = CASE WHEN species_key = ANY(%s) THEN NULL ELSE now() END "
             "WHERE station_id = %s AND payload->>'source' = 'provisional' AND confirmed_at IS NULL "
-            "AND withdrawn_at IS NULL AND alert_key LIKE %s RETURNING alert_id, kind, payload, withdrawn_at IS NOT NULL",
+            "AND withdrawn_at IS NULL AND alert_key LIKE %s "
+            "RETURNING alert_id, kind, payload, withdrawn_at IS NOT NULL",
             [sorted(species), sorted(species), station, f"%:{station}:{second}:%"]).fetchall()
         return [(alert_id, kind, {**payload, "withdrawn": True}) for alert_id, kind, payload, gone in rows if gone]
 
@@ -254,7 +255,8 @@ class StoreWriter:
     def thumbnail(self, thumb: Thumbnail) -> Written:
         self._ensure_station(thumb.station_id)
         row = self.conn.execute(
-            "INSERT INTO media (media_id, station_id, captured_at, content_type, thumbnail) VALUES (%s, %s, %s, %s, %s) "
+            "INSERT INTO media (media_id, station_id, captured_at, content_type, thumbnail) "
+            "VALUES (%s, %s, %s, %s, %s) "
             "ON CONFLICT (media_id) DO UPDATE SET content_type = EXCLUDED.content_type, thumbnail = EXCLUDED.thumbnail "
             "WHERE media.thumbnail IS NULL RETURNING 1",
             [thumb.media_id, thumb.station_id, thumb.captured_at, thumb.content_type, thumb.data]).fetchone()

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import itertools
 import json
 import random
 import uuid
@@ -165,7 +166,7 @@ class Transboundary:
         numbers: dict[tuple[str, str], int] = {}
         rows: dict[str, list[list[str]]] = {"RU": [], "CN": []}
         for life in sorted(self.animals, key=lambda a: a.sightings[0][0]):
-            for (country, stage), (_, _station, observation_id) in zip(life.stops, life.sightings):
+            for (country, stage), (_, _station, observation_id) in zip(life.stops, life.sightings, strict=True):
                 if country not in life.codes:
                     numbers[(country, life.species)] = numbers.get((country, life.species), 0) + 1
                     life.codes[country] = f"{PREFIX[(country, life.species)]}-{numbers[(country, life.species)]:03d}"
@@ -191,7 +192,7 @@ class Transboundary:
     def truth(self) -> dict[str, Any]:
         table = {species: {"CN": {"adults": row[0], "cubs": row[1]}, "RU": {"adults": row[2], "cubs": row[3]},
                            "both": row[4], "total": row[5]} for species, row in TABLE.items()}
-        most = {s: max(sum(1 for a, b in zip(life.stops, life.stops[1:]) if a[0] != b[0])
+        most = {s: max(sum(1 for a, b in itertools.pairwise(life.stops) if a[0] != b[0])
                        for life in self.animals if life.species == s) for s in TABLE}
         return {"individuals": table, "max_crossings": most,
                 "dispersal": {s: {"RU->CN": n} for s, n in DISPERSERS.items()}}

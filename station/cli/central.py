@@ -306,7 +306,8 @@ def alerts(ctx: click.Context, limit: int) -> None:
               help="Seconds until the command expires (MQTT message expiry and expires_at): not run after that.")
 @click.option("--wait", "wait_s", type=click.FloatRange(min=0), default=30, show_default=True,
               help="Seconds to wait for the station's reply (0: send and return).")
-@click.option("--request-id", default=None, help="Request id (default: a new ops-<time>-<hex>); a repeat is not re-run.")
+@click.option("--request-id", default=None,
+              help="Request id (default: a new ops-<time>-<hex>); a repeat is not re-run.")
 @click.pass_context
 def command(ctx: click.Context, station_id: str, name: str, args_json: str, expires_in: float, wait_s: float,
             request_id: str | None) -> None:

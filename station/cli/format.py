@@ -58,7 +58,8 @@ def print_status(summary: dict, *, echo: Echo) -> None:
     pending = summary["outbox_pending"]
     echo(f"outbox: {sum(pending.values())} pending ({json.dumps(pending)}), {summary['outbox_sent']} sent")
     if summary.get("clock_rtc_rejected"):
-        echo(f"clock: {summary['clock_rtc_rejected']} board RTC readings refused; last: {summary['clock_last_rejected']}")
+        echo(f"clock: {summary['clock_rtc_rejected']} board RTC readings refused; "
+             f"last: {summary['clock_last_rejected']}")
     lora = summary.get("lora")
     if lora:
         echo(f"LoRa {lora['region']}: {lora['remaining_s']:.1f} s of {lora['allowance_s']:.1f} s airtime left this "

@@ -10,8 +10,8 @@ this version was made; an RTC that lost its battery reads 2000 or 1970), never m
 past the last time the station trusted (a corrupt or forged reading such as 0xFFFFFFFF is 2106), never
 before that time, and, once a time has been trusted in this run (NTP, an accepted reading, or the RTC and
 the station agreeing), never more than ``MAX_RUN_DRIFT_S`` away from it as the monotonic clock carried it
-forward. A reading of 0 means the board's clock is not set and is ignored. A refused reading leaves the offset as it was, is
-logged, written to ``station_log`` (kind ``clock_rejected``) and counted (``clock_rtc_rejected``).
+forward. A reading of 0 means the board's clock is not set and is ignored. A refused reading leaves the offset
+as it was, is logged, written to ``station_log`` (kind ``clock_rejected``) and counted (``clock_rtc_rejected``).
 The last trusted time is kept in the ``kv`` table, so a restart without NTP still has it.
 """
 

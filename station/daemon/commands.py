@@ -157,8 +157,8 @@ class CommandWorker:
             return
         if busy:
             self._app.stats.add("commands_busy")
-            self._reply(db, request.request_id, name, ok=False, error="busy: too many commands at once; "
-                                                                       "send it again later", remember=False, **reply_to)
+            self._reply(db, request.request_id, name, ok=False,
+                        error="busy: too many commands at once; send it again later", remember=False, **reply_to)
             return
         self._run_command(db, request, name, reply_to)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import TypedDict
 
 import paho.mqtt.client as mqtt
 
@@ -18,11 +19,19 @@ from station.wire.encoding import WireFormatError, decode_payload, parse_content
 BATCH_TOPICS = {"detection": "detections", "telemetry": "telemetry", "status": "status"}
 
 
+class TlsFiles(TypedDict, total=False):
+    """The keyword arguments of paho's ``tls_set`` a collector passes on for a TLS broker."""
+
+    ca_certs: str
+    certfile: str
+    keyfile: str
+
+
 class TopicCollector:
     """Subscribes to ``topic`` (QoS 1) and keeps every message received, in order."""
 
     def __init__(self, host: str, port: int, topic: str, *, timeout: float = 5.0,
-                 tls: dict[str, str] | None = None) -> None:
+                 tls: TlsFiles | None = None) -> None:
         """``tls``: keyword arguments of paho's ``tls_set`` (ca_certs, certfile, keyfile) for a TLS broker."""
         self.messages: list[tuple[str, bytes]] = []
         self.raw: list[tuple[str, bytes, str | None, bytes | None]] = []  # + content type, correlation data
@@ -43,9 +52,10 @@ class TopicCollector:
     def _on_message(self, client, userdata, message: mqtt.MQTTMessage) -> None:
         content_type = getattr(message.properties, "ContentType", None) if message.properties else None
         correlation = getattr(message.properties, "CorrelationData", None) if message.properties else None
+        payload = bytes(message.payload)
         with self._lock:
-            self.raw.append((message.topic, message.payload, content_type, correlation))
-            self.messages.extend(_opened(message.topic, message.payload, content_type))
+            self.raw.append((message.topic, payload, content_type, correlation))
+            self.messages.extend(_opened(message.topic, payload, content_type))
             self._lock.notify_all()
 
     def matching(self, suffix: str) -> list[tuple[str, bytes]]:

@@ -43,16 +43,22 @@ class DemoResult:
 def run_demo(workdir: Path, *, broker: str | None = None, passers=DEFAULT_PASSERS,
              progress: Callable[[str], None] = lambda line: None) -> DemoResult:
     own_broker = PrivateBroker(workdir=workdir / "broker").start() if broker is None and mosquitto_binary() else None
-    host, port = (own_broker.host, own_broker.port) if own_broker else _split(broker)
+    address = (own_broker.host, own_broker.port) if own_broker else _address(broker)
     if own_broker:
-        progress(f"private Mosquitto broker on {host}:{port}")
+        progress(f"private Mosquitto broker on {own_broker.host}:{own_broker.port}")
     config_path = workdir / "station.toml"
-    write_atomic(config_path, default_config_text(_demo_overrides(host, port)).encode())
+    write_atomic(config_path, default_config_text(_demo_overrides(address)).encode())
     config = load_config(config_path)
-    subscriber = TopicCollector(host, port, f"{config.mqtt.topic_root}/{config.station.id}/#") if host else None
+    topic = f"{config.mqtt.topic_root}/{config.station.id}/#"
+    subscriber = TopicCollector(*address, topic) if address else None
     records: list[SequenceRecord] = []
     finished = threading.Semaphore(0)
-    app = StationApp(config, on_sequence=lambda record: (records.append(record), finished.release()))
+
+    def on_sequence(record: SequenceRecord) -> None:
+        records.append(record)
+        finished.release()
+
+    app = StationApp(config, on_sequence=on_sequence)
     try:
         app.start()
         pir: SimulatedPIR = app.trigger_source  # type: ignore[assignment]
@@ -72,12 +78,13 @@ def run_demo(workdir: Path, *, broker: str | None = None, passers=DEFAULT_PASSER
     reader = OutboxReader(app.db_path)
     pending = reader.depth()
     reader.close()
-    return DemoResult(workdir=workdir, broker=f"{host}:{port}" if host else None, sequences=records,
+    return DemoResult(workdir=workdir, broker=f"{address[0]}:{address[1]}" if address else None, sequences=records,
                       received=subscriber.messages if subscriber else [], outbox_pending=pending,
                       stats=app.stats.snapshot())
 
 
-def _demo_overrides(host: str | None, port: int | None) -> dict:
+def _demo_overrides(address: tuple[str, int] | None) -> dict:
+    host, port = address if address else (None, None)
     return {"station": {"id": "demo-station", "park": "LLNP", "country": "RU", "deployment_id": "demo-deployment"},
             "capture": {"burst_frames": 3, "burst_interval_s": 0.2, "quiet_period_s": 0.5},
             "camera": {"width": 960, "height": 540},
@@ -85,9 +92,10 @@ def _demo_overrides(host: str | None, port: int | None) -> dict:
                      "reconnect_max_s": 5.0}}
 
 
-def _split(broker: str | None) -> tuple[str | None, int | None]:
+def _address(broker: str | None) -> tuple[str, int] | None:
+    """``host[:port]`` as (host, port); None for no broker."""
     if not broker:
-        return None, None
+        return None
     host, _, port = broker.rpartition(":")
     return (host or broker), int(port) if port.isdigit() else 1883
 

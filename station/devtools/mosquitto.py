@@ -78,7 +78,9 @@ class PrivateBroker:
 
     def _limits(self) -> None:
         """In the broker's process before exec: its open-file limit."""
-        resource.setrlimit(resource.RLIMIT_NOFILE, (self.max_files, self.max_files))
+        limit = self.max_files
+        if limit is not None:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
 
     def stop(self) -> None:
         if self._process is not None and self._process.poll() is None:

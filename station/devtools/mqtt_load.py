@@ -88,9 +88,9 @@ class LeanStation:
     async def connect(self, host: str, port: int, *, source: str | None = None, timeout: float = 30.0) -> bool:
         """Connect (from ``source`` address if given); returns whether the broker kept a session."""
         local = (source, 0) if source else None
-        self._reader, self._writer = await asyncio.wait_for(
-            asyncio.open_connection(host, port, local_addr=local), timeout)
-        self._writer.write(connect_packet(self.client_id, keepalive_s=self.keepalive_s,
+        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port, local_addr=local), timeout)
+        self._reader, self._writer = reader, writer
+        writer.write(connect_packet(self.client_id, keepalive_s=self.keepalive_s,
                                           session_expiry_s=self.session_expiry_s, will=self.will))
         kind, body = await asyncio.wait_for(self._read_packet(), timeout)
         if kind != CONNACK or len(body) < 2 or body[1] != 0:

@@ -21,12 +21,13 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import ipaddress
-from typing import Any
+import typing
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519
+from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes, PrivateKeyTypes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 #: Phones refuse server certificates valid for more than 398 days only when a public CA issued them;
@@ -58,6 +59,7 @@ def make_page_certificate(station_id: str, hostname: str, addresses: tuple[str, 
     now = now or datetime.datetime.now(datetime.timezone.utc)
     start, end = now - datetime.timedelta(days=1), now + datetime.timedelta(days=VALID_DAYS)
     ips = [ipaddress.ip_address(address) for address in addresses]
+    ca_key: CertificateIssuerPrivateKeyTypes
     if park_ca is None:
         ca, ca_key = _station_ca(station_id, hostname, ips, start, end)
     else:
@@ -72,7 +74,7 @@ def make_page_certificate(station_id: str, hostname: str, addresses: tuple[str, 
                            critical=False)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.public_key()), critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
             .sign(ca_key, _digest_for(ca_key)))
     pem = serialization.Encoding.PEM
     key_pem = key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
@@ -101,7 +103,7 @@ def _station_ca(station_id: str, hostname: str, ips: list, start: datetime.datet
     return ca, ca_key
 
 
-def _load_park_ca(cert_pem: bytes, key_pem: bytes) -> tuple[x509.Certificate, Any]:
+def _load_park_ca(cert_pem: bytes, key_pem: bytes) -> tuple[x509.Certificate, CertificateIssuerPrivateKeyTypes]:
     check_pair(cert_pem, key_pem)
     ca = _load_cert(cert_pem)
     try:
@@ -110,10 +112,18 @@ def _load_park_ca(cert_pem: bytes, key_pem: bytes) -> tuple[x509.Certificate, An
         is_ca = False
     if not is_ca:
         raise CertificateError("the park's CA certificate is not a CA (no basicConstraints CA:TRUE)")
-    return ca, serialization.load_pem_private_key(key_pem, password=None)
+    key = serialization.load_pem_private_key(key_pem, password=None)
+    if not _can_sign(key):
+        raise CertificateError(f"the park's CA key ({type(key).__name__}) cannot sign certificates")
+    return ca, key
 
 
-def _digest_for(key: Any) -> hashes.HashAlgorithm | None:
+def _can_sign(key: PrivateKeyTypes) -> typing.TypeGuard[CertificateIssuerPrivateKeyTypes]:
+    """Whether the key is of a kind X.509 certificates can be signed with (not DH, X25519, X448, ...)."""
+    return isinstance(key, typing.get_args(CertificateIssuerPrivateKeyTypes))
+
+
+def _digest_for(key: CertificateIssuerPrivateKeyTypes) -> hashes.SHA256 | None:
     return None if isinstance(key, (ed25519.Ed25519PrivateKey, ed448.Ed448PrivateKey)) else hashes.SHA256()
 
 

@@ -38,7 +38,7 @@ def card_png(codes: list[tuple[str, str]], lines: list[str]) -> bytes:
     card = Image.new("RGB", (width, height), "white")
     draw = ImageDraw.Draw(card)
     x = MARGIN
-    for (caption, _), image in zip(codes, images):
+    for (caption, _), image in zip(codes, images, strict=True):
         draw.text((x + BORDER * SCALE, MARGIN), caption, fill="black", font=font)
         card.paste(image, (x, MARGIN + line_h))
         x += image.width + MARGIN

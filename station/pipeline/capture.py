@@ -21,7 +21,7 @@ from PIL import Image
 
 from station.config.models import CaptureSection
 from station.errors import HardwareError
-from station.hardware.ports import Camera, Illuminator
+from station.hardware.ports import Camera, Illuminator, Shot
 from station.wire.ids import iso, utc_now, uuid7
 from station.stats import Stats
 from station.pipeline.writer import StoreWriter
@@ -121,12 +121,14 @@ class CaptureWorker:
             self._stats.add("triggers_coalesced")
 
     def _on_trigger(self, trigger: Trigger) -> None:
-        if self._open is not None and self._wait_time() <= 0:
+        wait = self._wait_time()  # None: no sequence is open
+        if wait is not None and wait <= 0:
             self._close_sequence()
         if self._open is None:
             self._open_sequence(trigger)
         else:
-            self._writer.submit(lambda store, sid=self._open.sequence_id: store.extend_event(sid))
+            sequence_id = self._open.sequence_id
+            self._writer.submit(lambda store: store.extend_event(sequence_id))
             self._stats.add("sequences_extended")
         self._capture_burst(trigger)
 
@@ -168,8 +170,7 @@ class CaptureWorker:
         captured_at = utc_now()
         media_id = uuid7()
         jpeg = shot.jpeg if shot.jpeg is not None else _encode_jpeg(shot.pixels, self._quality)
-        # The stored image's size: a Pi camera's pixels are its low-resolution stream, its JPEG the main one.
-        width, height = shot.metadata.get("image_size") or (shot.pixels.shape[1], shot.pixels.shape[0])
+        width, height = _stored_size(shot)
         path = self._media.relative_path(event_id=sequence.sequence_id, media_id=media_id,
                                          burst_index=sequence.bursts, frame_index=index, captured_at=captured_at)
         try:
@@ -207,3 +208,12 @@ def _encode_jpeg(pixels, quality: int) -> bytes:
     out = io.BytesIO()
     Image.fromarray(pixels).save(out, "JPEG", quality=quality)
     return out.getvalue()
+
+
+def _stored_size(shot: Shot) -> tuple[int, int]:
+    """The stored image's (width, height): a Pi camera's pixels are its low-resolution stream and its JPEG the
+    main one, whose size it gives as ``image_size``; otherwise the pixels are the stored image."""
+    match shot.metadata.get("image_size"):
+        case (int() as width, int() as height):
+            return width, height
+    return shot.pixels.shape[1], shot.pixels.shape[0]

@@ -86,11 +86,12 @@ class ClassifyWorker:
 
     def _classify_frame(self, frame: Frame) -> FrameResult | None:
         full = None
-        if frame.pixels is None:
+        pixels = frame.pixels
+        if pixels is None:
             full = self._read_full(frame)
             if full is None:
                 return None
-        pixels = frame.pixels if frame.pixels is not None else self._vision.prepare(full)
+            pixels = self._vision.prepare(full)
         # Crops for the classifier come from the stored full-resolution image, read only when a box needs it.
         crops = full if full is not None else (lambda: self._read_full(frame))
         result = self._vision.frame_result(frame.media_id, frame.sequence_id, pixels, crops)

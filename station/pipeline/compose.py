@@ -6,6 +6,7 @@ import contextlib
 import io
 import dataclasses
 import logging
+from collections.abc import Callable
 
 from PIL import Image
 
@@ -16,6 +17,8 @@ from station.types import Detection, SequenceClosed
 from station.wire.messages import DetectionMessage, ModelRef, WireDetection, encode_json
 from station.vision.card import ModelCard
 from station.vision.frame_pipeline import crop_image
+from station.vision.species import Species
+from station.vision.station_vision import Vision
 
 log = logging.getLogger(__name__)
 
@@ -34,22 +37,26 @@ class SequenceRecord:
 
 class Composer:
     def __init__(self, *, station_id: str, deployment_id: str | None, card: ModelCard | None = None,
-                 vision=None, thumbnail_max_bytes: int, thumbnail_width: int = 320,
+                 vision: Vision | None = None, thumbnail_max_bytes: int, thumbnail_width: int = 320,
                  thumbnail_format: thumbnail.ThumbnailFormat = "webp") -> None:
         """``vision`` (a ``station.vision.station_vision.Vision``) names the models and species; ``card`` alone
         is the classifier-only form kept for callers that have no vision object."""
         self._station_id = station_id
         self._deployment_id = deployment_id or None
+        self._refs: list[tuple[str, str]]
+        self._species: dict[str, Species]
         if vision is not None:
             self._refs, self._species = vision.model_refs, vision.species
+        elif card is not None:
+            self._refs, self._species = [(card.name, card.version)], dict(card.species_by_key())
         else:
-            self._refs, self._species = [(card.name, card.version)], card.species_by_key()
+            raise ValueError("a Composer names its models from a vision or a model card: give one")
         self._thumb_bytes = thumbnail_max_bytes
         self._thumb_width = thumbnail_width
         self._thumb_format = thumbnail_format
 
     def record(self, closed: SequenceClosed, detections: list[Detection],
-               read_media: callable) -> SequenceRecord:
+               read_media: Callable[[str], bytes]) -> SequenceRecord:
         model = " + ".join(f"{name} {version}" for name, version in self._refs)
         observations = observation_rows(detections, event_id=closed.sequence_id,
                                         deployment_id=self._deployment_id, species=self._species,
@@ -86,7 +93,7 @@ class Composer:
                              frames_seen=detection.frames_seen, best_media_id=detection.best_media_id,
                              box=list(detection.box) if detection.box is not None else None)
 
-    def _thumbnail(self, read_media: callable, detection: Detection, closed: SequenceClosed,
+    def _thumbnail(self, read_media: Callable[[str], bytes], detection: Detection, closed: SequenceClosed,
                    priority: int) -> OutboxMessage | None:
         media_id = detection.best_media_id
         frame = next((f for f in closed.frames if f.media_id == media_id), None)

@@ -2,10 +2,11 @@
 
 Photos are found, dated and grouped by ``station.replay.scan``; each sequence is then decided by the
 station's own vision (``station.vision.station_vision``: the detector first, the people card and the
-classifier on its boxes when configured; or the classifier alone on whole frames) and stored through the station's own parts — ``MediaStore`` for the files, ``aggregate``
-for the detections, ``Composer`` for observations and outbox messages (so an uplink forwards them), and
-``StationStore`` for the rows — with one difference from a live capture: a whole sequence, and the
-``replay_imports`` rows that remember its files, commit in one transaction. An import stopped at any point
+classifier on its boxes when configured; or the classifier alone on whole frames) and stored through the
+station's own parts — ``MediaStore`` for the files, ``aggregate`` for the detections, ``Composer`` for
+observations and outbox messages (so an uplink forwards them), and ``StationStore`` for the rows — with one
+difference from a live capture: a whole sequence, and the ``replay_imports`` rows that remember its files,
+commit in one transaction. An import stopped at any point
 (Ctrl-C, a power cut) therefore leaves whole sequences only, and the next run skips every file already
 recorded (path under the imported folder, size, mtime) and imports the rest exactly once. Files that
 cannot be read are recorded as skipped, with the reason.
@@ -162,7 +163,10 @@ class ReplayImporter:
         todo = [p for p in photos if p.identity not in seen]
         for done, photo in enumerate(todo, start=1):
             found = date_photo(photo, settings.camera_zone)
-            (dated if isinstance(found, DatedPhoto) else rejected).append(found)
+            if isinstance(found, DatedPhoto):
+                dated.append(found)
+            else:
+                rejected.append(found)
             if progress is not None and (done % 100 == 0 or done == len(todo)):
                 progress("dating", done, len(todo))
         if rejected:
@@ -182,7 +186,10 @@ class ReplayImporter:
         try:
             for item in group:
                 found = self._store_photo(event_id, len(stored), item)
-                (rejected if isinstance(found, Rejected) else stored).append(found)
+                if isinstance(found, Rejected):
+                    rejected.append(found)
+                else:
+                    stored.append(found)
             detections = self._commit(store, event_id, stored, rejected)
         except BaseException:
             for photo in stored:  # nothing of a sequence that did not commit stays behind
@@ -193,10 +200,11 @@ class ReplayImporter:
             report.imported += len(stored)
             report.sequences += 1
             report.detections.update(d.species for d in detections)
-            for photo in stored if on_photo is not None else ():
-                on_photo(ImportedPhoto(source_path=photo.item.photo.key, taken_at=iso(photo.frame.captured_at),
-                                       time_source=photo.item.time_source, sequence_id=event_id,
-                                       media_id=photo.frame.media_id, result=photo.result))
+            if on_photo is not None:
+                for photo in stored:
+                    on_photo(ImportedPhoto(source_path=photo.item.photo.key, taken_at=iso(photo.frame.captured_at),
+                                           time_source=photo.item.time_source, sequence_id=event_id,
+                                           media_id=photo.frame.media_id, result=photo.result))
             retention.enforce(store, self._media, min_free_bytes=self._config.storage.min_free_mb * 1_000_000)
 
     def _store_photo(self, event_id: str, index: int, item: DatedPhoto) -> _Stored | Rejected:
@@ -242,7 +250,7 @@ class ReplayImporter:
                 store.add_media(photo.frame, photo.size)
                 store.add_frame_result(photo.result, model=self.models)
             store.close_sequence(record.closed, record.observations, record.messages, record.model)
-            store.db["replay_imports"].insert_all(
+            store.db.table("replay_imports").insert_all(
                 [_row(p.item.photo, "imported", taken_at=iso(p.frame.captured_at), time_source=p.item.time_source,
                       event_id=event_id, media_id=p.frame.media_id) for p in stored], replace=True)
         return detections
@@ -282,8 +290,8 @@ def _row(photo: Photo, status: str, **values: object) -> dict[str, object]:
 
 def _remember_rejected(store: StationStore, rejected: list[Rejected]) -> None:
     if rejected:
-        store.db["replay_imports"].insert_all([_row(r.photo, "skipped", reason=r.reason) for r in rejected],
-                                              replace=True)
+        store.db.table("replay_imports").insert_all([_row(r.photo, "skipped", reason=r.reason) for r in rejected],
+                                                    replace=True)
 
 
 def _summary(report: ImportReport) -> dict[str, object]:

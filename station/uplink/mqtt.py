@@ -34,7 +34,7 @@ from station.stats import Stats
 from station.store.outbox import OutboxReader
 from station.wire.encoding import WireEncoder
 from station.uplink.framing import frames
-from station.wire.messages import ModelRef, StatusMessage, encode_json
+from station.wire.messages import ModelRef, StationState, StatusMessage, encode_json
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +125,9 @@ class MqttUplink:
         client.will_set(self.prefix + "status", self._status_payload("offline"), qos=1, retain=True, properties=will)
         # paho doubles the delay from min_delay up to max_delay. A random first delay per station is the
         # jitter: after a broker restart a park's stations come back spread out, not all at once.
-        client.reconnect_delay_set(min_delay=1 + random.random(), max_delay=int(self._settings.reconnect_max_s))
+        # paho annotates min_delay as int but only ever sleeps it: the fractional jitter is meant.
+        client.reconnect_delay_set(min_delay=1 + random.random(),  # type: ignore[arg-type]
+                                   max_delay=int(self._settings.reconnect_max_s))
         client.max_inflight_messages_set(self._settings.inflight)
         client.max_queued_messages_set(0)
         client.on_connect = self._on_connect
@@ -242,7 +244,7 @@ class MqttUplink:
     def _settle_acks(self, outbox: OutboxReader) -> None:
         # Every mid this thread handed to paho is registered before this runs (same thread), so an
         # unknown mid is not an outbox message (e.g. the retained status) and is ignored.
-        sent = []
+        sent: list[str] = []
         while self._acked:
             mid, ok = self._acked.popleft()
             message_ids = self._inflight.pop(mid, None)
@@ -285,7 +287,7 @@ class MqttUplink:
             if info.rc == mqtt.MQTT_ERR_NO_CONN:
                 break
 
-    def _status_payload(self, state: str) -> bytes:
+    def _status_payload(self, state: StationState) -> bytes:
         message = StatusMessage(id=uuid7(), station_id=self._station_id, state=state, at=iso(utc_now()),
                                 software=__version__, model=self._model)
         return self._wire.encode("status", encode_json(message))[0]

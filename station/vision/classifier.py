@@ -79,14 +79,14 @@ class Classifier:
         self._interpreter.invoke()
         raw = self._interpreter.get_tensor(self._out_index).reshape(-1).view(np.uint8)
         if self._fold is None and self._softmax:  # own models: one output per species, one lookup each
-            return dict(zip(self.species, map(self._dequantize_list.__getitem__, raw.tobytes())))
+            return dict(zip(self.species, map(self._dequantize_list.__getitem__, raw.tobytes()), strict=True))
         probs = self._dequantize[raw]
         if not self._softmax:
             probs = np.exp(probs - probs.max())
             probs /= probs.sum()
         if self._fold is not None:
             probs = np.bincount(self._fold, weights=probs, minlength=len(self.species))
-        return dict(zip(self.species, probs.tolist()))
+        return dict(zip(self.species, probs.tolist(), strict=True))
 
     def invoke_bare(self, quantized: np.ndarray) -> np.ndarray:
         """Only ``set_tensor`` + ``invoke`` + ``get_tensor``: the baseline the benchmarks compare against."""

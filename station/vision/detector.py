@@ -80,7 +80,7 @@ class Detector:
         boxes, classes, scores, count = (get(d["index"]) for d in self._outputs)
         n = int(np.asarray(count).reshape(-1)[0])
         rows = []
-        for (ymin, xmin, ymax, xmax), cls, score in zip(boxes[0][:n], classes[0][:n], scores[0][:n]):
+        for (ymin, xmin, ymax, xmax), cls, score in zip(boxes[0][:n], classes[0][:n], scores[0][:n], strict=True):
             xmin, ymin = max(0.0, float(xmin)), max(0.0, float(ymin))
             xmax, ymax = min(1.0, float(xmax)), min(1.0, float(ymax))
             rows.append((xmin, ymin, xmax - xmin, ymax - ymin, float(score), int(round(float(cls)))))
@@ -100,7 +100,8 @@ class Detector:
                             classes_wanted=wanted, groups=[keys.index(self._map[i]) for i in wanted])
 
 
-def detector_tensor_problems(card: DetectorCard, inputs: list[dict[str, Any]], outputs: list[dict[str, Any]]) -> list[str]:
+def detector_tensor_problems(card: DetectorCard, inputs: list[dict[str, Any]],
+                             outputs: list[dict[str, Any]]) -> list[str]:
     """What in the model's tensors disagrees with the card (empty: all as the card says)."""
     if len(inputs) != 1:
         return [f"expected one input tensor, the model has {len(inputs)}"]

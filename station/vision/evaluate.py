@@ -56,7 +56,7 @@ class Evaluation:
             candidates[:, self.species.index(self.empty)] = -1.0
         best = np.argmax(candidates, axis=1)
         passed = candidates[np.arange(len(best)), best] >= 0.0
-        return [self.species[b] if ok else self.empty for b, ok in zip(best, passed)]
+        return [self.species[b] if ok else self.empty for b, ok in zip(best, passed, strict=True)]
 
     def classes(self) -> list[str]:
         """Classes seen in the truth or the verdicts: the card's order first, then unknown truth keys."""
@@ -68,7 +68,7 @@ class Evaluation:
         labels = self.classes()
         index = {key: i for i, key in enumerate(labels)}
         matrix = np.zeros((len(labels), len(labels)), dtype=np.int64)
-        for truth, verdict in zip(self.truth, self.verdicts()):
+        for truth, verdict in zip(self.truth, self.verdicts(), strict=True):
             matrix[index[truth], index[verdict]] += 1
         return labels, matrix
 
@@ -85,17 +85,17 @@ class Evaluation:
         return found
 
     def accuracy(self) -> float:
-        return float(np.mean([t == v for t, v in zip(self.truth, self.verdicts())])) if self.truth else 0.0
+        return float(np.mean([t == v for t, v in zip(self.truth, self.verdicts(), strict=True)])) if self.truth else 0.0
 
     def top1_accuracy(self) -> float:
         if not self.truth:
             return 0.0
         top = np.argmax(self.scores, axis=1)
-        return float(np.mean([t == self.species[i] for t, i in zip(self.truth, top)]))
+        return float(np.mean([t == self.species[i] for t, i in zip(self.truth, top, strict=True)]))
 
     def _point(self, verdicts: list[str], threshold: float | None) -> TradeoffPoint:
-        empty = [v != self.empty for t, v in zip(self.truth, verdicts) if t == self.empty]
-        animal = [v == self.empty for t, v in zip(self.truth, verdicts) if t != self.empty]
+        empty = [v != self.empty for t, v in zip(self.truth, verdicts, strict=True) if t == self.empty]
+        animal = [v == self.empty for t, v in zip(self.truth, verdicts, strict=True) if t != self.empty]
         return TradeoffPoint(threshold, round(float(np.mean(empty)), 4) if empty else None,
                              round(float(np.mean(animal)), 4) if animal else None)
 
@@ -172,5 +172,5 @@ def confusion_table(labels: list[str], matrix: np.ndarray) -> list[str]:
         total = int(matrix[i].sum())
         recall = f"{100 * matrix[i, i] / total:5.1f} %" if total else "    -"
         lines.append(f"{key:<{width}}" + "".join(str(int(n)).rjust(cell) for n in matrix[i]) + f"  {recall}")
-    lines.append("columns: " + ", ".join(f"{code} = {key}" for code, key in zip(codes, labels)))
+    lines.append("columns: " + ", ".join(f"{code} = {key}" for code, key in zip(codes, labels, strict=True)))
     return lines

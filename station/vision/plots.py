@@ -38,7 +38,7 @@ def _vertical_text(text: str, font: ImageFont.ImageFont, colour: tuple[int, int,
 
 def _cell_colour(share: float) -> tuple[int, int, int]:
     """White for 0, deep blue for 1 (share of the row)."""
-    return tuple(int(round(w + (b - w) * share)) for w, b in zip(WHITE, BLUE))
+    return tuple(int(round(w + (b - w) * share)) for w, b in zip(WHITE, BLUE, strict=True))
 
 
 def confusion_png(labels: list[str], matrix: np.ndarray, path: Path, *, title: str) -> Path:

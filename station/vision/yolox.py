@@ -56,7 +56,7 @@ def decode_yolox(head: np.ndarray, *, width: int, height: int, strides: list[int
     best = np.argmax(class_scores, axis=1)
     scores = class_scores[np.arange(len(best)), best]
     classes = wanted[best]
-    group_of = dict(zip(classes_wanted, groups))
+    group_of = dict(zip(classes_wanted, groups, strict=True))
     chosen = np.nonzero(scores >= score_floor)[0]
     if not chosen.size:
         return []

@@ -133,7 +133,8 @@ ZH = {
     "title": "护林员页面",
     "password": "密码", "log_in": "登录", "log_out": "退出",
     "wrong_password": "密码错误。", "locked": "密码错误次数过多：请等待 {s} 秒后再试。",
-    "login_cert_hint": "输入密码之前请确认：地址以 https:// 开头，且浏览器信任本站证书，或其 SHA-256 指纹与站点卡片上的一致。",
+    "login_cert_hint": "输入密码之前请确认：地址以 https:// 开头，"
+                       "且浏览器信任本站证书，或其 SHA-256 指纹与站点卡片上的一致。",
     "tab_status": "状态", "tab_walk": "走动测试", "tab_aim": "对准", "tab_deployment": "布设",
     "tab_detections": "识别记录",
     "page_off_in": "本页面将在 {min} 分钟后关闭。",

@@ -82,7 +82,7 @@ def parse_content_type(value: str | None) -> ContentType:
         return ContentType("json", None, False)  # stations before the content type was set
     media, *raw_params = [part.strip() for part in value.split(";")]
     media = media.lower()
-    params = dict(p.split("=", 1) if "=" in p else (p, "") for p in raw_params)
+    params = {name: setting for name, _, setting in (p.partition("=") for p in raw_params)}
     if media in (JSON, JSONL):
         return ContentType("json", None, media == JSONL)
     if media.startswith(VENDOR) and media.endswith("+zstd"):
@@ -139,20 +139,23 @@ class WireEncoder:
 def decode_payload(payload: bytes, content_type: str | None, *, max_bytes: int = MAX_DECODED_BYTES) -> bytes:
     """The JSON (or JSON Lines, for a batch) a payload carries; WireFormatError says why not."""
     parsed = parse_content_type(content_type)
+    version = parsed.dict_version
     if parsed.codec == "json":
         return payload
-    known = dictionary(parsed.dict_version)  # an unknown dictionary is the first thing to say
+    if version is None:  # parse_content_type gives every zstd type its dictionary version
+        raise WireFormatError(f"content type {content_type!r} names no zstd dictionary (dict=<n>)")
+    known = dictionary(version)  # an unknown dictionary is the first thing to say
     try:
         frame = zstandard.get_frame_parameters(payload)
     except zstandard.ZstdError as exc:
         raise WireFormatError(f"content type says zstd but the payload is not a zstd frame ({exc})") from None
-    if frame.dict_id != dict_id(parsed.dict_version):
+    if frame.dict_id != dict_id(version):
         raise WireFormatError(f"zstd frame made with dictionary id {frame.dict_id}, content type says dict="
-                              f"{parsed.dict_version} (id {dict_id(parsed.dict_version)})")
+                              f"{version} (id {dict_id(version)})")
     if frame.content_size > max_bytes:
         raise WireFormatError(f"zstd frame declares {frame.content_size} bytes; more than {max_bytes} is refused")
     decompressor = zstandard.ZstdDecompressor(dict_data=known)
     try:
         return decompressor.decompress(payload, max_output_size=max_bytes)
     except zstandard.ZstdError as exc:
-        raise WireFormatError(f"zstd frame does not decompress with dictionary {parsed.dict_version} ({exc})") from None
+        raise WireFormatError(f"zstd frame does not decompress with dictionary {version} ({exc})") from None

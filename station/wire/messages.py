@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 SCHEMA_VERSION = "1.0"
+StationState = Literal["online", "offline"]  # a station's retained status (``offline`` is its Last Will)
 
 
 class WireModel(BaseModel):
@@ -95,7 +96,7 @@ class StatusMessage(WireModel):
     schema_: Literal["status/1.0"] = Field("status/1.0", alias="schema")
     id: str
     station_id: str
-    state: Literal["online", "offline"]
+    state: StationState
     at: str
     software: str = Field(description="trapd version.")
     model: ModelRef | None = None

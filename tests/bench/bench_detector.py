@@ -15,6 +15,7 @@ reason where they are absent. Run: ``python -m tests.bench.bench_detector``.
 
 from __future__ import annotations
 
+import functools
 import os
 import statistics
 import subprocess
@@ -125,16 +126,17 @@ def detect_ratio(calls: int = 120) -> dict:
     bare, step, people = [], [], []
     for i in range(calls):
         k = i % len(frames)
-        pair = [lambda: _timed(lambda: detector.invoke_bare(quantized[k]), bare),
-                lambda: _timed(lambda: detector_only.analyse(frames[k]), step)]
+        pair = [functools.partial(_timed, functools.partial(detector.invoke_bare, quantized[k]), bare),
+                functools.partial(_timed, functools.partial(detector_only.analyse, frames[k]), step)]
         for run in (pair if i % 2 == 0 else pair[::-1]):
             run()
         if i % 4 == 0:
-            _timed(lambda: with_people.analyse(frames[k], full[k]), people)
+            _timed(functools.partial(with_people.analyse, frames[k], full[k]), people)
     bare_ms, step_ms = statistics.median(bare) * 1e3, statistics.median(step) * 1e3
     return {"detector": detector.card.label, "threads": detector.threads, "calls": calls,
             "bare_invoke_ms": round(bare_ms, 2), "detect_step_ms": round(step_ms, 2),
-            "ratio": round(step_ms / bare_ms, 3), "target": RATIO_TARGET, "within_target": step_ms / bare_ms <= RATIO_TARGET,
+            "ratio": round(step_ms / bare_ms, 3), "target": RATIO_TARGET,
+            "within_target": step_ms / bare_ms <= RATIO_TARGET,
             "with_people_and_classifier_ms": round(statistics.median(people) * 1e3, 2),
             "frames": "real dev photos (not Amur fauna), stretched to the detector's input once"}
 
@@ -177,7 +179,8 @@ def trapd_run_rss(frames_wanted: int = 12, timeout_s: float = 120.0, *, people: 
                 peak = max(peak, _vm_kb(process.pid, "VmRSS"))
                 try:
                     with sqlite3.connect(folder / "data" / "station.db", timeout=5) as conn:
-                        analysed = conn.execute("SELECT count(*) FROM media WHERE top_species IS NOT NULL").fetchone()[0]
+                        analysed = conn.execute(
+                            "SELECT count(*) FROM media WHERE top_species IS NOT NULL").fetchone()[0]
                 except sqlite3.OperationalError:
                     analysed = 0
             if process.poll() is not None:

@@ -67,7 +67,7 @@ def compare(images: list[Image.Image]) -> dict[str, Any]:
         row: dict[str, Any] = {"budget_bytes": budget}
         for fmt in FORMATS:
             fits = [within_budget(image, fmt, budget) for image in images]
-            scores = [ssim(image, decoded(data)) for image, data in zip(images, fits) if data is not None]
+            scores = [ssim(image, decoded(data)) for image, data in zip(images, fits, strict=True) if data is not None]
             row[f"{fmt}_ssim_mean"] = round(statistics.mean(scores), 4) if scores else None
             row[f"{fmt}_fits"] = len(scores)
         out["same_budget"].append(row)
@@ -83,10 +83,11 @@ def compare(images: list[Image.Image]) -> dict[str, Any]:
         began = time.process_time()
         thumbs = [make_thumbnail(image, width=WIDTH, max_bytes=12_000, fmt=fmt) for image in images]
         cpu_ms = (time.process_time() - began) / len(images) * 1000
+        similarity = [ssim(image, decoded(thumb)) for image, thumb in zip(images, thumbs, strict=True)]
         out["defaults"].append({"format": fmt, "quality": DEFAULT_QUALITY[fmt],
                                 "bytes_mean": round(statistics.mean(map(len, thumbs))),
                                 "bytes_max": max(map(len, thumbs)),
-                                "ssim_mean": round(statistics.mean(ssim(i, decoded(t)) for i, t in zip(images, thumbs)), 4),
+                                "ssim_mean": round(statistics.mean(similarity), 4),
                                 "cpu_ms": round(cpu_ms, 2)})
     return out
 

@@ -77,8 +77,9 @@ def test_lora_summaries_join_the_later_full_records_without_double_counting(inge
 
 def test_bad_messages_land_in_dead_letters_with_a_reason(ingested, store):
     reasons = [r[0] for r in store.execute("SELECT reason FROM dead_letters ORDER BY id").fetchall()]
-    expected = ["detection: not JSON", "is not detection/1.x; upgrade the server", "telemetry: uptime_s: Field required",
-                "is not a media id", "lora: truncated detection: 1 trailing bytes",
+    expected = ["detection: not JSON", "is not detection/1.x; upgrade the server",
+                "telemetry: uptime_s: Field required", "is not a media id",
+                "lora: truncated detection: 1 trailing bytes",
                 "lora: device ffffffffffffffff (stray) is not mapped to a station"]
     assert len(reasons) == len(expected)
     assert [e for e in expected if not any(e in r for r in reasons)] == []

@@ -233,7 +233,8 @@ def test_language_redirects_never_split_a_header_or_leave_the_station(station, t
 def test_a_plain_local_path_is_kept(station):
     for target in ("/walk", "/detections", "/media/01900000-0000-7000-8000-000000000000/thumb"):
         host, port = station.web.address
-        answer, _ = raw_exchange(station, f"GET /lang/zh?next={quote(target)} HTTP/1.0\r\nHost: {host}\r\n\r\n".encode())
+        request = f"GET /lang/zh?next={quote(target)} HTTP/1.0\r\nHost: {host}\r\n\r\n"
+        answer, _ = raw_exchange(station, request.encode())
         assert f"\r\nLocation: {target}\r\n".encode() in answer
 
 

@@ -31,7 +31,8 @@ def test_payload_steps_at_sf7_as_the_things_stack(size: int, micros: int) -> Non
 def test_bandwidth_and_coding_rate() -> None:
     assert time_on_air_s(10, spreading_factor=7, bandwidth_hz=250_000) == pytest.approx(0.020608, abs=1e-9)
     assert time_on_air_s(10, spreading_factor=7, bandwidth_hz=500_000) == pytest.approx(0.010304, abs=1e-9)
-    assert time_on_air_s(10, spreading_factor=7, bandwidth_hz=125_000, coding_rate=4) == pytest.approx(0.053504, abs=1e-9)
+    assert (time_on_air_s(10, spreading_factor=7, bandwidth_hz=125_000, coding_rate=4)
+            == pytest.approx(0.053504, abs=1e-9))
 
 
 def test_semtech_designers_guide_example() -> None:

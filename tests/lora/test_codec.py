@@ -115,7 +115,8 @@ def test_every_confidence_value() -> None:
 
 def test_every_count_value() -> None:
     for count in range(MAX_COUNT + 1):
-        assert decode_uplink(encode_detections(frame(WireDetection(BOAR, 50, count, BASE)))).detections[0].count == count
+        decoded = decode_uplink(encode_detections(frame(WireDetection(BOAR, 50, count, BASE))))
+        assert decoded.detections[0].count == count
     with pytest.raises(LoRaCodecError, match="count 16 out of range"):
         encode_detections(frame(WireDetection(BOAR, 50, MAX_COUNT + 1, BASE)))
     assert wire_detection(BOAR, 0.5, 40, BASE).count == MAX_COUNT  # "15 or more"
@@ -264,6 +265,7 @@ def test_detections_per_uplink_as_documented(region, expected: dict[int, int]) -
 
 
 def test_three_detection_example_of_the_docs() -> None:
-    documented = DetectionFrame(258, BASE, (WireDetection(TIGER, 87, 1, BASE + 12), WireDetection(HUMAN, 81, 2, BASE + 300),
+    documented = DetectionFrame(258, BASE, (WireDetection(TIGER, 87, 1, BASE + 12),
+                                            WireDetection(HUMAN, 81, 2, BASE + 300),
                                             WireDetection(BOAR, 64, 0, BASE + 1000)))
     assert encode_detections(documented).hex() == "1101026553f10002ae200c01a2412c068003e8"

@@ -84,7 +84,8 @@ def test_every_example_replays_through_codec_js(tmp_path: Path) -> None:
     answers = json.loads(done.stdout)
     for section, items in examples.items():
         for example, answer in zip(items, answers[section], strict=True):
-            assert comparable(section, answer) == comparable(section, expected(section, example)), example["description"]
+            assert comparable(section, answer) == comparable(section, expected(section, example)), \
+                example["description"]
 
 
 def test_every_example_replays_through_the_python_mirror() -> None:
@@ -94,7 +95,8 @@ def test_every_example_replays_through_the_python_mirror() -> None:
     for section, items in codec_examples().items():
         for example in items:
             answer = python[section](example["input"])
-            assert comparable(section, answer) == comparable(section, expected(section, example)), example["description"]
+            assert comparable(section, answer) == comparable(section, expected(section, example)), \
+                example["description"]
 
 
 @pytest.mark.skipif(NODE is None, reason="node (Node.js) is not installed; the JS codec cannot run")
