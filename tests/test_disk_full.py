@@ -62,7 +62,7 @@ def test_full_card_without_a_link_keeps_every_record_and_recovers_when_space_ret
         ballast = card / "ballast"
         with running_station(config) as app:
             ballast.write_bytes(os.urandom(1_200_000))  # something else filled the card
-            for _ in range(30):
+            for i in range(30):
                 app.trigger_source.fire("amur_leopard")
                 wait_until(lambda n=i + 1: app.stats.get("bursts") >= n, message=f"burst {i + 1}")  # one burst each
             wait_until(lambda: app.stats.get("media_write_errors") + app.stats.get("store_errors") > 0, timeout=60,
