@@ -67,7 +67,7 @@ class CompanionBoard:
         except (BridgeError, OSError) as exc:
             self.close()
             raise HardwareError(f"companion board on {self._settings.port}: {exc}; check the UART wiring and "
-                                "`trapd bridge monitor --port ...`") from None
+                                "`trapd bridge monitor --port ...`") from exc
         log.info("companion board %s, firmware %s", hello.board_id.hex(), ".".join(map(str, hello.firmware_version)))
 
     def close(self) -> None:

@@ -140,13 +140,13 @@ def _open(make: Any, what: str) -> Any:
     try:
         return make()
     except gpio_errors.GPIOPinInUse as exc:
-        raise HardwareError(f"{what}: {exc}; give each device its own pin in [gpio]") from None
+        raise HardwareError(f"{what}: {exc}; give each device its own pin in [gpio]") from exc
     except gpio_errors.PinPWMUnsupported:
         raise HardwareError(f"{what}: this pin library cannot do PWM on that pin; set gpio.lamp_pwm = false "
                             "for an on/off lamp") from None
     except gpio_errors.BadPinFactory as exc:
         raise HardwareError(f"{what}: no GPIO library ({exc}); on a Pi install python3-lgpio, elsewhere use "
-                            '"simulated" hardware') from None
+                            '"simulated" hardware') from exc
     except (gpio_errors.GPIOZeroError, OSError) as exc:
         raise HardwareError(f"{what}: {exc or type(exc).__name__}; check the pin number in [gpio] and that the "
-                            "service user is in the gpio group") from None
+                            "service user is in the gpio group") from exc

@@ -118,7 +118,7 @@ class Picamera2Camera:
             self._camera = _call_with_timeout(self._open, self._settings.start_timeout_s, "start")
         except Exception as exc:
             raise HardwareError(f"Pi camera did not start: {exc}; check the ribbon cable and "
-                                "`rpicam-hello --list-cameras`") from None
+                                "`rpicam-hello --list-cameras`") from exc
 
     def stop(self) -> None:
         camera, self._camera = self._camera, None
@@ -268,7 +268,7 @@ class Picamera2Camera:
             _close_quietly(old, timeout_s=self._settings.capture_timeout_s)
         if self._on_failure is not None:
             self._on_failure(self.failure)
-        raise self.failure from None
+        raise self.failure from exc
 
     # -- the shot ------------------------------------------------------------------------------------------
     def _shot(self, frame: _Frame, trigger: Trigger, frame_index: int) -> Shot:

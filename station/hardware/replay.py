@@ -53,5 +53,5 @@ class ReplayCamera:
             with Image.open(io.BytesIO(data)) as image:
                 pixels = np.asarray(image.convert("RGB"))
         except (OSError, UnidentifiedImageError) as exc:
-            raise HardwareError(f"replay camera: cannot read {path}: {exc}") from None
+            raise HardwareError(f"replay camera: cannot read {path}: {exc}") from exc
         return Shot(pixels=pixels, jpeg=data, metadata={"replay_file": str(path)})

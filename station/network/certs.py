@@ -165,7 +165,7 @@ def check_pair(cert_pem: bytes, key_pem: bytes) -> None:
     try:
         key = serialization.load_pem_private_key(key_pem, password=None)
     except (ValueError, TypeError) as exc:
-        raise CertificateError(f"not a readable unencrypted PEM private key ({exc})") from None
+        raise CertificateError(f"not a readable unencrypted PEM private key ({exc})") from exc
     pub = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     if key.public_key().public_bytes(*pub) != cert.public_key().public_bytes(*pub):
         raise CertificateError("the private key does not belong to the certificate")
@@ -175,4 +175,4 @@ def _load_cert(cert_pem: bytes) -> x509.Certificate:
     try:
         return x509.load_pem_x509_certificate(cert_pem)
     except ValueError as exc:
-        raise CertificateError(f"not a readable PEM certificate ({exc})") from None
+        raise CertificateError(f"not a readable PEM certificate ({exc})") from exc

@@ -147,7 +147,7 @@ class MqttUplink:
             client.tls_set(ca_certs=str(ca), certfile=str(cert) if cert else None,
                            keyfile=str(key) if key else None, tls_version=ssl.PROTOCOL_TLS_CLIENT)
         except (ssl.SSLError, ValueError) as exc:
-            raise UplinkError(f"mqtt: cannot load TLS files ({exc}); check they are PEM and match") from None
+            raise UplinkError(f"mqtt: cannot load TLS files ({exc}); check they are PEM and match") from exc
 
     def _on_connect_fail(self, client: mqtt.Client, userdata) -> None:
         """paho calls this inside its ``except OSError`` block, so the cause is the exception in flight."""
