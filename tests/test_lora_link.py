@@ -24,9 +24,9 @@ def test_priority_detections_go_over_lora_while_mqtt_is_down(tmp_path):
     config = make_config(tmp_path / "data", lora=LORA,
                          mqtt={"enabled": True, "port": free_port(), "reconnect_max_s": 1.0})
     with running_station(config) as app:
-        simulator = app.lora.modem.simulator
+        simulator = app.parts.lora.modem.simulator
         for subject in ("amur_tiger", "sika_deer", "human"):
-            app.trigger_source.fire(subject)
+            app.parts.trigger_source.fire(subject)
             assert app.wait_idle(30)
         uplinks = wait_uplinks(simulator, 2)
         time.sleep(0.5)
@@ -47,10 +47,10 @@ def test_lora_stays_silent_while_mqtt_is_up(tmp_path, broker):
     # a grace period longer than the MQTT connect at start-up, as in the field (default 300 s)
     config = make_config(tmp_path / "data", broker=broker, lora={**LORA, "mqtt_grace_s": 10.0})
     with running_station(config) as app:
-        simulator = app.lora.modem.simulator
-        app.trigger_source.fire("amur_tiger")
+        simulator = app.parts.lora.modem.simulator
+        app.parts.trigger_source.fire("amur_tiger")
         assert app.wait_idle(30)
-        assert app.uplink.connected
+        assert app.parts.uplink.connected
         time.sleep(1.0)
         assert simulator.uplinks == []
 
@@ -59,16 +59,16 @@ def test_duty_cycle_refusal_and_status_request_downlink(tmp_path):
     config = make_config(tmp_path / "data", lora=LORA,
                          mqtt={"enabled": True, "port": free_port(), "reconnect_max_s": 1.0})
     with running_station(config) as app:
-        simulator = app.lora.modem.simulator
+        simulator = app.parts.lora.modem.simulator
         wait_uplinks(simulator, 1)  # the first status frame
         simulator.duty_cycle_refuse_next()
-        app.trigger_source.fire("amur_leopard")
+        app.parts.trigger_source.fire("amur_leopard")
         assert app.wait_idle(30)
         time.sleep(0.5)
         assert app.stats.get("lora_send_failures") >= 1
         simulator.queue_downlink(20, encode_downlink(RequestStatus()))
-        app.lora._last_status = 0  # make the next status due now, as after an hour
-        app.lora.notify()
+        app.parts.lora._last_status = 0  # make the next status due now, as after an hour
+        app.parts.lora.notify()
         uplinks = wait_uplinks(simulator, 3, timeout=30)
     kinds = [type(decode_uplink(u.payload)).__name__ for u in uplinks]
     assert kinds.count("StatusFrame") >= 2 and "DetectionFrame" in kinds
@@ -83,7 +83,7 @@ def test_status_shows_the_remaining_lora_airtime(tmp_path):
     config = make_config(tmp_path / "data", lora=LORA,
                          mqtt={"enabled": True, "port": free_port(), "reconnect_max_s": 1.0})
     with running_station(config) as app:
-        wait_uplinks(app.lora.modem.simulator, 1)
+        wait_uplinks(app.parts.lora.modem.simulator, 1)
     (tmp_path / "station.toml").write_text(default_config_text({"station": {"data_dir": str(tmp_path / "data")}}))
     result = CliRunner().invoke(main, ["status", "-c", str(tmp_path / "station.toml"), "--json"])
     lora = json.loads(result.output)["lora"]
@@ -94,8 +94,8 @@ def test_a_person_alert_goes_over_lora_before_the_sequence_closes(tmp_path):
     config = make_config(tmp_path / "data", lora=LORA, capture={"quiet_period_s": 8.0},
                          mqtt={"enabled": True, "port": free_port(), "reconnect_max_s": 1.0})
     with running_station(config) as app:
-        simulator = app.lora.modem.simulator
-        app.trigger_source.fire("human")
+        simulator = app.parts.lora.modem.simulator
+        app.parts.trigger_source.fire("human")
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline and not any(
                 isinstance(f := decode_uplink(u.payload), DetectionFrame) and f.detections for u in simulator.uplinks):

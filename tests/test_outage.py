@@ -69,7 +69,7 @@ def test_flapping_broker_during_a_burst_storm_loses_nothing(tmp_path, broker):
             broker.stop()
             time.sleep(0.7)
             broker.start()
-        app.timelapse.stop()
+        app.parts.timelapse.stop()
         assert app.wait_idle(30)
         with sqlite3.connect(app.db_path) as conn:
             queued = {r[0] for r in conn.execute("SELECT message_id FROM outbox WHERE kind = 'detection'")}

@@ -55,7 +55,7 @@ def run_demo(workdir: Path, *, broker: str | None = None, passers=DEFAULT_PASSER
     app = StationApp(config, on_sequence=lambda record: (records.append(record), finished.release()))
     try:
         app.start()
-        pir: SimulatedPIR = app.trigger_source  # type: ignore[assignment]
+        pir: SimulatedPIR = app.parts.trigger_source  # type: ignore[assignment]
         for subject, night in passers:
             progress(f"PIR fired: {subject.replace('_', ' ')} walks past ({'night, IR lamp' if night else 'day'})")
             pir.fire(subject, night=night)
@@ -93,7 +93,7 @@ def _split(broker: str | None) -> tuple[str | None, int | None]:
 
 
 def _wait_delivered(app: StationApp, timeout: float) -> None:
-    if app.uplink is None:
+    if app.parts.uplink is None:
         return
     deadline = time.monotonic() + timeout
     reader = OutboxReader(app.db_path)

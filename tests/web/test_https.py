@@ -204,8 +204,8 @@ def test_a_hotspot_left_on_is_switched_off_at_start_when_the_page_stays_off(tmp_
     app = StationApp(config)
     app.start()
     try:
-        assert app.hotspot.wait_settled(5)
-        assert app.hotspot.hotspot.switches == [False] and not app.web.enabled
+        assert app.parts.hotspot.wait_settled(5)
+        assert app.parts.hotspot.hotspot.switches == [False] and not app.parts.web.enabled
     finally:
         app.stop()
 
@@ -223,13 +223,13 @@ def test_a_bad_certificate_keeps_the_page_off_with_one_line_and_the_station_capt
         provision(other / "station.toml", station_id="llnp-0413")
         shutil.copy(other / "tls" / "web-cert.pem", cert)
     with caplog.at_level(logging.ERROR), tls_station(tmp_path / "data", cert, key) as app:
-        assert not app.web.enabled
+        assert not app.parts.web.enabled
         errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
         assert len(errors) == 1 and "\n" not in errors[0] and "ranger's page stays off" in errors[0]
         assert {"missing": "does not exist", "not a certificate": "not a PEM certificate",
                 "key of another certificate": "does not belong"}[mistake] in errors[0]
         with pytest.raises(WebError, match="stays off"):
             app.enable_web(60)
-        app.trigger_source.fire(subject="amur_tiger")  # the station itself goes on capturing
+        app.parts.trigger_source.fire(subject="amur_tiger")  # the station itself goes on capturing
         assert app.wait_idle(timeout=30)
         assert app.stats.get("sequences_closed") >= 1
