@@ -16,45 +16,31 @@ import threading
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
-from dataclasses import dataclass
 from pathlib import Path
 
-from station.daemon.commands import CommandWorker
-from station.daemon.control import LoRaState, StationSnapshot
-from station.config.models import StationConfig
 from station.config.edit import set_key
+from station.config.models import StationConfig
+from station.daemon.clock import ClockGuard, save_trusted_unix
+from station.daemon.control import StationSnapshot
+from station.daemon.parts import StationParts, build_parts, composer
+from station.daemon.runstate import clear_run_state, write_run_state
+from station.daemon.snapshot import take_snapshot
+from station.daemon.telemetry import full_media_message, telemetry_message
 from station.errors import ConfigError, HardwareError, StationError
-from station.hardware import factory
-from station.daemon.clock import ClockGuard, load_trusted_unix, save_trusted_unix
 from station.hardware.board import CompanionBoard
-from station.hardware.hotspot import HotspotSwitch, build_hotspot
-from station.hardware.preview import PreviewCamera
+from station.hardware.ports import TriggerSource
 from station.hardware.timelapse import Ticker, TimelapseTrigger
 from station.hardware.warmup import WarmupGate
-from station.hardware.ports import Illuminator, TriggerSource
-from station.pipeline.capture import CaptureWorker
-from station.pipeline.alerts import ProvisionalAlerts
-from station.pipeline.classify import ClassifyWorker
-from station.pipeline.compose import Composer, SequenceRecord
+from station.network.settings import HotspotSection
+from station.pipeline.compose import SequenceRecord
 from station.stats import Stats
-from station.pipeline.writer import StoreWriter
-from station.daemon.runstate import clear_run_state, write_run_state
-from station.wire.lora_codec import ResetCause, StatusFrame
 from station.store import retention
 from station.store.media import MediaStore
-from station.store.recovery import RecoveryReport, recover
 from station.store.repo import StationStore
-from station.daemon.telemetry import full_media_message, telemetry_message
 from station.types import Trigger
-from station.wire.messages import ModelRef
-from station.lora.link import LoRaLink
-from station.lora.settings import LoRaSection
-from station.network.settings import HotspotSection
-from station.uplink.mqtt import MqttUplink
-from station.vision.classifier import Classifier
-from station.vision.station_vision import Vision, load_vision, model_label, reload_vision
+from station.vision.station_vision import model_label, reload_vision
 from station.web.errors import WebError
-from station.web.server import WebServer
+from station.wire.lora_codec import ResetCause, StatusFrame
 
 log = logging.getLogger(__name__)
 
@@ -62,36 +48,6 @@ WALK_TEST_LOG_S = 5.0  # the walk-test feed polls every second; one station_log 
 
 DB_NAME = "station.db"
 MEDIA_DIR = "media"
-
-
-@dataclass
-class StationParts:
-    """Every part of the running station, built by ``StationApp.start`` before any of them starts. A part is
-    None only where the config has none (no board, no MQTT, no LoRa, no hotspot, no time-lapse)."""
-
-    vision: Vision  # the models deciding each frame (detector first, when configured); swapped by reload_model
-    recovery: RecoveryReport
-    clock: ClockGuard | None  # checks the board's RTC readings (station/daemon/clock.py)
-    companion: CompanionBoard | None
-    illuminator: Illuminator
-    camera: PreviewCamera  # the adapter, shared with the ranger's aiming preview
-    trigger_source: TriggerSource
-    writer: StoreWriter
-    commands: CommandWorker
-    uplink: MqttUplink | None
-    lora: LoRaLink | None
-    classify: ClassifyWorker
-    capture: CaptureWorker
-    hotspot: HotspotSwitch | None  # the ranger's Wi-Fi, on with the page
-    web: WebServer  # the ranger's page (on only when asked)
-    timelapse: TimelapseTrigger | None = None  # rebuilt when [capture] timelapse_s changes
-    telemetry_ticker: Ticker | None = None  # rebuilt when [mqtt] telemetry_interval_s changes
-    watchdog: Ticker | None = None  # kicks the board's hardware watchdog while healthy
-
-    @property
-    def classifier(self) -> Classifier | None:
-        """The vision's classifier, if it has one."""
-        return self.vision.classifier
 
 
 class StationApp:
@@ -133,48 +89,13 @@ class StationApp:
             self._supervise_threads(stops)
             stops.callback(clear_run_state, config.data_dir)
             config.data_dir.mkdir(parents=True, exist_ok=True)
-            self._parts = parts = self._build(stops)
+            self._parts = parts = build_parts(self, stops)
             self._start_parts(parts, stops)
             write_run_state(config.data_dir, config_fallback=config.fallback_reason)
             self._stops = stops.pop_all()
         if config.fallback_reason:
             parts.writer.submit(lambda store: store.log("config", f"fallback: {config.fallback_reason}"))
         log.info("station %s started (models: %s)", config.station.id, model_label(parts.vision))
-
-    def _build(self, stops: ExitStack) -> StationParts:
-        """Every part, none started yet (a GPIO lamp claims its pin here: released at the very end of stop)."""
-        config = self.config
-        vision = load_vision(config)
-        recovery = self._recover()
-        clock, companion = None, None
-        if config.uses_board:
-            clock = ClockGuard(tolerance_s=config.bridge.clock_tolerance_s,
-                               trusted_unix=load_trusted_unix(self.db_path))
-            board_clock = clock
-            companion = CompanionBoard(config.bridge, night_lux=config.camera.night_lux,
-                                       on_telemetry=lambda reading: self._board_reading(reading, board_clock),
-                                       on_tamper=self._tamper)
-        illuminator = factory.build_illuminator(config, board=companion)
-        stops.callback(_close_lamp, illuminator, companion)
-        camera = PreviewCamera(factory.build_camera(config, illuminator=illuminator, lores_size=vision.input_size,
-                                                    light=lambda: self.board.get("lux"),
-                                                    temperature=lambda: self.board.get("temperature_c"),
-                                                    on_failure=self._hardware_failed),
-                               idle=self._camera_idle)
-        writer = StoreWriter(db_path=self.db_path, stats=self.stats, on_outbox=self.notify_outbox,
-                             maintenance=self._retention)
-        commands = CommandWorker(self)
-        hotspot = build_hotspot(config.hotspot)
-        lora_settings: LoRaSection = config.lora
-        switch = HotspotSwitch(hotspot) if hotspot is not None else None
-        return StationParts(
-            vision=vision, recovery=recovery, clock=clock, companion=companion, illuminator=illuminator,
-            camera=camera, trigger_source=self._with_warmup(factory.build_trigger(config, board=companion)),
-            writer=writer, commands=commands, uplink=self._build_uplink(vision, commands),
-            lora=self._build_lora(companion) if lora_settings.enabled else None,
-            classify=self._build_classify_worker(vision, writer),
-            capture=self._build_capture_worker(vision, camera, illuminator, writer),
-            hotspot=switch, web=WebServer.for_station(self, hotspot=switch))
 
     def _start_parts(self, parts: StationParts, stops: ExitStack) -> None:
         """Start in the reverse of stop's flow order: links and store first, then the pipeline from its end
@@ -321,7 +242,7 @@ class StationApp:
         self.config.station.deployment_id = deployment_id
         parts = self.parts
         parts.capture.set_deployment_id(deployment_id or None)
-        parts.classify.replace_model(parts.vision, self._composer(parts.vision))
+        parts.classify.replace_model(parts.vision, composer(self, parts.vision))
         log.info("deployment %s", deployment_id or "ended")
 
     def _hardware_failed(self, error: HardwareError) -> None:
@@ -389,23 +310,6 @@ class StationApp:
             time.sleep(0.02)
         return False
 
-    # -- construction helpers ----------------------------------------------------------------------------------
-    def _recover(self) -> RecoveryReport:
-        store = StationStore(self.db_path)
-        try:
-            return recover(store, self.media, station_id=self.config.station.id)
-        finally:
-            store.close()
-
-    def _build_uplink(self, vision: Vision, commands: CommandWorker) -> MqttUplink | None:
-        if not self.config.mqtt.enabled:
-            return None
-        name, version = vision.model_refs[0]
-        return MqttUplink(settings=self.config.mqtt, station_id=self.config.station.id, db_path=self.db_path,
-                          stats=self.stats, model=ModelRef(name=name, version=version),
-                          resolve=self.config.resolve, on_command=commands.submit,
-                          on_link_change=self.notify_outbox)
-
     def _retention(self, store: StationStore) -> None:
         report = retention.enforce(store, self.media, min_free_bytes=self.config.storage.min_free_mb * 1_000_000)
         if report.files_deleted or report.thumbnails_dropped:
@@ -446,7 +350,7 @@ class StationApp:
             self._switch_telemetry(True)
         elif key_path == "mqtt.thumbnail_max_bytes":
             parts = self.parts
-            parts.classify.replace_model(parts.vision, self._composer(parts.vision))
+            parts.classify.replace_model(parts.vision, composer(self, parts.vision))
 
     def _switch_timelapse(self, on: bool) -> None:
         """Stop the time-lapse timer; with ``on``, start a new one if [capture] timelapse_s asks for it."""
@@ -472,21 +376,15 @@ class StationApp:
         """Load and check a new model; only then swap it in. A bad model raises and the old one keeps running."""
         parts = self.parts
         vision = reload_vision(self.config, parts.vision, None if card is None else self.config.resolve(card))
-        parts.classify.replace_model(vision, self._composer(vision))
+        parts.classify.replace_model(vision, composer(self, vision))
         parts.capture.set_prepare(vision.prepare)
         parts.vision = vision
         log.info("model reloaded: %s", model_label(vision))
         return model_label(vision)
 
-    def _build_lora(self, companion: CompanionBoard | None) -> LoRaLink:
-        return LoRaLink(settings=self.config.lora, db_path=self.db_path, stats=self.stats,
-                        modem_factory=lambda on_downlink: factory.build_lora_modem(self.config, on_downlink,
-                                                                                   board=companion),
-                        mqtt_up=self._mqtt_up, status_frame=self._lora_status)
-
-    def _mqtt_up(self) -> bool:
-        uplink = self.parts.uplink
-        return uplink is not None and uplink.connected
+    def snapshot(self) -> StationSnapshot:
+        """The running station at this moment (``station.daemon.control``)."""
+        return take_snapshot(self)
 
     def _lora_status(self, sequence: int) -> StatusFrame:
         usage = shutil.disk_usage(self.config.data_dir)
@@ -497,60 +395,3 @@ class StationApp:
                                     queue_depth=self.frames.qsize(),
                                     reset_cause=self.board.get("reset_cause", ResetCause.UNKNOWN))
 
-    def _composer(self, vision: Vision) -> Composer:
-        return Composer(station_id=self.config.station.id, deployment_id=self.config.station.deployment_id,
-                        vision=vision, thumbnail_max_bytes=self.config.mqtt.thumbnail_max_bytes,
-                        thumbnail_format=self.config.mqtt.thumbnail_format)
-
-    def _build_classify_worker(self, vision: Vision, writer: StoreWriter) -> ClassifyWorker:
-        return ClassifyWorker(vision=vision, frames_in=self.frames, writer=writer,
-                              media=self.media, composer=self._composer(vision), stats=self.stats,
-                              on_sequence=self._on_sequence,
-                              alerts=ProvisionalAlerts(self.config.alerts, station=self.config.station))
-
-    def _build_capture_worker(self, vision: Vision, camera: PreviewCamera, illuminator: Illuminator,
-                              writer: StoreWriter) -> CaptureWorker:
-        return CaptureWorker(camera=camera, illuminator=illuminator, settings=self.config.capture,
-                             triggers=self.triggers, frames_out=self.frames, writer=writer, media=self.media,
-                             prepare=vision.prepare, jpeg_quality=self.config.camera.jpeg_quality,
-                             station_id=self.config.station.id,
-                             deployment_id=self.config.station.deployment_id or None, stats=self.stats)
-
-    # -- what the page, the commands, telemetry and systemd may see -------------------------------------------
-    def snapshot(self) -> StationSnapshot:
-        """The running station at this moment (``station.daemon.control``)."""
-        parts, config = self.parts, self.config
-        usage = shutil.disk_usage(config.data_dir)
-        uptime_s = time.monotonic() - self.started_at
-        warming = bool(getattr(parts.trigger_source, "warming_up", False))
-        return StationSnapshot(
-            station_id=config.station.id, park=config.station.park,
-            deployment_id=config.station.deployment_id or None, board=dict(self.board),
-            disk_free=usage.free, disk_total=usage.total,
-            disk_low=usage.free < 2 * config.storage.min_free_mb * 1_000_000,
-            mqtt_connected=None if parts.uplink is None else parts.uplink.connected, lora=self._lora_state(),
-            queue_depths={"triggers": self.triggers.qsize(), "frames": self.frames.qsize(),
-                          "store": parts.writer.pending()},
-            model=model_label(parts.vision), uptime_s=uptime_s, counters=self.stats.snapshot(),
-            warmup_left_s=config.capture.warmup_s - uptime_s if warming else 0.0)
-
-    def _lora_state(self) -> LoRaState | None:
-        parts = self.parts
-        if parts.lora is None:
-            return None
-        lora: LoRaSection = self.config.lora
-        airtime_pct = None
-        try:  # the LoRa thread owns the budget; a reading taken while it changes is simply skipped
-            budget = parts.lora.budget.status()
-            if budget["allowance_s"]:
-                airtime_pct = round(100 * budget["remaining_s"] / budget["allowance_s"])
-        except (RuntimeError, ValueError, KeyError):
-            pass
-        return LoRaState(region=lora.region, standby=self._mqtt_up(), airtime_pct=airtime_pct)
-
-
-def _close_lamp(illuminator: Illuminator, companion: CompanionBoard | None) -> None:
-    """A GPIO lamp: off, and its pin released (the board's lamp goes with the board)."""
-    close_lamp = getattr(illuminator, "close", None)
-    if close_lamp is not None and illuminator is not companion:
-        close_lamp()

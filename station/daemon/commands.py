@@ -19,23 +19,24 @@ import queue
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Callable, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from station.config.edit import set_key
+from station.config.remote import remote_effect
 from station.daemon.control import StationControl
 from station.errors import StationError
 from station.hardware.scenes import SUBJECTS
-from station.wire.ids import iso, parse_iso, utc_now, uuid7
 from station.limits import nesting_depth
-from station.config.remote import remote_effect
 from station.store.db import connect, write_transaction
 from station.store.repo import OutboxMessage
 from station.types import Trigger
+from station.wire.ids import iso, parse_iso, utc_now, uuid7
 from station.wire.messages import CommandRequest, CommandResult, encode_json
 
 log = logging.getLogger(__name__)

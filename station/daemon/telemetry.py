@@ -7,10 +7,10 @@ from pathlib import Path
 
 from station.daemon.control import StationSnapshot
 from station.errors import StoreError
-from station.wire.ids import iso, utc_now, uuid7
 from station.store.db import connect
 from station.store.media import MediaStore
 from station.store.repo import OutboxMessage
+from station.wire.ids import iso, utc_now, uuid7
 from station.wire.messages import TelemetryMessage, encode_json
 
 TELEMETRY_PRIORITY = 3

@@ -165,7 +165,7 @@ def test_the_daemon_opens_its_page_after_start_and_goes_on_without_it(tmp_path, 
             "password_hash": station.web.settings.password_hash}
     with running_station(make_config(tmp_path / "a", web=page)) as app:
         assert app.parts.web.enabled and 55 < app.parts.web.seconds_left() <= 60
-        assert call(app, "GET", "/login").status == 200
+        assert call(app.parts, "GET", "/login").status == 200
     assert not app.parts.web.enabled
     taken = {**page, "port": station.web.address[1]}
     with running_station(make_config(tmp_path / "b", web=taken)) as app:  # the port is busy: no page, no crash
