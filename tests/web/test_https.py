@@ -79,10 +79,10 @@ def trusting_home(provisioned, tmp_path_factory) -> Path:
 
 
 def launch(playwright, station: StationApp, home: Path):
-    port = station.web.address[1]
+    port = station.parts.web.address[1]
     return playwright.chromium.launch(
         executable_path=str(CHROMIUM), env={**os.environ, "HOME": str(home)},
-        args=[*CHROMIUM_ARGS, f"--host-resolver-rules=MAP {HOST} 127.0.0.1"]), f"{station.web.scheme}://{HOST}:{port}"
+        args=[*CHROMIUM_ARGS, f"--host-resolver-rules=MAP {HOST} 127.0.0.1"]), f"{station.parts.web.scheme}://{HOST}:{port}"
 
 
 @pytest.fixture(scope="module")
@@ -147,7 +147,7 @@ def test_a_phone_without_the_ca_is_warned_and_the_fingerprint_is_what_provisioni
             page.goto(f"{url}/login")
     finally:
         browser.close()
-    host, port = station.web.address
+    host, port = station.parts.web.address
     unverified = ssl.create_default_context()
     unverified.check_hostname, unverified.verify_mode = False, ssl.CERT_NONE
     with socket.create_connection((host, port)) as raw, unverified.wrap_socket(raw) as tls:
@@ -156,7 +156,7 @@ def test_a_phone_without_the_ca_is_warned_and_the_fingerprint_is_what_provisioni
 
 
 def test_python_verifies_the_page_against_the_station_ca_by_name_and_hotspot_address(station, provisioned):
-    host, port = station.web.address
+    host, port = station.parts.web.address
     context = ssl.create_default_context(cafile=provisioned / "web-ca.pem")
     for name in (HOST, "10.42.0.1"):
         with socket.create_connection((host, port)) as raw, context.wrap_socket(raw, server_hostname=name):
@@ -167,7 +167,7 @@ def test_python_verifies_the_page_against_the_station_ca_by_name_and_hotspot_add
 
 
 def test_plain_http_is_redirected_to_https_and_never_served(station):
-    host, port = station.web.address
+    host, port = station.parts.web.address
     connection = http.client.HTTPConnection(host, port, timeout=5)
     connection.request("GET", "/status", headers={"Host": f"{HOST}:{port}"})
     answer = connection.getresponse()
@@ -180,7 +180,7 @@ def test_plain_http_is_redirected_to_https_and_never_served(station):
 
 
 def test_a_silent_or_garbage_connection_does_not_hold_up_a_phone(station, provisioned):
-    host, port = station.web.address
+    host, port = station.parts.web.address
     context = ssl.create_default_context(cafile=provisioned / "web-ca.pem")
     with socket.create_connection((host, port)) as silent, socket.create_connection((host, port)) as garbage:
         garbage.sendall(b"\x16\x03\x01\x00\x05hello")  # looks like TLS, is not
@@ -192,11 +192,11 @@ def test_a_silent_or_garbage_connection_does_not_hold_up_a_phone(station, provis
 
 
 def test_the_hotspot_is_on_exactly_while_the_page_is(station):
-    assert station.hotspot.wait_settled(5) and station.hotspot.hotspot.is_up
-    station.web.disable()
-    assert station.hotspot.wait_settled(5) and not station.hotspot.hotspot.is_up
+    assert station.parts.hotspot.wait_settled(5) and station.parts.hotspot.hotspot.is_up
+    station.parts.web.disable()
+    assert station.parts.hotspot.wait_settled(5) and not station.parts.hotspot.hotspot.is_up
     station.enable_web(120)
-    assert station.hotspot.wait_settled(5) and station.hotspot.hotspot.is_up
+    assert station.parts.hotspot.wait_settled(5) and station.parts.hotspot.hotspot.is_up
 
 
 def test_a_hotspot_left_on_is_switched_off_at_start_when_the_page_stays_off(tmp_path):
