@@ -9,14 +9,15 @@ not give.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import sqlite_utils
 
-from station.wire.ids import iso, utc_now, uuid7
 from station.store.db import connect, write_transaction
+from station.wire.ids import iso, utc_now, uuid7
 
 #: Longest deployment id ``station.deployment_id`` accepts.
 MAX_DEPLOYMENT_ID = 64

@@ -14,8 +14,20 @@ from station.web.auth import verify_password
 from station.web.forms import parse_deployment, values_from_row
 from station.web.i18n import TABLES, translator
 from station.web.media import MEDIA_ID, inside
-from station.web.request import (LANGUAGE_COOKIE, SESSION_COOKIE, YEAR_S, Request, Response, cookie, html,
-                                 jpeg, json_response, local_path, plain, redirect)
+from station.web.request import (
+    LANGUAGE_COOKIE,
+    SESSION_COOKIE,
+    YEAR_S,
+    Request,
+    Response,
+    cookie,
+    html,
+    jpeg,
+    json_response,
+    local_path,
+    plain,
+    redirect,
+)
 
 if TYPE_CHECKING:
     from station.web.server import WebServer
