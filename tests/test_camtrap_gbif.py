@@ -48,12 +48,12 @@ def walk_feed_poll(station) -> None:
 def test_walk_test_sequences_are_calibration_and_the_rest_are_not(tmp_path):
     with page_station(tmp_path / "data") as station:
         app = station.app
-        app.trigger_source.fire("amur_tiger")
+        app.parts.trigger_source.fire("amur_tiger")
         assert app.wait_idle(30)
         try:  # the tiger's sequence ends well before the ranger opens the walk test: 3.5 s by the station's clock
             ids.set_clock_offset(ids.clock_offset() + 3.5)
             walk_feed_poll(station)
-            app.trigger_source.fire("human")  # the ranger walks past
+            app.parts.trigger_source.fire("human")  # the ranger walks past
             assert app.wait_idle(30)
         finally:
             ids.set_clock_offset(0.0)
@@ -69,7 +69,7 @@ def test_walk_test_sequences_are_calibration_and_the_rest_are_not(tmp_path):
 def test_licences_are_declared_for_data_and_media_and_chosen_on_the_command_line(tmp_path):
     config = make_config(tmp_path / "data")
     with running_station(config) as app:
-        app.trigger_source.fire("amur_leopard")
+        app.parts.trigger_source.fire("amur_leopard")
         assert app.wait_idle(30)
     toml = tmp_path / "station.toml"
     toml.write_text(f'[station]\nid = "test-station"\ndata_dir = "{tmp_path / "data"}"\n[hardware]\n'
@@ -90,7 +90,7 @@ def test_licences_are_declared_for_data_and_media_and_chosen_on_the_command_line
 def test_a_package_without_licences_is_not_ready_for_gbif(tmp_path):
     config = make_config(tmp_path / "data")
     with running_station(config) as app:
-        app.trigger_source.fire("wild_boar")
+        app.parts.trigger_source.fire("wild_boar")
         assert app.wait_idle(30)
     out = tmp_path / "package"
     export_station(app.db_path, tmp_path / "data" / "media", out,
@@ -104,10 +104,10 @@ def test_a_package_without_licences_is_not_ready_for_gbif(tmp_path):
 def test_a_clock_correction_flags_the_deployments_times(tmp_path):
     config = make_config(tmp_path / "data")
     with running_station(config) as app:
-        app.trigger_source.fire("sika_deer")
+        app.parts.trigger_source.fire("sika_deer")
         assert app.wait_idle(30)
-        app.writer.submit(lambda store: store.log("clock", "-3600.0"))  # what the RTC check writes on a jump
-        app.trigger_source.fire("sika_deer")
+        app.parts.writer.submit(lambda store: store.log("clock", "-3600.0"))  # what the RTC check writes on a jump
+        app.parts.trigger_source.fire("sika_deer")
         assert app.wait_idle(30)
     flagged = tmp_path / "flagged"
     export_station(app.db_path, tmp_path / "data" / "media", flagged,

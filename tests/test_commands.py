@@ -88,7 +88,7 @@ def test_unknown_and_malformed_commands_get_error_replies(station):
 
 def test_send_media_and_model_reload(station):
     app, broker, results = station
-    app.trigger_source.fire("amur_leopard")
+    app.parts.trigger_source.fire("amur_leopard")
     detection = json.loads(results.wait_for("/detections", 1, timeout=20)[0][1])
     media_id = detection["detections"][0]["best_media_id"]
     send(broker, "send_media", {"request_id": "req-media-1", "args": {"media_id": media_id}})
@@ -100,7 +100,7 @@ def test_send_media_and_model_reload(station):
     assert bad["ok"] is False and "model card not found" in bad["error"]
     send(broker, "model_reload", {"request_id": "req-model-ok"})
     assert reply(results, "req-model-ok")[0]["result"]["model"].startswith("trapd-pipeline")
-    app.trigger_source.fire("amur_tiger")
+    app.parts.trigger_source.fire("amur_tiger")
     assert len(results.wait_for("/detections", 2, timeout=20)) == 2  # still classifying after the swap
 
 

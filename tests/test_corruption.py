@@ -14,7 +14,7 @@ def make_station_data(tmp_path, sequences: int = 12):
     config = make_config(tmp_path / "data", capture={"quiet_period_s": 0.0})
     with running_station(config) as app:
         for i in range(sequences):
-            app.trigger_source.fire(("amur_tiger", "blank", "human")[i % 3])
+            app.parts.trigger_source.fire(("amur_tiger", "blank", "human")[i % 3])
             assert app.wait_idle(30)
     return app.db_path
 
@@ -48,7 +48,7 @@ def test_corrupt_page_is_detected_at_start_and_recovered(tmp_path):
     assert events == 12 and observations == 12  # the damage was in the media table only
     assert list(tmp_path.glob("data/station.db.damaged-*"))
     with running_station(make_config(tmp_path / "data")) as app:
-        adopted = app.recovery.files_adopted
+        adopted = app.parts.recovery.files_adopted
     assert adopted > 0  # images whose rows sat on the damaged page are back
     # the per-frame scores of those images were on the lost page too; the sequence-level observations are intact
     assert [p for p in store_problems(tmp_path / "data") if "unclassified media" not in p] == []

@@ -14,7 +14,7 @@ def test_broker_down_then_up_delivers_every_detection_once_per_id(tmp_path, brok
     subjects = ["amur_tiger", "human", "sika_deer", "wild_boar", "amur_leopard", "blank"]
     with running_station(config) as app:
         for subject in subjects:
-            app.trigger_source.fire(subject)
+            app.parts.trigger_source.fire(subject)
             assert app.wait_idle(30)
         with sqlite3.connect(app.db_path) as conn:
             queued = [r[0] for r in conn.execute("SELECT message_id FROM outbox WHERE kind = 'detection'")]

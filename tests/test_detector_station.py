@@ -95,7 +95,7 @@ def test_a_mask_over_the_info_banner_drops_the_boxed_logo(tmp_path: Path) -> Non
 def test_the_lores_stream_is_the_detectors_input(tmp_path: Path) -> None:
     config = detector_config(tmp_path, ["dev062"])
     app = run_one_sequence(config)
-    assert app.vision.input_size == (640, 640)
+    assert app.parts.vision.input_size == (640, 640)
     status = json.loads(rows(app.db_path, "SELECT payload FROM outbox WHERE kind = 'detection'")[0][0])
     assert status["model"] == {"name": "megadetector-lite-yolox-tiny-640", "version": VERSION}
 
@@ -122,7 +122,7 @@ def test_the_lora_summary_carries_the_count(tmp_path: Path) -> None:
     config = detector_config(tmp_path, ["dev003"], lora={**LORA, "max_priority": 1},
                              mqtt={"enabled": True, "port": free_port(), "reconnect_max_s": 1.0})
     with running_station(config) as app:
-        simulator = app.lora.modem.simulator
+        simulator = app.parts.lora.modem.simulator
         app.on_trigger(Trigger(source="manual", at=utc_now()))
         assert app.wait_idle(60)
         uplinks = wait_uplinks(simulator, 2)
@@ -220,14 +220,14 @@ def test_model_reload_with_a_detector_card_puts_the_detector_in_front(tmp_path: 
     card = BUNDLED_CARD
     config = make_config(tmp_path / "data")  # the toy classifier on whole frames
     with running_station(config) as app:
-        assert app.vision.detector is None
+        assert app.parts.vision.detector is None
         label = app.reload_model(card)
         assert label == f"{DETECTOR} + trapd-pipeline-v1 1.0.0"
-        assert app.vision.input_size == (640, 640) and app.classifier.card.name == "trapd-pipeline-v1"
+        assert app.parts.vision.input_size == (640, 640) and app.parts.classifier.card.name == "trapd-pipeline-v1"
         bad = tmp_path / "bad.toml"  # beside a copy of the model, with a wrong sha256
         (tmp_path / "mdlite-yolox-tiny-640.tflite").symlink_to(card.parent / "mdlite-yolox-tiny-640.tflite")
         bad.write_text(card.read_text(encoding="utf-8").replace("sha256 = \"4b6e", "sha256 = \"ffff"),
                        encoding="utf-8")
         with pytest.raises(ModelError, match="sha256 does not match"):
             app.reload_model(bad)
-        assert app.vision.detector is not None and app.vision.detector.card.label.startswith("megadetector")
+        assert app.parts.vision.detector is not None and app.parts.vision.detector.card.label.startswith("megadetector")

@@ -44,7 +44,7 @@ def test_full_card_with_a_link_keeps_capturing_by_deleting_delivered_images(tmp_
                              camera={"width": 640, "height": 480}, mqtt={"thumbnail_max_bytes": 0})
         with running_station(config) as app:
             for i in range(45):
-                app.trigger_source.fire(("amur_tiger", "blank", "wild_boar")[i % 3])
+                app.parts.trigger_source.fire(("amur_tiger", "blank", "wild_boar")[i % 3])
                 assert app.wait_idle(30)
             assert app.healthy()
         result = counts(app.db_path)
@@ -63,14 +63,14 @@ def test_full_card_without_a_link_keeps_every_record_and_recovers_when_space_ret
         with running_station(config) as app:
             ballast.write_bytes(os.urandom(1_200_000))  # something else filled the card
             for i in range(30):
-                app.trigger_source.fire("amur_leopard")
+                app.parts.trigger_source.fire("amur_leopard")
                 wait_until(lambda n=i + 1: app.stats.get("bursts") >= n, message=f"burst {i + 1}")  # one burst each
             wait_until(lambda: app.stats.get("media_write_errors") + app.stats.get("store_errors") > 0, timeout=60,
                        interval=0.1, message="a write refused for want of space")
             assert app.healthy()  # nothing crashed; writes wait for space, frames that cannot be kept are counted
             full = counts(app.db_path)
             ballast.unlink()  # the ranger swaps the card / frees space
-            app.trigger_source.fire("human")
+            app.parts.trigger_source.fire("human")
             assert app.wait_idle(90)
         after = counts(app.db_path)
     assert full["deleted_files"] == 0  # nothing was delivered, so no image was deleted

@@ -29,7 +29,7 @@ def test_station_keeps_recording_through_clock_jumps(tmp_path):
         with running_station(config) as app:
             for offset in (0.0, -86_400.0, 3_600.0 * 24 * 30, 0.0):
                 ids.set_clock_offset(offset)  # as when the RTC corrects a wrong system clock, both ways
-                app.trigger_source.fire("amur_tiger")
+                app.parts.trigger_source.fire("amur_tiger")
                 assert app.wait_idle(30)
     finally:
         ids.set_clock_offset(0.0)
@@ -49,9 +49,9 @@ def test_model_file_truncated_while_running(tmp_path):
         (work / path.name).write_bytes(path.read_bytes())
     config = make_config(tmp_path / "data", model={"card": str(work / card.name)}, capture={"quiet_period_s": 0.0})
     with running_station(config) as app:
-        model_file = work / app.classifier.card.model_file
+        model_file = work / app.parts.classifier.card.model_file
         os.truncate(model_file, 100)  # a half-finished copy over the live model
-        app.trigger_source.fire("amur_leopard")
+        app.parts.trigger_source.fire("amur_leopard")
         assert app.wait_idle(30)
         assert app.healthy()
         refused = None
@@ -59,7 +59,7 @@ def test_model_file_truncated_while_running(tmp_path):
             app.reload_model()
         except Exception as exc:  # the damaged file is refused; the loaded model keeps working
             refused = exc
-        app.trigger_source.fire("human")
+        app.parts.trigger_source.fire("human")
         assert app.wait_idle(30)
     assert refused is not None and "sha256 does not match" in str(refused)
     with sqlite3.connect(app.db_path) as conn:
@@ -73,7 +73,7 @@ def test_noise_on_the_serial_line_does_not_lose_triggers(tmp_path):
                          bridge={"port": "simulated", "simulated_telemetry_s": 3600},
                          capture={"quiet_period_s": 0.0, "burst_frames": 1})
     with running_station(config) as app:
-        simulator = app.companion.simulator
+        simulator = app.parts.companion.simulator
         for i in range(10):
             simulator.inject_garbage(os.urandom(200) + b"\x00\x13\x37")
             simulator.corrupt_next_frames(1)
@@ -81,6 +81,6 @@ def test_noise_on_the_serial_line_does_not_lose_triggers(tmp_path):
             wait_until(lambda n=i + 1: app.stats.get("bursts") >= n, timeout=20, interval=0.02,
                        message=f"burst {i + 1}")
             assert app.wait_idle(30)
-        stats = app.companion.bridge.stats()
+        stats = app.parts.companion.bridge.stats()
     assert app.stats.get("bursts") == 10  # every PIR got through (the board re-sends until acknowledged)
     assert stats.crc_errors + stats.cobs_errors + stats.too_long > 0, stats

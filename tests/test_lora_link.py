@@ -68,9 +68,9 @@ def test_priority_detections_go_over_lora_while_mqtt_is_down(tmp_path):
     config = make_config(tmp_path / "data", lora=LORA,
                          mqtt={"enabled": True, "port": free_port(), "reconnect_max_s": 1.0})
     with running_station(config) as app:
-        simulator = app.lora.modem.simulator
+        simulator = app.parts.lora.modem.simulator
         for subject in ("amur_tiger", "sika_deer", "human"):
-            app.trigger_source.fire(subject)
+            app.parts.trigger_source.fire(subject)
             assert app.wait_idle(30)
         uplinks = wait_uplinks(simulator, 2)
         # The deer was queued before the human, and a step sends every pending summary that fits: had the deer
@@ -94,16 +94,16 @@ def test_lora_stays_silent_while_mqtt_is_up(tmp_path, broker, link_clock):
     # a grace period longer than the MQTT connect at start-up, as in the field (default 300 s)
     config = make_config(tmp_path / "data", broker=broker, lora={**LORA, "mqtt_grace_s": 10.0})
     with running_station(config) as app:
-        simulator = app.lora.modem.simulator
-        app.trigger_source.fire("amur_tiger")
+        simulator = app.parts.lora.modem.simulator
+        app.parts.trigger_source.fire("amur_tiger")
         assert app.wait_idle(30)
-        assert app.uplink.connected
+        assert app.parts.uplink.connected
         # An hour later by the link's clock: were MQTT taken for down, the grace would be long over and a
         # status frame due. Wait for the worker to take a step after that (the step is where it would send);
         # leaving the block stops (joins) the worker, so that step has finished when the uplinks are read.
         link_clock.advance(3600)
         reads = link_clock.worker_reads
-        app.lora.notify()
+        app.parts.lora.notify()
         wait_until(lambda: link_clock.worker_reads > reads, message="a LoRa step after the notify")
     assert simulator.uplinks == []
 
@@ -112,15 +112,15 @@ def test_duty_cycle_refusal_and_status_request_downlink(tmp_path, link_clock):
     config = make_config(tmp_path / "data", lora=LORA,
                          mqtt={"enabled": True, "port": free_port(), "reconnect_max_s": 1.0})
     with running_station(config) as app:
-        simulator = app.lora.modem.simulator
+        simulator = app.parts.lora.modem.simulator
         wait_uplinks(simulator, 1)  # the first status frame
         simulator.duty_cycle_refuse_next()
-        app.trigger_source.fire("amur_leopard")
+        app.parts.trigger_source.fire("amur_leopard")
         assert app.wait_idle(30)
         wait_until(lambda: app.stats.get("lora_send_failures") >= 1, message="the refused uplink counted")
         simulator.queue_downlink(20, encode_downlink(RequestStatus()))
         link_clock.advance(3600)  # an hour later: the next status is due
-        app.lora.notify()
+        app.parts.lora.notify()
         uplinks = wait_uplinks(simulator, 3, timeout=30)
     kinds = [type(decode_uplink(u.payload)).__name__ for u in uplinks]
     assert kinds.count("StatusFrame") >= 2 and "DetectionFrame" in kinds
@@ -135,7 +135,7 @@ def test_status_shows_the_remaining_lora_airtime(tmp_path):
     config = make_config(tmp_path / "data", lora=LORA,
                          mqtt={"enabled": True, "port": free_port(), "reconnect_max_s": 1.0})
     with running_station(config) as app:
-        wait_uplinks(app.lora.modem.simulator, 1)
+        wait_uplinks(app.parts.lora.modem.simulator, 1)
     (tmp_path / "station.toml").write_text(default_config_text({"station": {"data_dir": str(tmp_path / "data")}}))
     result = CliRunner().invoke(main, ["status", "-c", str(tmp_path / "station.toml"), "--json"])
     lora = json.loads(result.output)["lora"]
@@ -146,8 +146,8 @@ def test_a_person_alert_goes_over_lora_before_the_sequence_closes(tmp_path):
     config = make_config(tmp_path / "data", lora=LORA, capture={"quiet_period_s": 8.0},
                          mqtt={"enabled": True, "port": free_port(), "reconnect_max_s": 1.0})
     with running_station(config) as app:
-        simulator = app.lora.modem.simulator
-        app.trigger_source.fire("human")
+        simulator = app.parts.lora.modem.simulator
+        app.parts.trigger_source.fire("human")
         wait_until(lambda: summarised_codes(simulator), timeout=20, message="a detection summary over LoRa")
         assert app.stats.get("sequences_closed") == 0  # still open: this is the provisional alert
         assert app.wait_idle(30)

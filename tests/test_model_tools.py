@@ -257,16 +257,16 @@ def test_bad_models_are_refused_and_the_old_one_keeps_classifying(tmp_path: Path
     shutil.copytree(card_copy.parent, wrong)
     edit(wrong / card_copy.name, r"^count = 6$", "count = 7")
     with running_station(config) as app:
-        old = app.classifier
+        old = app.parts.classifier
         with pytest.raises(ModelError, match="sha256 does not match"):
             app.reload_model(corrupt / card_copy.name)
         with pytest.raises(ModelError, match="outputs.labels has 6 entries but outputs.count is 7"):
             app.reload_model(wrong / card_copy.name)
-        assert app.classifier is old
-        app.trigger_source.fire("amur_leopard")
+        assert app.parts.classifier is old
+        app.parts.trigger_source.fire("amur_leopard")
         assert app.wait_idle(30)
         assert app.reload_model(renamed_copy(card_copy)) == "trapd-pipeline-v1 1.0.1-swap"
-        app.trigger_source.fire("amur_tiger")
+        app.parts.trigger_source.fire("amur_tiger")
         assert app.wait_idle(30)
     assert observations(app.db_path) == [("amur_leopard", "trapd-pipeline-v1 1.0.0"),
                                          ("amur_tiger", "trapd-pipeline-v1 1.0.1-swap")]
@@ -276,7 +276,7 @@ def test_a_sequence_open_during_a_swap_is_classified_by_the_new_model_alone(tmp_
                                                                              card_copy: Path) -> None:
     config = make_config(tmp_path / "data", capture={"burst_frames": 2, "quiet_period_s": 3.0})
     with running_station(config) as app:
-        app.trigger_source.fire("sika_deer")
+        app.parts.trigger_source.fire("sika_deer")
         wait_until(lambda: app.stats.get("frames_classified") >= 2, timeout=20, interval=0.02,
                    message="the burst classified")
         assert app.stats.get("sequences_closed") == 0, "the sequence closed before the swap; test is too slow"

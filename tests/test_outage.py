@@ -67,14 +67,14 @@ def test_flapping_broker_during_a_burst_storm_loses_nothing(tmp_path, broker):
     with running_station(config) as app:
         for _ in range(4):  # the link drops again and again while bursts keep coming, up and down alike
             bursts = app.stats.get("bursts")
-            wait_until(lambda b=bursts: app.uplink.connected and app.stats.get("bursts") >= b + 5,
+            wait_until(lambda b=bursts: app.parts.uplink.connected and app.stats.get("bursts") >= b + 5,
                        message="bursts with the link up")
             broker.stop()
             bursts = app.stats.get("bursts")
-            wait_until(lambda b=bursts: not app.uplink.connected and app.stats.get("bursts") >= b + 3,
+            wait_until(lambda b=bursts: not app.parts.uplink.connected and app.stats.get("bursts") >= b + 3,
                        message="bursts with the link down")
             broker.start()
-        app.timelapse.stop()
+        app.parts.timelapse.stop()
         assert app.wait_idle(30)
         with sqlite3.connect(app.db_path) as conn:
             queued = {r[0] for r in conn.execute("SELECT message_id FROM outbox WHERE kind = 'detection'")}

@@ -19,7 +19,7 @@ def test_pir_fire_stores_a_sequence_and_publishes_its_detection(tmp_path, broker
     collector = collector_for(broker)
     config = make_config(tmp_path / "data", broker=broker)
     with running_station(config) as app:
-        app.trigger_source.fire("amur_tiger", night=False)
+        app.parts.trigger_source.fire("amur_tiger", night=False)
         assert app.wait_idle(30)
         received = collector.wait_for("/detections", 1, timeout=15)
     db = app.db_path
@@ -55,9 +55,9 @@ def test_retained_status_online_then_offline(tmp_path, broker, collector_for):
 def test_retrigger_within_quiet_period_extends_the_sequence(tmp_path):
     config = make_config(tmp_path / "data", capture={"quiet_period_s": 2.0})
     with running_station(config) as app:
-        app.trigger_source.fire("amur_leopard")
+        app.parts.trigger_source.fire("amur_leopard")
         wait_until(lambda: app.stats.get("bursts") >= 1, message="the first burst")  # the second one is its own
-        app.trigger_source.fire("amur_leopard")
+        app.parts.trigger_source.fire("amur_leopard")
         assert app.wait_idle(30)
     events = rows(app.db_path, "SELECT bursts, (SELECT count(*) FROM media m WHERE m.event_id = e.event_id) "
                                "FROM events e")
@@ -68,7 +68,7 @@ def test_triggers_after_the_quiet_period_make_separate_sequences(tmp_path):
     config = make_config(tmp_path / "data", capture={"quiet_period_s": 0.1})
     with running_station(config) as app:
         for subject in ("wild_boar", "sika_deer"):
-            app.trigger_source.fire(subject)
+            app.parts.trigger_source.fire(subject)
             assert app.wait_idle(30)
     species = rows(app.db_path, "SELECT o.species_key FROM observations o JOIN events e USING (event_id) "
                                 "ORDER BY e.start")
@@ -78,7 +78,7 @@ def test_triggers_after_the_quiet_period_make_separate_sequences(tmp_path):
 def test_blank_sequence_is_stored_as_blank_and_sent_at_low_priority(tmp_path):
     config = make_config(tmp_path / "data")
     with running_station(config) as app:
-        app.trigger_source.fire("blank")
+        app.parts.trigger_source.fire("blank")
         assert app.wait_idle(30)
     assert rows(app.db_path, "SELECT observation_type, species_key FROM observations") == [("blank", None)]
     assert rows(app.db_path, "SELECT kind, priority FROM outbox") == [("detection", 2)]
@@ -89,7 +89,7 @@ def test_a_full_trigger_queue_never_blocks_the_sensor(tmp_path):
                          capture={"burst_frames": 3, "burst_interval_s": 0.2})
     with running_station(config) as app:
         for _ in range(50):
-            app.trigger_source.fire("human")
+            app.parts.trigger_source.fire("human")
         bursts_meanwhile = app.stats.get("bursts")
         assert app.wait_idle(30)
     # Order, not time: the 50 fires returned while at most the first burst (0.4 s) finished. A fire that waited
@@ -103,15 +103,15 @@ def test_a_full_trigger_queue_never_blocks_the_sensor(tmp_path):
 def test_night_burst_switches_the_ir_lamp_on_then_off(tmp_path):
     config = make_config(tmp_path / "data")
     with running_station(config) as app:
-        app.trigger_source.fire("amur_tiger", night=True)
+        app.parts.trigger_source.fire("amur_tiger", night=True)
         assert app.wait_idle(30)
-        assert app.illuminator.history == [1.0, 0.0]
+        assert app.parts.illuminator.history == [1.0, 0.0]
 
 
 def test_stop_persists_the_sequence_in_flight(tmp_path):
     config = make_config(tmp_path / "data", capture={"quiet_period_s": 60.0})
     with running_station(config) as app:
-        app.trigger_source.fire("amur_leopard")
+        app.parts.trigger_source.fire("amur_leopard")
         wait_until(lambda: app.stats.get("bursts") >= 1, message="the burst")  # the sequence stays open for 60 s;
         assert app.stats.get("sequences_closed") == 0  # stop must close and commit it
     assert rows(app.db_path, "SELECT state FROM events") == [("closed",)]

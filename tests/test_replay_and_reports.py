@@ -30,7 +30,7 @@ def test_replay_camera_classifies_a_folder_of_old_photos(tmp_path):
     config = make_config(tmp_path / "data", hardware={"camera": "replay"},
                          camera={"replay_dir": str(tmp_path / "sdcard")})
     with running_station(config) as app:
-        app.trigger_source.fire()
+        app.parts.trigger_source.fire()
         assert app.wait_idle(30)
     with sqlite3.connect(app.db_path) as conn:
         assert conn.execute("SELECT species_key FROM observations").fetchall() == [("amur_leopard",)]
@@ -45,10 +45,10 @@ def test_replay_camera_classifies_a_folder_of_old_photos(tmp_path):
 def test_station_runs_the_imagenet_model_through_our_card(tmp_path):
     config = make_config(tmp_path / "data", model={"card": str(IMAGENET_CARD)})
     with running_station(config) as app:
-        assert app.classifier.card.outputs.count == 1001
-        app.trigger_source.fire("amur_tiger")
+        assert app.parts.classifier.card.outputs.count == 1001
+        app.parts.trigger_source.fire("amur_tiger")
         assert app.wait_idle(60)
-        classifier = app.classifier
+        classifier = app.parts.classifier
     with sqlite3.connect(app.db_path) as conn:
         scores = [json.loads(r[0]) for r in conn.execute("SELECT scores FROM media")]
         classified_by = conn.execute("SELECT DISTINCT classified_by FROM observations").fetchall()
@@ -65,7 +65,7 @@ def test_status_and_detection_export(tmp_path):
     config = make_config(data)
     with running_station(config) as app:
         for subject in ("amur_tiger", "human"):
-            app.trigger_source.fire(subject)
+            app.parts.trigger_source.fire(subject)
             assert app.wait_idle(30)
     (tmp_path / "station.toml").write_text(default_config_text(
         {"station": {"id": "test-station", "data_dir": str(data)}}))

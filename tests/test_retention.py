@@ -14,7 +14,7 @@ def make_sequences(tmp_path):
     config = make_config(tmp_path / "data", mqtt={"thumbnail_max_bytes": 8000})
     with running_station(config) as app:
         for subject in ("blank", "amur_tiger", "human"):
-            app.trigger_source.fire(subject)
+            app.parts.trigger_source.fire(subject)
             assert app.wait_idle(30)
     with sqlite3.connect(app.db_path) as conn:
         events = [r[0] for r in conn.execute("SELECT event_id FROM events ORDER BY start")]

@@ -194,17 +194,13 @@ def test_status_is_one_short_line():
 
 
 def test_station_status_line_from_a_running_station(tmp_path):
-    from station.stats import Stats
-    from tests.conftest import make_config
+    from station.daemon.control import StationSnapshot
 
-    class App:
-        config = make_config(tmp_path)
-        stats = Stats()
-        uplink = type("Uplink", (), {"connected": False})()
-
-    App.stats.add("sequences_closed", 4)
-    App.stats.add("triggers", 9)
-    assert station_status(App()) == "station test-station, 4 sequences, 9 triggers, MQTT offline (queued)"
+    snapshot = StationSnapshot(station_id="test-station", park="LLNP", deployment_id=None, board={},
+                               disk_free=1, disk_total=2, disk_low=False, mqtt_connected=False, lora=None,
+                               queue_depths={}, model="m", uptime_s=1.0, warmup_left_s=0.0,
+                               counters={"sequences_closed": 4, "triggers": 9})
+    assert station_status(snapshot) == "station test-station, 4 sequences, 9 triggers, MQTT offline (queued)"
 
 
 # -- the units ------------------------------------------------------------------------------------------------------

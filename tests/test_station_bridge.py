@@ -33,7 +33,7 @@ def count(db, sql: str) -> int:
 
 def test_pir_on_the_board_starts_a_burst_and_telemetry_is_stored(tmp_path):
     with running_station(board_config(tmp_path)) as app:
-        simulator = app.companion.simulator
+        simulator = app.parts.companion.simulator
         simulator.fire_pir(1)
         assert wait_until(lambda: app.stats.get("sequences_opened") == 1)
         assert app.wait_idle(30)
@@ -47,7 +47,7 @@ def test_pir_on_the_board_starts_a_burst_and_telemetry_is_stored(tmp_path):
 
 def test_ir_lamp_is_switched_for_night_bursts_by_the_light_level(tmp_path):
     with running_station(board_config(tmp_path)) as app:
-        simulator = app.companion.simulator
+        simulator = app.parts.companion.simulator
         simulator.set_lux(2)
         simulator.send_telemetry()
         assert wait_until(lambda: app.board.get("lux") == 2)
@@ -65,9 +65,9 @@ def test_ir_lamp_is_switched_for_night_bursts_by_the_light_level(tmp_path):
 
 def test_watchdog_is_kicked_only_while_the_pipeline_is_healthy(tmp_path):
     with running_station(board_config(tmp_path)) as app:
-        simulator = app.companion.simulator
+        simulator = app.parts.companion.simulator
         assert wait_until(lambda: simulator.state.watchdog_kicks >= 2)
-        app.classify.busy_since = time.monotonic() - 3600  # the classifier hangs on one frame
+        app.parts.classify.busy_since = time.monotonic() - 3600  # the classifier hangs on one frame
         withheld = app.stats.get("watchdog_withheld")
         assert wait_until(lambda: app.stats.get("watchdog_withheld") > withheld)
         kicks = simulator.state.watchdog_kicks
@@ -75,12 +75,12 @@ def test_watchdog_is_kicked_only_while_the_pipeline_is_healthy(tmp_path):
         withheld = app.stats.get("watchdog_withheld")
         wait_until(lambda: app.stats.get("watchdog_withheld") >= withheld + 2, message="two more withheld kicks")
         assert simulator.state.watchdog_kicks == kicks
-        app.classify.busy_since = None
+        app.parts.classify.busy_since = None
 
 
 def test_board_reset_mid_session_handshakes_again_and_nothing_is_lost(tmp_path):
     with running_station(board_config(tmp_path)) as app:
-        simulator = app.companion.simulator
+        simulator = app.parts.companion.simulator
         simulator.fire_pir(0)
         assert wait_until(lambda: app.stats.get("sequences_opened") == 1)
         simulator.reset()
@@ -93,9 +93,9 @@ def test_board_reset_mid_session_handshakes_again_and_nothing_is_lost(tmp_path):
 def test_rtc_far_from_an_unsynchronised_system_clock_sets_station_time(tmp_path, monkeypatch):
     monkeypatch.setattr("station.daemon.clock.system_clock_synchronised", lambda: False)
     with running_station(board_config(tmp_path)) as app:
-        simulator = app.companion.simulator
+        simulator = app.parts.companion.simulator
         # the board's RTC is two hours ahead of the Pi's (unsynchronised) clock
-        app.companion.bridge.send_command(SetTime(unix=int(time.time()) + 7200))
+        app.parts.companion.bridge.send_command(SetTime(unix=int(time.time()) + 7200))
         simulator.send_telemetry()
         assert wait_until(lambda: app.stats.get("clock_jumps") == 1)
         assert 7100 < ids.clock_offset() < 7300
@@ -135,7 +135,7 @@ def test_lora_status_carries_the_boards_reset_cause(tmp_path):
 
     with running_station(board_config(tmp_path)) as app:
         assert wait_until(lambda: app.board.get("reset_cause") == ResetCause.POWER_ON)
-        app.companion.simulator.reset()  # the RUN pin: the board reports a hard reset
+        app.parts.companion.simulator.reset()  # the RUN pin: the board reports a hard reset
         assert wait_until(lambda: app.board.get("reset_cause") == ResetCause.HARD)
         payload = encode_status(app._lora_status(7))  # what the LoRa link sends (its timing is tested elsewhere)
     assert decode_uplink(payload).reset_cause == ResetCause.HARD == 3

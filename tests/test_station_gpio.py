@@ -69,13 +69,13 @@ def test_pin_high_becomes_a_stored_sequence_with_exif(tmp_path, pins, world):
     camera = world.cameras[0]
     assert len(world.cameras) == 1 and camera.configure_calls == 1 and camera.closed  # stopped with the app
     lores = camera.config["lores"]["size"]
-    assert lores == app.vision.input_size, "the model's input comes from the lores stream"
+    assert lores == app.parts.vision.input_size, "the model's input comes from the lores stream"
 
 
 def test_at_night_the_gpio_lamp_lights_each_frame(tmp_path, pins, world):
     world.ambient_lux = 1.0
     with running_station(pi_config(tmp_path)) as app:
-        world.lamp = app.illuminator  # the stand-in's scene is lit by the station's own lamp
+        world.lamp = app.parts.illuminator  # the stand-in's scene is lit by the station's own lamp
         pins.pin(17).drive_high()
         assert app.wait_idle(30)
     lamp = [state.state for state in pins.pin(18).states][1:]

@@ -65,7 +65,7 @@ def run(config_path: Path) -> None:
     if config.fallback_reason:
         click.echo(f"WARNING: {config.fallback_reason}", err=True)
     app = StationApp(config)
-    notifier = ServiceNotifier(health=app.healthy, status=lambda: station_status(app))
+    notifier = ServiceNotifier(health=app.healthy, status=lambda: station_status(app.snapshot()))
     stop = app.fatal_event  # set by a signal, or by a hardware fault the station cannot heal itself
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())

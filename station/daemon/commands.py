@@ -19,25 +19,25 @@ import queue
 import re
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from station.config.edit import set_key
+from station.config.remote import remote_effect
+from station.daemon.control import StationControl
 from station.errors import StationError
 from station.hardware.scenes import SUBJECTS
-from station.wire.ids import iso, parse_iso, utc_now, uuid7
 from station.limits import nesting_depth
-from station.config.remote import remote_effect
 from station.store.db import connect, write_transaction
 from station.store.repo import OutboxMessage
 from station.types import Trigger
+from station.wire.ids import iso, parse_iso, utc_now, uuid7
 from station.wire.messages import CommandRequest, CommandResult, encode_json
-
-if TYPE_CHECKING:
-    from station.daemon.app import StationApp
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +54,15 @@ RESTART_REPLY_WAIT_S = 10.0
 _REQUEST_ID = re.compile(rb'"request_id"\s*:\s*"([A-Za-z0-9_.:-]{8,64})"')
 
 Ack = Callable[[], None]
+
+
+@dataclass(frozen=True)
+class ReplyTo:
+    """Where a reply goes: the MQTT 5 response topic (relative to this station's prefix; None: the usual
+    ``cmd_result/<request_id>``) and the correlation data to echo."""
+
+    response_topic: str | None = None
+    correlation_data: bytes | None = None
 
 
 class CommandError(StationError, ValueError):
@@ -86,7 +95,7 @@ class ModelReloadArgs(_Args):
 
 
 class CommandWorker:
-    def __init__(self, app: StationApp) -> None:
+    def __init__(self, app: StationControl) -> None:
         self._app = app
         self._inbox: queue.Queue = queue.Queue()  # bounded by the broker's flow control (receive maximum)
         self._thread = threading.Thread(target=self._run, name="commands", daemon=True)
@@ -113,8 +122,7 @@ class CommandWorker:
         """From paho's thread: queue and return at once. ``ack`` is called once the reply is committed.
 
         ``response_topic`` is relative to this station's prefix (the uplink checks it)."""
-        self._inbox.put((name, payload, ack, {"response_topic": response_topic,
-                                              "correlation_data": correlation_data}))
+        self._inbox.put((name, payload, ack, ReplyTo(response_topic, correlation_data)))
 
     def _run(self) -> None:
         db = connect(self._app.db_path)
@@ -122,7 +130,7 @@ class CommandWorker:
             while (item := self._inbox.get()) is not _STOP:
                 name, payload, ack, reply_to = item
                 try:
-                    self._handle(db, name, payload, busy=self._inbox.qsize() >= BUSY_BACKLOG, **reply_to)
+                    self._handle(db, name, payload, reply_to, busy=self._inbox.qsize() >= BUSY_BACKLOG)
                 except Exception:  # a reply that could not be stored (disk full...): logged; the thread lives
                     log.exception("command %s could not be answered", name[:40])
                     self._app.stats.add("commands_unanswered")
@@ -133,20 +141,18 @@ class CommandWorker:
         finally:
             db.conn.close()
 
-    def _handle(self, db, name: str, payload: bytes, *, busy: bool = False, response_topic: str | None = None,
-                correlation_data: bytes | None = None) -> None:
-        reply_to = {"response_topic": response_topic, "correlation_data": correlation_data}
+    def _handle(self, db, name: str, payload: bytes, reply_to: ReplyTo, *, busy: bool = False) -> None:
         problem = _payload_problem(payload)
         if problem is not None:
             log.warning("refused command %s: %s", name[:40], problem)
-            self._reply(db, _request_id_of(payload), name, ok=False, error=problem, **reply_to)
+            self._reply(db, _request_id_of(payload), name, ok=False, error=problem, reply_to=reply_to)
             return
         try:
             request = CommandRequest.model_validate_json(payload)
         except ValidationError as exc:
             log.warning("malformed command %s: %s", name[:40], exc.errors()[0]["msg"])
             self._reply(db, _request_id_of(payload), name, ok=False,
-                        error=f"malformed command: {exc.errors()[0]['msg']}", **reply_to)
+                        error=f"malformed command: {exc.errors()[0]['msg']}", reply_to=reply_to)
             return
         known = db.execute("SELECT reply_message_id FROM commands WHERE request_id = ?",
                            [request.request_id]).fetchone()
@@ -158,21 +164,22 @@ class CommandWorker:
         if busy:
             self._app.stats.add("commands_busy")
             self._reply(db, request.request_id, name, ok=False,
-                        error="busy: too many commands at once; send it again later", remember=False, **reply_to)
+                        error="busy: too many commands at once; send it again later", remember=False,
+                        reply_to=reply_to)
             return
         self._run_command(db, request, name, reply_to)
 
-    def _run_command(self, db, request: CommandRequest, name: str, reply_to: dict) -> None:
+    def _run_command(self, db, request: CommandRequest, name: str, reply_to: ReplyTo) -> None:
         entry = self._handlers.get(name)
         if entry is None:
             self._reply(db, request.request_id, name, ok=False,
                         error=f"unknown command {name[:40]!r}; known: {', '.join(sorted(self._handlers))}",
-                        **reply_to)
+                        reply_to=reply_to)
             return
         expired = self._expired(request)
         if expired:
             log.warning("command %s %s not run: %s", name, request.request_id, expired)
-            self._reply(db, request.request_id, name, ok=False, error=expired, **reply_to)
+            self._reply(db, request.request_id, name, ok=False, error=expired, reply_to=reply_to)
             return
         model, handler = entry
         try:
@@ -181,19 +188,19 @@ class CommandWorker:
             first = exc.errors()[0]
             where = ".".join(str(part) for part in first["loc"]) or "args"
             self._reply(db, request.request_id, name, ok=False, error=f"{name}: {where}: {first['msg']}",
-                        **reply_to)
+                        reply_to=reply_to)
             return
         try:
             result = handler(args)
         except (StationError, ValidationError, KeyError, TypeError, ValueError, OSError) as exc:
-            self._reply(db, request.request_id, name, ok=False, error=str(exc)[:500], **reply_to)
+            self._reply(db, request.request_id, name, ok=False, error=str(exc)[:500], reply_to=reply_to)
             return
         except Exception as exc:  # a bug must not cost the station its command thread
             log.exception("command %s failed", name)
             self._reply(db, request.request_id, name, ok=False, error=f"internal error: {type(exc).__name__}",
-                        **reply_to)
+                        reply_to=reply_to)
             return
-        reply_id = self._reply(db, request.request_id, name, ok=True, result=result, **reply_to)
+        reply_id = self._reply(db, request.request_id, name, ok=True, result=result, reply_to=reply_to)
         if result.get("restart_scheduled"):
             self._restart_after = (f"config_set {result['key']}", reply_id)
 
@@ -216,14 +223,13 @@ class CommandWorker:
         return ""
 
     def _reply(self, db, request_id: str, name: str, *, ok: bool, result: dict | None = None,
-               error: str | None = None, remember: bool = True, response_topic: str | None = None,
-               correlation_data: bytes | None = None) -> str:
+               error: str | None = None, remember: bool = True, reply_to: ReplyTo) -> str:
         reply = CommandResult(id=uuid7(), station_id=self._app.config.station.id, request_id=request_id,
                               command=name[:64], ok=ok, result=result or {}, error=error)
         body = encode_json(reply)
         message = OutboxMessage(message_id=reply.id, kind="cmd_result", priority=REPLY_PRIORITY,
-                                topic=response_topic or f"cmd_result/{request_id}", payload=body,
-                                content_type="application/json", correlation_data=correlation_data)
+                                topic=reply_to.response_topic or f"cmd_result/{request_id}", payload=body,
+                                content_type="application/json", correlation_data=reply_to.correlation_data)
         with write_transaction(db):
             db["outbox"].insert({**message.__dict__, "created_at": iso(utc_now())})
             if remember:  # a busy answer is not remembered: the same request id may be sent again and run
@@ -240,7 +246,7 @@ class CommandWorker:
             return
         reason, reply_id = self._restart_after
         self._restart_after = None
-        deadline = time.monotonic() + (RESTART_REPLY_WAIT_S if self._app.uplink is not None else 0)
+        deadline = time.monotonic() + (RESTART_REPLY_WAIT_S if self._app.config.mqtt.enabled else 0)  # an uplink runs
         while time.monotonic() < deadline:
             row = db.execute("SELECT sent_at FROM outbox WHERE message_id = ?", [reply_id]).fetchone()
             if row is None or row[0] is not None:

@@ -14,7 +14,8 @@ import os
 import socket
 import threading
 from collections.abc import Callable, Mapping
-from typing import Any
+
+from station.daemon.control import StationSnapshot
 
 log = logging.getLogger(__name__)
 
@@ -166,16 +167,14 @@ class ServiceNotifier:
             return ""
 
 
-def station_status(app: Any) -> str:
-    """One STATUS= line for a running ``StationApp``: what it has done and whether the uplink is up."""
-    stats = app.stats
-    parts = [f"station {app.config.station.id}",
-             f"{stats.get('sequences_closed')} sequences",
-             f"{stats.get('triggers')} triggers"]
-    dropped = stats.get("triggers_dropped")
+def station_status(snapshot: StationSnapshot) -> str:
+    """One STATUS= line for the running station: what it has done and whether the uplink is up."""
+    parts = [f"station {snapshot.station_id}",
+             f"{snapshot.count('sequences_closed')} sequences",
+             f"{snapshot.count('triggers')} triggers"]
+    dropped = snapshot.count("triggers_dropped")
     if dropped:
         parts.append(f"{dropped} triggers dropped")
-    uplink = getattr(app, "uplink", None)
-    if uplink is not None:
-        parts.append("MQTT connected" if uplink.connected else "MQTT offline (queued)")
+    if snapshot.mqtt_connected is not None:
+        parts.append("MQTT connected" if snapshot.mqtt_connected else "MQTT offline (queued)")
     return ", ".join(parts)

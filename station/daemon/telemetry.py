@@ -2,34 +2,34 @@
 
 from __future__ import annotations
 
-import shutil
 from contextlib import closing
-import time
 from pathlib import Path
 
+from station.daemon.control import StationSnapshot
 from station.errors import StoreError
-from station.wire.ids import iso, utc_now, uuid7
 from station.store.db import connect
 from station.store.media import MediaStore
 from station.store.repo import OutboxMessage
+from station.wire.ids import iso, utc_now, uuid7
 from station.wire.messages import TelemetryMessage, encode_json
 
 TELEMETRY_PRIORITY = 3
 FULL_MEDIA_PRIORITY = 1
 
 
-def telemetry_message(*, station_id: str, data_dir: Path, db_path: Path, started_mono: float,
-                      queue_depths: dict[str, int], counters: dict[str, int], board: dict) -> OutboxMessage:
-    usage = shutil.disk_usage(data_dir)
+def telemetry_message(snapshot: StationSnapshot, *, db_path: Path) -> OutboxMessage:
+    """The station's health at the moment ``snapshot`` was taken, with the outbox backlog read from ``db_path``."""
+    board = snapshot.board
     with closing(connect(db_path, readonly=True).conn) as conn:
         pending = conn.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL AND dropped_reason IS NULL"
                                ).fetchone()[0]
-    message = TelemetryMessage(id=uuid7(), station_id=station_id, at=iso(utc_now()),
-                               uptime_s=round(time.monotonic() - started_mono, 1),
+    message = TelemetryMessage(id=uuid7(), station_id=snapshot.station_id, at=iso(utc_now()),
+                               uptime_s=round(snapshot.uptime_s, 1),
                                battery_mv=board.get("battery_mv"), solar_mv=board.get("solar_mv"),
                                temperature_c=board.get("temperature_c"),
-                               disk_free_mb=usage.free // 1_000_000, disk_total_mb=usage.total // 1_000_000,
-                               outbox_pending=pending, queue_depths=queue_depths, counters=counters)
+                               disk_free_mb=snapshot.disk_free // 1_000_000,
+                               disk_total_mb=snapshot.disk_total // 1_000_000, outbox_pending=pending,
+                               queue_depths=dict(snapshot.queue_depths), counters=dict(snapshot.counters))
     return OutboxMessage(message_id=message.id, kind="telemetry", priority=TELEMETRY_PRIORITY, topic="telemetry",
                          payload=encode_json(message), content_type="application/json")
 

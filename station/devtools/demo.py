@@ -61,7 +61,7 @@ def run_demo(workdir: Path, *, broker: str | None = None, passers=DEFAULT_PASSER
     app = StationApp(config, on_sequence=on_sequence)
     try:
         app.start()
-        pir: SimulatedPIR = app.trigger_source  # type: ignore[assignment]
+        pir: SimulatedPIR = app.parts.trigger_source  # type: ignore[assignment]
         for subject, night in passers:
             progress(f"PIR fired: {subject.replace('_', ' ')} walks past ({'night, IR lamp' if night else 'day'})")
             pir.fire(subject, night=night)
@@ -101,7 +101,7 @@ def _address(broker: str | None) -> tuple[str, int] | None:
 
 
 def _wait_delivered(app: StationApp, timeout: float) -> None:
-    if app.uplink is None:
+    if app.parts.uplink is None:
         return
     deadline = time.monotonic() + timeout
     reader = OutboxReader(app.db_path)

@@ -1,4 +1,4 @@
-"""What the ranger's page shows: read-only questions to the running station and its database.
+"""What the ranger's page shows: the running station's snapshot and read-only questions to its database.
 
 Every function opens its own read-only connection (WAL lets it read while the pipeline writes) and closes it
 before returning, so request threads never share a connection.
@@ -7,19 +7,16 @@ before returning, so request threads never share a connection.
 from __future__ import annotations
 
 import contextlib
-import shutil
-import time
+import dataclasses
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import Any
 
 import sqlite_utils
 
-from station.wire.ids import iso, utc_now
+from station.daemon.control import StationSnapshot
 from station.store.db import connect
-from station.vision.station_vision import model_label
-
-if TYPE_CHECKING:
-    from station.daemon.app import StationApp
+from station.wire.ids import iso, utc_now
 
 CPU_THERMAL_ZONE = Path("/sys/class/thermal/thermal_zone0/temp")
 #: A media id sorts before every UUIDv7: the walk-test feed's cursor when nothing was shown yet.
@@ -35,47 +32,28 @@ def reading(db_path: Path) -> Iterator[sqlite_utils.Database]:
         db.conn.close()
 
 
-def station_snapshot(app: StationApp) -> dict[str, Any]:
-    """Power, storage, temperature, links, queues, model and clock of the running station."""
-    config, stats = app.config, app.stats
-    usage = shutil.disk_usage(config.data_dir)
-    board = dict(app.board)
-    with reading(app.db_path) as db:
+def status_values(snapshot: StationSnapshot, db_path: Path) -> dict[str, Any]:
+    """Power, storage, temperature, links, queues, model and clock of the running station, for the page."""
+    board = snapshot.board
+    with reading(db_path) as db:
         outbox = db.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL AND dropped_reason IS NULL"
                             ).fetchone()[0]
         last = db.execute("SELECT start FROM events ORDER BY start DESC LIMIT 1").fetchone()
     return {
-        "station_id": config.station.id, "park": config.station.park,
-        "deployment_id": config.station.deployment_id or None,
+        "station_id": snapshot.station_id, "park": snapshot.park, "deployment_id": snapshot.deployment_id,
         "battery_mv": board.get("battery_mv"), "solar_mv": board.get("solar_mv"),
         "temperature_c": board.get("temperature_c"), "cpu_temperature_c": cpu_temperature(),
-        "disk_free": usage.free, "disk_total": usage.total,
-        "disk_low": usage.free < 2 * config.storage.min_free_mb * 1_000_000,
-        "mqtt": None if app.uplink is None else app.uplink.connected,
-        "lora": _lora_state(app),
-        "queues": {"triggers": app.triggers.qsize(), "frames": app.frames.qsize(),
-                   "store": app.writer.pending() if app.writer is not None else 0},
+        "disk_free": snapshot.disk_free, "disk_total": snapshot.disk_total, "disk_low": snapshot.disk_low,
+        "mqtt": snapshot.mqtt_connected,
+        "lora": None if snapshot.lora is None else dataclasses.asdict(snapshot.lora),
+        "queues": dict(snapshot.queue_depths),
         "outbox_pending": outbox,
-        "model": model_label(app.vision) if app.vision is not None else None,
+        "model": snapshot.model,
         "station_time": iso(utc_now()), "station_unix_ms": int(utc_now().timestamp() * 1000),
-        "uptime_s": time.monotonic() - app.started_at,
-        "triggers": stats.get("triggers"), "sequences": stats.get("sequences_opened"),
+        "uptime_s": snapshot.uptime_s,
+        "triggers": snapshot.count("triggers"), "sequences": snapshot.count("sequences_opened"),
         "last_sequence": last[0] if last else None,
     }
-
-
-def _lora_state(app: StationApp) -> dict[str, Any] | None:
-    if app.lora is None:
-        return None
-    state: dict[str, Any] = {"region": app.config.lora.region,
-                             "standby": app.uplink is not None and app.uplink.connected, "airtime_pct": None}
-    try:  # the LoRa thread owns the budget; a reading taken while it changes is simply skipped
-        budget = app.lora.budget.status()
-        if budget["allowance_s"]:
-            state["airtime_pct"] = round(100 * budget["remaining_s"] / budget["allowance_s"])
-    except (RuntimeError, ValueError, KeyError):
-        pass
-    return state
 
 
 def cpu_temperature(zone: Path = CPU_THERMAL_ZONE) -> float | None:

@@ -28,7 +28,10 @@ import threading
 import time
 from collections import Counter
 from http.server import HTTPServer
-from typing import Mapping
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +54,13 @@ class RequestRefused(ValueError):
         self.status = status
 
 
-def body_length(headers: Mapping[str, str]) -> int:
+class Headers(Protocol):
+    """A request's headers as http.server parses them (``email.message.Message``), or a plain dict."""
+
+    def get(self, name: str, /) -> str | None: ...
+
+
+def body_length(headers: Headers) -> int:
     """The form body's length from ``Content-Length``, or ``RequestRefused`` (411, 400, 413) without reading."""
     if headers.get("Transfer-Encoding") is not None:
         raise RequestRefused(411, "send the form with a Content-Length, not a Transfer-Encoding")
@@ -78,7 +87,7 @@ class _DeadlineSocketReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:  # type: ignore[override] - io's buffer protocol
+    def readinto(self, buffer: WriteableBuffer) -> int:
         left = self._deadline - time.monotonic()
         if left <= 0:
             raise TimeoutError("request not complete in time")
@@ -98,7 +107,7 @@ class DeadlineRequestMixin:
     rfile: io.BufferedIOBase
 
     def setup(self) -> None:
-        super().setup()  # type: ignore[misc] - the handler class this is mixed into
+        super().setup()  # type: ignore[misc]  # the handler class this is mixed into has it
         self.rfile.close()  # the plain reader: it holds a reference that would keep the socket open
         raw = _DeadlineSocketReader(self.connection, time.monotonic() + REQUEST_DEADLINE_S)
         self.rfile = io.BufferedReader(raw)

@@ -9,14 +9,15 @@ not give.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import sqlite_utils
 
-from station.wire.ids import iso, utc_now, uuid7
 from station.store.db import connect, write_transaction
+from station.wire.ids import iso, utc_now, uuid7
 
 #: Longest deployment id ``station.deployment_id`` accepts.
 MAX_DEPLOYMENT_ID = 64
@@ -45,7 +46,7 @@ def start_deployment(db_path: Path, *, station_id: str, columns: dict[str, Any],
     deployment_id = new_deployment_id(station_id, now)
     with writing(db_path) as db:
         db.execute("UPDATE deployments SET end = ? WHERE station_id = ? AND end IS NULL", [iso(now), station_id])
-        db["deployments"].insert({**columns, "deployment_id": deployment_id, "station_id": station_id,
+        db.table("deployments").insert({**columns, "deployment_id": deployment_id, "station_id": station_id,
                                   "start": iso(now), "end": None})
     return deployment_id
 
@@ -57,7 +58,7 @@ def update_deployment(db_path: Path, *, station_id: str, columns: dict[str, Any]
                          "ORDER BY start DESC LIMIT 1", [station_id]).fetchone()
         if row is None:
             return None
-        db["deployments"].update(row[0], columns)
+        db.table("deployments").update(row[0], columns)
     return row[0]
 
 
@@ -79,7 +80,7 @@ def mark_wrong(db_path: Path, event_id: str, *, wrong: bool, by: str | None = No
         if db.execute("SELECT 1 FROM events WHERE event_id = ?", [event_id]).fetchone() is None:
             return False
         if wrong:
-            db["event_reviews"].upsert({"event_id": event_id, "verdict": "wrong", "reviewed_at": iso(utc_now()),
+            db.table("event_reviews").upsert({"event_id": event_id, "verdict": "wrong", "reviewed_at": iso(utc_now()),
                                         "reviewed_by": by}, pk="event_id")
         else:
             db.execute("DELETE FROM event_reviews WHERE event_id = ?", [event_id])

@@ -15,9 +15,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
+from station.daemon.control import StationControl
 from station.web.auth import LoginThrottle, Sessions
 from station.web.errors import WebError
 from station.web.handler import PageHandler
@@ -28,7 +30,6 @@ from station.web.tls import tls_context, with_tls
 from station.web.views import Views
 
 if TYPE_CHECKING:
-    from station.daemon.app import StationApp
     from station.hardware.hotspot import HotspotSwitch
 
 log = logging.getLogger(__name__)
@@ -37,18 +38,18 @@ Preview = Callable[[], "bytes | None"]
 
 
 class WebServer:
-    """The ranger's page for one running ``StationApp``.
+    """The ranger's page for one running station (``station.daemon.control.StationControl``).
 
-    ``preview`` returns a small JPEG of the camera's view, or None while the camera is busy (the app's
+    ``preview`` returns a small JPEG of the camera's view, or None while the camera is busy (the station's
     ``preview_frame``); ``on_deployment`` is told the new deployment id when a ranger starts one ("" when
-    one ends) so new sequences carry it (the app's ``set_deployment``). ``tls`` is the (certificate, key)
+    one ends) so new sequences carry it (the station's ``set_deployment``). ``tls`` is the (certificate, key)
     pair for HTTPS (``station.web.tls``); ``hotspot`` follows the page on and off (``station.hardware.hotspot``).
     """
 
-    def __init__(self, app: StationApp, settings: WebSection, *, preview: Preview | None = None,
+    def __init__(self, station: StationControl, settings: WebSection, *, preview: Preview | None = None,
                  on_deployment: Callable[[str], None] | None = None, tls: tuple[Path, Path] | None = None,
                  hotspot: HotspotSwitch | None = None) -> None:
-        self.app = app
+        self.station = station
         self.settings = settings
         self.tls = tls
         self.hotspot = hotspot
@@ -64,15 +65,15 @@ class WebServer:
         self._wake = threading.Event()
 
     @classmethod
-    def for_app(cls, app: StationApp) -> WebServer:
-        """The page as the daemon runs it: settings from ``[web]``, preview and deployment hooks from the app."""
-        web = app.config.web
+    def for_station(cls, station: StationControl, *, hotspot: HotspotSwitch | None = None) -> WebServer:
+        """The page as the daemon runs it: settings from ``[web]``, preview and deployment hooks from the
+        station, and the ranger's Wi-Fi (if there is one) following the page."""
+        web: WebSection = station.config.web
         tls = None
         if web.tls_cert_file is not None and web.tls_key_file is not None:
-            tls = (app.config.resolve(web.tls_cert_file), app.config.resolve(web.tls_key_file))
-        return cls(app, web, preview=getattr(app, "preview_frame", None),
-                   on_deployment=getattr(app, "set_deployment", None), tls=tls,
-                   hotspot=getattr(app, "hotspot", None))
+            tls = (station.config.resolve(web.tls_cert_file), station.config.resolve(web.tls_key_file))
+        return cls(station, web, preview=station.preview_frame, on_deployment=station.set_deployment, tls=tls,
+                   hotspot=hotspot)
 
     # -- switching on and off ----------------------------------------------------------------------------------
     def start(self) -> None:
@@ -158,7 +159,7 @@ class WebServer:
         except OSError as exc:
             raise WebError(f"the ranger's page cannot listen on {self.settings.bind}:{self.settings.port} "
                            f"({exc.strerror or exc}); choose another [web] port or bind") from None
-        httpd.web = self  # type: ignore[attr-defined] - what PageHandler reaches through self.server
+        httpd.web = self  # type: ignore[attr-defined]  # what PageHandler reaches through self.server
         return httpd
 
     def _switch_off_when_due(self) -> None:

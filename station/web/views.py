@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import math
 import threading
-import time
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
@@ -15,8 +14,20 @@ from station.web.auth import verify_password
 from station.web.forms import parse_deployment, values_from_row
 from station.web.i18n import TABLES, translator
 from station.web.media import MEDIA_ID, inside
-from station.web.request import (LANGUAGE_COOKIE, SESSION_COOKIE, YEAR_S, Request, Response, cookie, html,
-                                 jpeg, json_response, local_path, plain, redirect)
+from station.web.request import (
+    LANGUAGE_COOKIE,
+    SESSION_COOKIE,
+    YEAR_S,
+    Request,
+    Response,
+    cookie,
+    html,
+    jpeg,
+    json_response,
+    local_path,
+    plain,
+    redirect,
+)
 
 if TYPE_CHECKING:
     from station.web.server import WebServer
@@ -29,13 +40,13 @@ DONE_MESSAGES = {"started": "started_msg", "saved": "saved_msg", "ended": "ended
 class Views:
     def __init__(self, web: WebServer) -> None:
         self.web = web
-        self.app = web.app
+        self.station = web.station
         self._verifying = threading.Lock()  # one scrypt at a time: each takes 16 MiB on a 512 MiB Pi
 
     def context(self, request: Request, *, logged_in: bool = True) -> pages.PageContext:
         minutes = math.ceil(self.web.seconds_left() / 60) if logged_in else None
         return pages.PageContext(t=translator(request.language), language=request.language,
-                                 station_id=self.app.config.station.id, nonce=request.nonce, path=request.path,
+                                 station_id=self.station.config.station.id, nonce=request.nonce, path=request.path,
                                  minutes_left=minutes)
 
     # -- open to everyone ------------------------------------------------------------------------------------
@@ -53,7 +64,7 @@ class Views:
         with self._verifying:
             ok = verify_password(request.form.get("password", ""), self.web.settings.password_hash)
         if not ok:
-            self.app.stats.add("web_login_failures")
+            self.station.stats.add("web_login_failures")
             log.warning("ranger's page: wrong password from %s", request.client)
             return html(pages.login_page(context, error=t("wrong_password")), 401)
         throttle.succeeded(request.client)
@@ -73,29 +84,29 @@ class Views:
         return redirect("/login", cookie(SESSION_COOKIE, "", max_age=0))
 
     def status(self, request: Request) -> Response:
-        return html(pages.status_page(self.context(request), data.station_snapshot(self.app)))
+        station = self.station
+        return html(pages.status_page(self.context(request), data.status_values(station.snapshot(), station.db_path)))
 
     def walk(self, request: Request) -> Response:
-        app = self.app
-        app.note_walk_test()
-        warming = bool(getattr(app.trigger_source, "warming_up", False))
-        left = app.config.capture.warmup_s - (time.monotonic() - app.started_at) if warming else 0
-        return html(pages.walk_page(self.context(request), cursor=data.latest_media_id(app.db_path),
+        station = self.station
+        station.note_walk_test()
+        left = station.snapshot().warmup_left_s
+        return html(pages.walk_page(self.context(request), cursor=data.latest_media_id(station.db_path),
                                     triggers=self._pir_count(), warmup_left_s=max(0, math.ceil(left))))
 
     def walk_feed(self, request: Request) -> Response:
         after = request.query.get("after", data.FIRST_CURSOR)
         if after != data.FIRST_CURSOR and not MEDIA_ID.match(after):
             return plain(400, "bad cursor")
-        self.app.note_walk_test()
+        self.station.note_walk_test()
         t = translator(request.language)
         frames = [{"media_id": f["media_id"], "thumb": f"/media/{f['media_id']}/thumb",
-                   "caption": pages.walk_caption(f, t)} for f in data.walk_feed(self.app.db_path, after=after)]
+                   "caption": pages.walk_caption(f, t)} for f in data.walk_feed(self.station.db_path, after=after)]
         return json_response({"triggers": self._pir_count(), "frames": frames})
 
     def _pir_count(self) -> int:
         """Every time the PIR fired, including the triggers ignored while it warmed up (it did see you)."""
-        stats = self.app.stats
+        stats = self.station.stats
         return stats.get("triggers") + stats.get("triggers_warmup_ignored")
 
     def aim(self, request: Request) -> Response:
@@ -112,13 +123,13 @@ class Views:
         return jpeg(frame)
 
     def detections(self, request: Request) -> Response:
-        sequences = data.recent_sequences(self.app.db_path)
+        sequences = data.recent_sequences(self.station.db_path)
         return html(pages.detections_page(self.context(request), sequences))
 
     def mark(self, request: Request) -> Response:
         event_id = request.form.get("event_id", "")
         wrong = request.form.get("wrong") == "1"
-        if not records.mark_wrong(self.app.db_path, event_id, wrong=wrong, by="ranger page"):
+        if not records.mark_wrong(self.station.db_path, event_id, wrong=wrong, by="ranger page"):
             return plain(404, "no such sequence")
         log.info("ranger's page: sequence %s %s", event_id, "marked wrong" if wrong else "mark taken back")
         return redirect(f"/detections#e-{quote(event_id)}")
@@ -132,7 +143,7 @@ class Views:
 
     def _deployment_page(self, request: Request, *, values: dict[str, str] | None = None,
                          errors: list | None = None, message: str | None = None, status: int = 200) -> Response:
-        db_path, station_id = self.app.db_path, self.app.config.station.id
+        db_path, station_id = self.station.db_path, self.station.config.station.id
         current = data.open_deployment(db_path, station_id)
         if values is None:
             values = values_from_row(current) if current else {}
@@ -141,7 +152,7 @@ class Views:
                                           errors=errors or [], message=message), status)
 
     def deployment_post(self, request: Request) -> Response:
-        db_path, station_id = self.app.db_path, self.app.config.station.id
+        db_path, station_id = self.station.db_path, self.station.config.station.id
         action = request.form.get("action")
         if action == "end":
             ended = records.end_deployment(db_path, station_id=station_id)
@@ -168,8 +179,8 @@ class Views:
             self.web.on_deployment(deployment_id)
 
     def media(self, request: Request, media_id: str, *, thumbnail: bool) -> Response:
-        relative = data.media_path(self.app.db_path, media_id)
-        path = inside(self.app.media.root, relative) if relative else None
+        relative = data.media_path(self.station.db_path, media_id)
+        path = inside(self.station.media.root, relative) if relative else None
         if path is None:
             return plain(404, "no such frame (or its file was deleted to free space)")
         body = self.web.thumbnails.get(media_id, path) if thumbnail else path.read_bytes()

@@ -60,7 +60,7 @@ def run(triggers: int = 12) -> dict:
         try:
             for n in range(triggers):
                 fired = time.perf_counter()
-                app.trigger_source.fire("human")
+                app.parts.trigger_source.fire("human")
                 arrived = _wait_alerts(conn, n + 1)
                 if arrived is not None:
                     latencies.append((arrived - fired) * 1000)

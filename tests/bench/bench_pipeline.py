@@ -54,7 +54,7 @@ def pipeline_throughput(triggers: int = 10, frames: int = 10) -> dict:
         with running_station(config) as app:
             start = time.perf_counter()
             for i in range(triggers):
-                app.trigger_source.fire(("amur_tiger", "human", "blank")[i % 3])
+                app.parts.trigger_source.fire(("amur_tiger", "human", "blank")[i % 3])
                 while app.triggers.qsize():
                     time.sleep(0.001)
             app.wait_idle(120)

@@ -53,7 +53,7 @@ def run(triggers: int = 1000) -> dict:
                              capture={"burst_frames": 1, "quiet_period_s": 0.0})
         latencies = []
         with running_station(config) as app:
-            simulator, camera = app.companion.simulator, cameras[0]
+            simulator, camera = app.parts.companion.simulator, cameras[0]
             for index in range(triggers + 20):
                 written_before = len(simulator.pir_write_times_ns())
                 camera.called.clear()

@@ -24,7 +24,7 @@ def test_a_person_alert_arrives_while_the_sequence_is_still_open(store, database
     register_stations(store, [StationEntry("tlnp-0042", "TLNP", "CN", 43.01, 130.9)])
     central = make_central_config(database, central_broker, alerts={"protected_zones": [ZONE]})
     with ingest_workers(central, 1), running_station(station) as app:
-        app.trigger_source.fire("human")
+        app.parts.trigger_source.fire("human")
         assert wait_until(lambda: count(store, "SELECT count(*) FROM alerts WHERE kind = 'ranger'") == 1, timeout=20)
         assert app.stats.get("sequences_closed") == 0  # the quiet period has not even ended
         assert count(store, "SELECT count(*) FROM events") == 0  # no full record yet

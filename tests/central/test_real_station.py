@@ -30,7 +30,7 @@ def test_a_real_station_is_ingested_and_exports_the_same_on_its_own(store, datab
         "settlements": [{"name": "Village", "latitude": 43.0, "longitude": 130.9}]})
     with ingest_workers(central, 1), running_station(station) as app:
         for subject in SUBJECTS:
-            app.trigger_source.fire(subject)
+            app.parts.trigger_source.fire(subject)
             assert app.wait_idle(30)
         assert wait_until(lambda: count(store, "SELECT count(*) FROM events") == len(SUBJECTS)
                           and count(store, "SELECT count(*) FROM media WHERE thumbnail IS NOT NULL") >= 2, timeout=30)

@@ -53,13 +53,13 @@ def quiet_station(tmp_path_factory):
 @given(name=st.sampled_from(NAMES) | st.text(max_size=40), payload=payloads)
 def test_every_generated_command_is_answered_once_and_nothing_dies(quiet_station, name, payload):
     app = quiet_station
-    before = app.commands.answered
+    before = app.parts.commands.answered
     seen_before = _repeat(app, payload)
-    app.commands.submit(name, payload)
+    app.parts.commands.submit(name, payload)
     if not seen_before:
-        wait_until(lambda: app.commands.answered != before, timeout=10, interval=0.005, message="an answer")
-    assert app.commands.answered == before + (0 if seen_before else 1)
-    assert app.commands.alive() and app.capture.alive() and app.healthy(), "a worker died"
+        wait_until(lambda: app.parts.commands.answered != before, timeout=10, interval=0.005, message="an answer")
+    assert app.parts.commands.answered == before + (0 if seen_before else 1)
+    assert app.parts.commands.alive() and app.parts.capture.alive() and app.healthy(), "a worker died"
     assert app.fatal is None
 
 

@@ -61,7 +61,7 @@ def test_live_keys_take_effect_at_once(station):
     nothing. Now each one changes what the station does."""
     app, broker, results = station
     assert ask(broker, results, "config_set", {"key": "mqtt.thumbnail_max_bytes", "value": 0})["ok"]
-    app.trigger_source.fire("amur_tiger")
+    app.parts.trigger_source.fire("amur_tiger")
     assert results.wait_for("/detections", 1, timeout=20)
     assert app.wait_idle(20)
     time.sleep(0.5)
@@ -71,7 +71,7 @@ def test_live_keys_take_effect_at_once(station):
     assert any(d["trigger"] == "schedule" for d in scheduled)
     assert ask(broker, results, "config_set", {"key": "capture.timelapse_s", "value": 0})["ok"]
     assert ask(broker, results, "config_set", {"key": "mqtt.telemetry_interval_s", "value": 10})["ok"]
-    assert app.telemetry_ticker is not None and app.telemetry_ticker._interval == 10
+    assert app.parts.telemetry_ticker is not None and app.parts.telemetry_ticker._interval == 10
 
 
 def test_a_restart_key_says_so_and_the_station_restarts_itself(station):
@@ -103,7 +103,7 @@ def test_deep_huge_and_nul_payloads_are_answered_and_the_command_thread_lives(st
     assert "bytes refused" in _replies(results, "req-huge-000001")[0]["error"]
     assert any(r["ok"] is False for r in _replies(results, "/cmd_result/invalid-"))
     assert ask(broker, results, "status")["ok"] is True  # still answering
-    assert app.commands.alive() and app.healthy()
+    assert app.parts.commands.alive() and app.healthy()
 
 
 def test_unicorn_is_refused_and_the_capture_thread_lives(station):
@@ -113,7 +113,7 @@ def test_unicorn_is_refused_and_the_capture_thread_lives(station):
     assert answer["ok"] is False and "subject" in answer["error"]
     assert ask(broker, results, "capture", {"subject": "amur_leopard"})["ok"]
     assert results.wait_for("/detections", 1, timeout=20)
-    assert app.capture.alive() and app.healthy()
+    assert app.parts.capture.alive() and app.healthy()
 
 
 def test_a_thousand_commands_in_a_burst_are_all_answered(station):
@@ -144,11 +144,11 @@ def test_a_dead_link_thread_is_a_health_failure_and_stops_the_station(station):
     def broken(name, payload, ack):
         raise RuntimeError("a bug in the command callback")
 
-    app.uplink._on_command = broken
+    app.parts.uplink._on_command = broken
     send(broker, "status", {"request_id": "req-kill-link-1"})
     assert app.fatal_event.wait(10)
     assert not app.healthy() and "died" in str(app.fatal)
-    assert f"{TOPIC}" in app.uplink.prefix
+    assert f"{TOPIC}" in app.parts.uplink.prefix
 
 
 def test_trapd_run_exits_75_for_systemd_after_a_change_that_applies_at_restart(tmp_path, broker, collector_for):

@@ -46,9 +46,9 @@ def rows(db, sql: str) -> list:
 
 def board_says(app, rtc_unix: int) -> None:
     """Set the board's RTC over the bridge and have it report telemetry; wait until the station has it."""
-    app.companion.bridge.send_command(SetTime(unix=rtc_unix))
+    app.parts.companion.bridge.send_command(SetTime(unix=rtc_unix))
     before = app.board.get("received_unix")
-    app.companion.simulator.send_telemetry()
+    app.parts.companion.simulator.send_telemetry()
     assert wait_until(lambda: app.board.get("received_unix") != before and app.board.get("rtc_unix") == rtc_unix)
 
 
@@ -58,7 +58,7 @@ def test_absurd_rtc_times_are_refused_recorded_and_the_clock_stays(tmp_path):
         board_says(app, 946_684_800)  # 2000-01-01: an RTC that lost its battery
         assert wait_until(lambda: app.stats.get("clock_rtc_rejected") == 2)
         assert ids.clock_offset() == 0.0 and app.stats.get("clock_jumps") == 0
-        app.companion.simulator.fire_pir(0)
+        app.parts.companion.simulator.fire_pir(0)
         assert wait_until(lambda: app.stats.get("sequences_opened") == 1)
         assert app.wait_idle(30)
         app.enqueue_telemetry()
@@ -141,7 +141,7 @@ absurd_frames = st.one_of(
 
 def test_serial_garbage_and_absurd_frames_never_move_the_clock_or_stop_the_station(tmp_path):
     with running_station(make_config(tmp_path / "data", **BOARD)) as app:
-        simulator = app.companion.simulator
+        simulator = app.parts.companion.simulator
         board_says(app, int(time.time()))  # the RTC and the station agree: that time is trusted
 
         @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))

@@ -165,7 +165,7 @@ def test_1200_slow_connections_cost_bounded_threads_and_files_and_frames_are_sti
     try:
         for _ in range(3):
             time.sleep(1.5)
-            app.trigger_source.fire("amur_tiger")
+            app.parts.trigger_source.fire("amur_tiger")
             assert app.wait_idle(15)
             seen_threads.append(threading.active_count())
             seen_fds.append(open_fds())

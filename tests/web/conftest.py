@@ -59,15 +59,15 @@ def page_station(data_dir: Path) -> Iterator[PageStation]:
     if _app_wires_page():  # the integration patch is applied: the app builds its own page
         app = StationApp(make_config(data_dir, web=settings))
         app.start()
-        web = app.web
+        web = app.parts.web
     else:
         with pytest.MonkeyPatch.context() as patch:
             build = factory.build_camera
             patch.setattr(factory, "build_camera", lambda *a, **k: PreviewCamera(build(*a, **k)))
             app = StationApp(make_config(data_dir))
             app.start()
-        camera = app.camera
-        camera.set_idle(lambda: app.triggers.empty() and app.capture.busy_since is None
+        camera = app.parts.camera
+        camera.set_idle(lambda: app.triggers.empty() and app.parts.capture.busy_since is None
                         and app.stats.get("sequences_opened") == app.stats.get("sequences_closed"))
         web = WebServer(app, WebSection(**settings), preview=camera.preview_jpeg)
     try:

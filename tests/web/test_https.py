@@ -78,10 +78,10 @@ def trusting_home(provisioned, tmp_path_factory) -> Path:
 
 
 def launch(playwright, station: StationApp, home: Path):
-    port = station.web.address[1]
+    port = station.parts.web.address[1]
     return playwright.chromium.launch(
         executable_path=str(CHROMIUM), env={**os.environ, "HOME": str(home)},
-        args=[*CHROMIUM_ARGS, f"--host-resolver-rules=MAP {HOST} 127.0.0.1"]), f"{station.web.scheme}://{HOST}:{port}"
+        args=[*CHROMIUM_ARGS, f"--host-resolver-rules=MAP {HOST} 127.0.0.1"]), f"{station.parts.web.scheme}://{HOST}:{port}"
 
 
 @pytest.fixture(scope="module")
@@ -146,7 +146,7 @@ def test_a_phone_without_the_ca_is_warned_and_the_fingerprint_is_what_provisioni
             page.goto(f"{url}/login")
     finally:
         browser.close()
-    host, port = station.web.address
+    host, port = station.parts.web.address
     unverified = ssl.create_default_context()
     unverified.check_hostname, unverified.verify_mode = False, ssl.CERT_NONE
     with socket.create_connection((host, port)) as raw, unverified.wrap_socket(raw) as tls:
@@ -155,7 +155,7 @@ def test_a_phone_without_the_ca_is_warned_and_the_fingerprint_is_what_provisioni
 
 
 def test_python_verifies_the_page_against_the_station_ca_by_name_and_hotspot_address(station, provisioned):
-    host, port = station.web.address
+    host, port = station.parts.web.address
     context = ssl.create_default_context(cafile=provisioned / "web-ca.pem")
     for name in (HOST, "10.42.0.1"):
         with socket.create_connection((host, port)) as raw, context.wrap_socket(raw, server_hostname=name):
@@ -166,7 +166,7 @@ def test_python_verifies_the_page_against_the_station_ca_by_name_and_hotspot_add
 
 
 def test_plain_http_is_redirected_to_https_and_never_served(station):
-    host, port = station.web.address
+    host, port = station.parts.web.address
     connection = http.client.HTTPConnection(host, port, timeout=5)
     connection.request("GET", "/status", headers={"Host": f"{HOST}:{port}"})
     answer = connection.getresponse()
@@ -179,7 +179,7 @@ def test_plain_http_is_redirected_to_https_and_never_served(station):
 
 
 def test_a_silent_or_garbage_connection_does_not_hold_up_a_phone(station, provisioned):
-    host, port = station.web.address
+    host, port = station.parts.web.address
     context = ssl.create_default_context(cafile=provisioned / "web-ca.pem")
     with socket.create_connection((host, port)) as silent, socket.create_connection((host, port)) as garbage:
         garbage.sendall(b"\x16\x03\x01\x00\x05hello")  # looks like TLS, is not
@@ -194,11 +194,11 @@ def test_a_silent_or_garbage_connection_does_not_hold_up_a_phone(station, provis
 
 
 def test_the_hotspot_is_on_exactly_while_the_page_is(station):
-    assert station.hotspot.wait_settled(5) and station.hotspot.hotspot.is_up
-    station.web.disable()
-    assert station.hotspot.wait_settled(5) and not station.hotspot.hotspot.is_up
+    assert station.parts.hotspot.wait_settled(5) and station.parts.hotspot.hotspot.is_up
+    station.parts.web.disable()
+    assert station.parts.hotspot.wait_settled(5) and not station.parts.hotspot.hotspot.is_up
     station.enable_web(120)
-    assert station.hotspot.wait_settled(5) and station.hotspot.hotspot.is_up
+    assert station.parts.hotspot.wait_settled(5) and station.parts.hotspot.hotspot.is_up
 
 
 def test_a_hotspot_left_on_is_switched_off_at_start_when_the_page_stays_off(tmp_path):
@@ -206,8 +206,8 @@ def test_a_hotspot_left_on_is_switched_off_at_start_when_the_page_stays_off(tmp_
     app = StationApp(config)
     app.start()
     try:
-        assert app.hotspot.wait_settled(5)
-        assert app.hotspot.hotspot.switches == [False] and not app.web.enabled
+        assert app.parts.hotspot.wait_settled(5)
+        assert app.parts.hotspot.hotspot.switches == [False] and not app.parts.web.enabled
     finally:
         app.stop()
 
@@ -225,13 +225,13 @@ def test_a_bad_certificate_keeps_the_page_off_with_one_line_and_the_station_capt
         provision(other / "station.toml", station_id="llnp-0413")
         shutil.copy(other / "tls" / "web-cert.pem", cert)
     with caplog.at_level(logging.ERROR), tls_station(tmp_path / "data", cert, key) as app:
-        assert not app.web.enabled
+        assert not app.parts.web.enabled
         errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
         assert len(errors) == 1 and "\n" not in errors[0] and "ranger's page stays off" in errors[0]
         assert {"missing": "does not exist", "not a certificate": "not a PEM certificate",
                 "key of another certificate": "does not belong"}[mistake] in errors[0]
         with pytest.raises(WebError, match="stays off"):
             app.enable_web(60)
-        app.trigger_source.fire(subject="amur_tiger")  # the station itself goes on capturing
+        app.parts.trigger_source.fire(subject="amur_tiger")  # the station itself goes on capturing
         assert app.wait_idle(timeout=30)
         assert app.stats.get("sequences_closed") >= 1

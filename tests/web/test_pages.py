@@ -41,7 +41,7 @@ def test_logging_in_shows_the_status(phone, station, artifacts):
     assert "no reading" in phone.inner_text("#s-power")  # the simulated station has no companion board
     assert "Free" in phone.inner_text("#s-storage") and "GB" in phone.inner_text("#s-storage")
     assert "off" in phone.inner_text("#s-link")  # MQTT is disabled in this station's config
-    assert station.app.classifier.card.name in phone.inner_text("#s-station")
+    assert station.app.parts.classifier.card.name in phone.inner_text("#s-station")
     assert phone.inner_text("#clock") == "Phone and station agree"
     phone.screenshot(path=artifacts / "status.png", full_page=True)
 
@@ -52,7 +52,7 @@ def test_walk_test_shows_each_trigger_with_its_frame(phone, station, artifacts):
     assert phone.is_visible("#waiting")
     frames_per_burst = station.app.config.capture.burst_frames
     for fired in (1, 2):
-        station.app.trigger_source.fire("amur_tiger")
+        station.app.parts.trigger_source.fire("amur_tiger")
         wait_until(lambda n=fired: phone.inner_text("#count") == str(n), timeout=10,
                    message=f"{fired} trigger(s) shown")
         wait_until(lambda n=fired: phone.locator("#frames img").count() >= n * frames_per_burst,
@@ -131,7 +131,7 @@ def test_a_bad_deployment_form_is_refused_with_reasons(phone, station):
 
 
 def test_a_sequence_can_be_marked_wrong_and_taken_back(phone, station, artifacts):
-    station.app.trigger_source.fire("wild_boar")
+    station.app.parts.trigger_source.fire("wild_boar")
     assert station.app.wait_idle(10)
     event_id = query(station, "SELECT event_id FROM events ORDER BY start DESC LIMIT 1")[0]["event_id"]
     log_in(phone)
@@ -148,7 +148,7 @@ def test_a_sequence_can_be_marked_wrong_and_taken_back(phone, station, artifacts
 
 
 def test_the_language_switch_shows_russian_and_chinese(phone, station, artifacts):
-    station.app.trigger_source.fire("amur_tiger")
+    station.app.parts.trigger_source.fire("amur_tiger")
     assert station.app.wait_idle(10)
     seen = query(station, "SELECT species_key, observation_type FROM observations o JOIN events e USING (event_id) "
                           "ORDER BY e.start DESC, o.classification_probability DESC LIMIT 1")[0]
@@ -181,7 +181,7 @@ def test_sequences_after_a_deployment_starts_carry_its_id(phone, station):
     phone.click("#submit")
     deployment_id = query(station, "SELECT deployment_id FROM deployments WHERE end IS NULL")[0]["deployment_id"]
     assert station.app.config.station.deployment_id == deployment_id
-    station.app.trigger_source.fire("amur_leopard")
+    station.app.parts.trigger_source.fire("amur_leopard")
     assert station.app.wait_idle(10)
     latest = query(station, "SELECT deployment_id FROM events ORDER BY start DESC LIMIT 1")[0]
     assert latest["deployment_id"] == deployment_id

@@ -144,7 +144,7 @@ def test_previews_during_a_walk_test_never_cost_a_burst_a_frame(station):
     viewer.start()
     try:
         for _ in range(3):
-            app.trigger_source.fire("amur_leopard")
+            app.parts.trigger_source.fire("amur_leopard")
             assert app.wait_idle(10)
     finally:
         stop.set()
@@ -160,11 +160,11 @@ def test_the_daemon_opens_its_page_after_start_and_goes_on_without_it(tmp_path, 
     page = {"enabled_after_start_s": 60, "port": 0, "bind": "127.0.0.1",
             "password_hash": station.web.settings.password_hash}
     with running_station(make_config(tmp_path / "a", web=page)) as app:
-        assert app.web.enabled and 55 < app.web.seconds_left() <= 60
-        assert call(app, "GET", "/login").status == 200
-    assert not app.web.enabled
+        assert app.parts.web.enabled and 55 < app.parts.web.seconds_left() <= 60
+        assert call(app.parts, "GET", "/login").status == 200
+    assert not app.parts.web.enabled
     taken = {**page, "port": station.web.address[1]}
     with running_station(make_config(tmp_path / "b", web=taken)) as app:  # the port is busy: no page, no crash
-        assert not app.web.enabled and app.healthy()
+        assert not app.parts.web.enabled and app.healthy()
         with pytest.raises(WebError, match="cannot listen"):
             app.enable_web(1)

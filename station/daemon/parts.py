@@ -1,0 +1,151 @@
+"""The running station's parts (``StationParts``) and how ``StationApp`` builds them from the config."""
+
+from __future__ import annotations
+
+from contextlib import ExitStack
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from station.daemon.clock import ClockGuard, load_trusted_unix
+from station.daemon.commands import CommandWorker
+from station.hardware import factory
+from station.hardware.board import CompanionBoard
+from station.hardware.hotspot import HotspotSwitch, build_hotspot
+from station.hardware.ports import Illuminator, TriggerSource
+from station.hardware.preview import PreviewCamera
+from station.hardware.timelapse import Ticker, TimelapseTrigger
+from station.lora.link import LoRaLink
+from station.lora.settings import LoRaSection
+from station.pipeline.alerts import ProvisionalAlerts
+from station.pipeline.capture import CaptureWorker
+from station.pipeline.classify import ClassifyWorker
+from station.pipeline.compose import Composer
+from station.pipeline.writer import StoreWriter
+from station.store.recovery import RecoveryReport, recover
+from station.store.repo import StationStore
+from station.uplink.mqtt import MqttUplink
+from station.vision.classifier import Classifier
+from station.vision.station_vision import Vision, load_vision
+from station.web.server import WebServer
+from station.wire.messages import ModelRef
+
+
+@dataclass
+class StationParts:
+    """Every part of the running station, built by ``StationApp.start`` before any of them starts. A part is
+    None only where the config has none (no board, no MQTT, no LoRa, no hotspot, no time-lapse)."""
+
+    vision: Vision  # the models deciding each frame (detector first, when configured); swapped by reload_model
+    recovery: RecoveryReport
+    clock: ClockGuard | None  # checks the board's RTC readings (station/daemon/clock.py)
+    companion: CompanionBoard | None
+    illuminator: Illuminator
+    camera: PreviewCamera  # the adapter, shared with the ranger's aiming preview
+    trigger_source: TriggerSource
+    writer: StoreWriter
+    commands: CommandWorker
+    uplink: MqttUplink | None
+    lora: LoRaLink | None
+    classify: ClassifyWorker
+    capture: CaptureWorker
+    hotspot: HotspotSwitch | None  # the ranger's Wi-Fi, on with the page
+    web: WebServer  # the ranger's page (on only when asked)
+    timelapse: TimelapseTrigger | None = None  # rebuilt when [capture] timelapse_s changes
+    telemetry_ticker: Ticker | None = None  # rebuilt when [mqtt] telemetry_interval_s changes
+    watchdog: Ticker | None = None  # kicks the board's hardware watchdog while healthy
+
+    @property
+    def classifier(self) -> Classifier | None:
+        """The vision's classifier, if it has one."""
+        return self.vision.classifier
+
+if TYPE_CHECKING:
+    from station.daemon.app import StationApp
+
+
+def build_parts(app: StationApp, stops: ExitStack) -> StationParts:
+    """Every part, none started yet (a GPIO lamp claims its pin here: released at the very end of stop)."""
+    config = app.config
+    vision = load_vision(config)
+    recovery = recover_store(app)
+    clock, companion = None, None
+    if config.uses_board:
+        clock = ClockGuard(tolerance_s=config.bridge.clock_tolerance_s,
+                           trusted_unix=load_trusted_unix(app.db_path))
+        board_clock = clock
+        companion = CompanionBoard(config.bridge, night_lux=config.camera.night_lux,
+                                   on_telemetry=lambda reading: app._board_reading(reading, board_clock),
+                                   on_tamper=app._tamper)
+    illuminator = factory.build_illuminator(config, board=companion)
+    stops.callback(_close_lamp, illuminator, companion)
+    camera = PreviewCamera(factory.build_camera(config, illuminator=illuminator, lores_size=vision.input_size,
+                                                light=lambda: app.board.get("lux"),
+                                                temperature=lambda: app.board.get("temperature_c"),
+                                                on_failure=app._hardware_failed),
+                           idle=app._camera_idle)
+    writer = StoreWriter(db_path=app.db_path, stats=app.stats, on_outbox=app.notify_outbox,
+                         maintenance=app._retention)
+    commands = CommandWorker(app)
+    hotspot = build_hotspot(config.hotspot)
+    lora_settings: LoRaSection = config.lora
+    switch = HotspotSwitch(hotspot) if hotspot is not None else None
+    return StationParts(
+        vision=vision, recovery=recovery, clock=clock, companion=companion, illuminator=illuminator,
+        camera=camera, trigger_source=app._with_warmup(factory.build_trigger(config, board=companion)),
+        writer=writer, commands=commands, uplink=build_uplink(app, vision, commands),
+        lora=build_lora(app, companion) if lora_settings.enabled else None,
+        classify=build_classify_worker(app, vision, writer),
+        capture=build_capture_worker(app, vision, camera, illuminator, writer),
+        hotspot=switch, web=WebServer.for_station(app, hotspot=switch))
+
+def recover_store(app: StationApp) -> RecoveryReport:
+    store = StationStore(app.db_path)
+    try:
+        return recover(store, app.media, station_id=app.config.station.id)
+    finally:
+        store.close()
+
+def build_uplink(app: StationApp, vision: Vision, commands: CommandWorker) -> MqttUplink | None:
+    if not app.config.mqtt.enabled:
+        return None
+    name, version = vision.model_refs[0]
+    return MqttUplink(settings=app.config.mqtt, station_id=app.config.station.id, db_path=app.db_path,
+                      stats=app.stats, model=ModelRef(name=name, version=version),
+                      resolve=app.config.resolve, on_command=commands.submit,
+                      on_link_change=app.notify_outbox)
+
+def build_lora(app: StationApp, companion: CompanionBoard | None) -> LoRaLink:
+    return LoRaLink(settings=app.config.lora, db_path=app.db_path, stats=app.stats,
+                    modem_factory=lambda on_downlink: factory.build_lora_modem(app.config, on_downlink,
+                                                                               board=companion),
+                    mqtt_up=(lambda: mqtt_up(app)), status_frame=app._lora_status)
+
+def mqtt_up(app: StationApp) -> bool:
+    uplink = app.parts.uplink
+    return uplink is not None and uplink.connected
+
+def composer(app: StationApp, vision: Vision) -> Composer:
+    return Composer(station_id=app.config.station.id, deployment_id=app.config.station.deployment_id,
+                    vision=vision, thumbnail_max_bytes=app.config.mqtt.thumbnail_max_bytes,
+                    thumbnail_format=app.config.mqtt.thumbnail_format)
+
+def build_classify_worker(app: StationApp, vision: Vision, writer: StoreWriter) -> ClassifyWorker:
+    return ClassifyWorker(vision=vision, frames_in=app.frames, writer=writer,
+                          media=app.media, composer=composer(app, vision), stats=app.stats,
+                          on_sequence=app._on_sequence,
+                          alerts=ProvisionalAlerts(app.config.alerts, station=app.config.station))
+
+def build_capture_worker(app: StationApp, vision: Vision, camera: PreviewCamera, illuminator: Illuminator,
+                          writer: StoreWriter) -> CaptureWorker:
+    return CaptureWorker(camera=camera, illuminator=illuminator, settings=app.config.capture,
+                         triggers=app.triggers, frames_out=app.frames, writer=writer, media=app.media,
+                         prepare=vision.prepare, jpeg_quality=app.config.camera.jpeg_quality,
+                         station_id=app.config.station.id,
+                         deployment_id=app.config.station.deployment_id or None, stats=app.stats)
+
+
+def _close_lamp(illuminator: Illuminator, companion: CompanionBoard | None) -> None:
+    """A GPIO lamp: off, and its pin released (the board's lamp goes with the board)."""
+    close_lamp = getattr(illuminator, "close", None)
+    if close_lamp is not None and illuminator is not companion:
+        close_lamp()
