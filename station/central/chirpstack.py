@@ -23,6 +23,7 @@ from station.central.errors import BadMessage
 from station.wire.lora_codec import (UPLINK_PORT, DetectionFrame, StatusFrame, Uplink, WireDetection,
                                 decode_uplink, encode_uplink)
 from station.wire.lora_json import uplink_data
+from station.wire.station_id import is_station_id
 from station.lora.errors import LoRaCodecError
 
 
@@ -71,9 +72,7 @@ def parse_uplink_event(topic: str, body: bytes) -> LoRaUplink:
 
 def _check_station_tag(tag: object) -> None:
     """The device's ``station_id`` tag names the station like an MQTT topic does: the same rule."""
-    from station.central.decode import STATION_ID_RE
-
-    if tag not in (None, "") and not (isinstance(tag, str) and STATION_ID_RE.match(tag)):
+    if tag not in (None, "") and not (isinstance(tag, str) and is_station_id(tag)):
         raise BadMessage(f"lora: device tag station_id {str(tag)[:80]!r} is not a valid station id; fix the tag "
                          "in ChirpStack")
 

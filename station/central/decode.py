@@ -23,11 +23,11 @@ from station.central.chirpstack import LoRaUplink, parse_uplink_event
 from station.central.errors import BadMessage
 from station.wire.ids import parse_iso
 from station.wire.encoding import WireFormatError, decode_payload, parse_content_type
+from station.wire.station_id import is_station_id
 from station.wire.messages import (AlertDetection, AlertMessage, DetectionMessage, ModelRef, StatusMessage,
                                      TelemetryMessage, WireDetection)
 
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-STATION_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{1,62}$")
 MAX_THUMBNAIL_BYTES = 256_000
 MAX_BATCH_MESSAGES = 1000
 TOPIC_OF_SCHEMA = {"detection": "detections", "telemetry": "telemetry", "status": "status"}
@@ -63,7 +63,7 @@ def decode(topic: str, payload: bytes, *, topic_root: str, content_type: str | N
         raise BadMessage(f"topic {topic!r} is not under {root!r} nor a ChirpStack uplink topic")
     parts = topic[len(root):].split("/")
     station_id = parts[0]
-    if not STATION_ID_RE.match(station_id):
+    if not is_station_id(station_id):
         raise BadMessage(f"station id {station_id!r} in the topic is not a valid station id")
     kind = parts[1:]
     if len(kind) == 2 and kind[0] == "media":
@@ -86,7 +86,7 @@ def decode_many(topic: str, payload: bytes, *, topic_root: str,
     only when the batch as a whole cannot be read (then nothing in it is stored)."""
     root = topic_root.rstrip("/") + "/"
     parts = topic[len(root):].split("/") if topic.startswith(root) else []
-    if parts[1:] != ["batch"] or not STATION_ID_RE.match(parts[0]):
+    if parts[1:] != ["batch"] or not is_station_id(parts[0]):
         try:
             return [(topic, payload, decode(topic, payload, topic_root=topic_root, content_type=content_type))]
         except BadMessage as exc:
