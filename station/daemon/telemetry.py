@@ -11,6 +11,7 @@ from station.errors import StoreError
 from station.wire.ids import iso, utc_now, uuid7
 from station.store.db import connect
 from station.store.media import MediaStore
+from station.store.outbox import pending_count
 from station.store.repo import OutboxMessage
 from station.wire.messages import TelemetryMessage, encode_json
 
@@ -22,8 +23,7 @@ def telemetry_message(*, station_id: str, data_dir: Path, db_path: Path, started
                       queue_depths: dict[str, int], counters: dict[str, int], board: dict) -> OutboxMessage:
     usage = shutil.disk_usage(data_dir)
     with closing(connect(db_path, readonly=True).conn) as conn:
-        pending = conn.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL AND dropped_reason IS NULL"
-                               ).fetchone()[0]
+        pending = pending_count(conn)
     message = TelemetryMessage(id=uuid7(), station_id=station_id, at=iso(utc_now()),
                                uptime_s=round(time.monotonic() - started_mono, 1),
                                battery_mv=board.get("battery_mv"), solar_mv=board.get("solar_mv"),

@@ -31,11 +31,12 @@ from station.lora.ports import Downlink, LoRaModem, SendStatus
 from station.lora.settings import LoRaSection
 from station.stats import Stats
 from station.store.db import connect, write_transaction
+from station.store.outbox import PENDING
 
 log = logging.getLogger(__name__)
 
-_PENDING = """SELECT message_id, payload, kind, event_id FROM outbox
-    WHERE kind IN ('alert', 'detection') AND sent_at IS NULL AND lora_sent_at IS NULL AND priority <= ?
+_PENDING = f"""SELECT message_id, payload, kind, event_id FROM outbox
+    WHERE kind IN ('alert', 'detection') AND {PENDING} AND lora_sent_at IS NULL AND priority <= ?
     ORDER BY priority, message_id LIMIT 64"""
 #: (sequence, species code) already summarised over LoRa by a provisional alert: its full record adds nothing
 _ALERTED = """SELECT payload FROM outbox WHERE kind = 'alert' AND lora_sent_at IS NOT NULL AND event_id = ?"""

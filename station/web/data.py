@@ -16,6 +16,7 @@ import sqlite_utils
 
 from station.wire.ids import iso, utc_now
 from station.store.db import connect
+from station.store.outbox import pending_count
 from station.vision.station_vision import model_label
 
 if TYPE_CHECKING:
@@ -41,8 +42,7 @@ def station_snapshot(app: StationApp) -> dict[str, Any]:
     usage = shutil.disk_usage(config.data_dir)
     board = dict(app.board)
     with reading(app.db_path) as db:
-        outbox = db.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL AND dropped_reason IS NULL"
-                            ).fetchone()[0]
+        outbox = pending_count(db.conn)
         last = db.execute("SELECT start FROM events ORDER BY start DESC LIMIT 1").fetchone()
     return {
         "station_id": config.station.id, "park": config.station.park,
