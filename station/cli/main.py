@@ -18,6 +18,7 @@ import click
 
 from station import __version__
 from station.cli.errors import StationErrorsGroup
+from station.store.paths import media_dir, station_db_path
 
 DEFAULT_CONFIG = "station.toml"
 config_option = click.option("-c", "--config", "config_path", type=click.Path(path_type=Path),
@@ -117,7 +118,7 @@ def status(config_path: Path, as_json: bool) -> None:
     from station.store.queries import status_summary
 
     config = load_with_fallback(config_path, writing=False)
-    summary = status_summary(config.data_dir / "station.db", config.data_dir / "media")
+    summary = status_summary(station_db_path(config.data_dir), media_dir(config.data_dir))
     summary["daemon"] = read_run_state(config.data_dir)
     running_on = summary["daemon"].get("config_fallback") if summary["daemon"].get("running") else None
     summary["config_fallback"] = config.fallback_reason or running_on
@@ -142,7 +143,7 @@ def detections(config_path: Path, fmt: str, limit: int | None, species: str | No
 
     config = load_config(config_path)
     check_data_dir(config)
-    rows = list_detections(config.data_dir / "station.db", limit=limit, species=species)
+    rows = list_detections(station_db_path(config.data_dir), limit=limit, species=species)
     if fmt == "json":
         json.dump(rows, output, indent=2, ensure_ascii=False)
         output.write("\n")
@@ -237,7 +238,7 @@ def store_recover(config_path: Path) -> None:
 
     config = load_config(config_path)
     check_data_dir(config)
-    report = salvage(config.data_dir / "station.db")
+    report = salvage(station_db_path(config.data_dir))
     click.echo(f"damaged file kept as {report.damaged_copy}")
     for table, rows in report.copied.items():
         lost = report.lost_ranges[table]

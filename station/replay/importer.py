@@ -39,6 +39,7 @@ from station.replay.scan import DatedPhoto, Photo, Rejected, date_photo, group_s
 from station.store import retention
 from station.store.db import write_transaction
 from station.store.media import MediaStore
+from station.store.paths import media_dir, station_db_path
 from station.store.repo import StationStore
 from station.types import Detection, Frame, FrameResult, SequenceClosed
 from station.vision.station_vision import Vision, check_field_use, load_vision, model_label
@@ -103,8 +104,7 @@ class _Stored:
 class ReplayImporter:
     """Imports one folder into the station store of ``config``; use from one thread."""
 
-    def __init__(self, config: StationConfig, *, vision: Vision | None = None, allow_non_field: bool = False,
-                 db_name: str = "station.db", media_dir: str = "media") -> None:
+    def __init__(self, config: StationConfig, *, vision: Vision | None = None, allow_non_field: bool = False) -> None:
         """``allow_non_field``: import with a model whose card says it is not for real photos (refused
         otherwise, with a ConfigError that says how to fix it); the config's model.allow_non_field also does."""
         self._config = config
@@ -116,8 +116,8 @@ class ReplayImporter:
             check_field_use(vision, "sd-card", allowed=allowed)
         self.vision = vision
         self.models = model_label(vision)
-        self._media = MediaStore(config.data_dir / media_dir)
-        self._db_path = config.data_dir / db_name
+        self._media = MediaStore(media_dir(config.data_dir))
+        self._db_path = station_db_path(config.data_dir)
         self._composer = Composer(station_id=config.station.id, deployment_id=config.station.deployment_id,
                                   vision=vision, thumbnail_max_bytes=config.mqtt.thumbnail_max_bytes,
                                   thumbnail_format=config.mqtt.thumbnail_format)
