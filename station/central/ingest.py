@@ -32,7 +32,7 @@ from station.central.config import CentralConfig
 from station.central.db import connect, driver, ensure_telemetry_partitions, existing_telemetry_partitions, migrate
 from station.central.decode import Record, decode_many
 from station.central.errors import BadMessage, CentralError
-from station.central.store import StoreWriter, dead_letter, record_alerts, telemetry_month
+from station.central.store import IngestWriter, dead_letter, record_alerts, telemetry_month
 from station.errors import UplinkError
 
 log = logging.getLogger(__name__)
@@ -184,7 +184,7 @@ class IngestWorker:
 
     # -- the writer thread ------------------------------------------------------------------------------------
     def _run(self) -> None:
-        writer = StoreWriter(self._conn, self.config.alerts)
+        writer = IngestWriter(self._conn, self.config.alerts)
         while not self._stopping.is_set():
             batch = self._next_batch()
             if batch:
@@ -194,7 +194,7 @@ class IngestWorker:
                     self._busy.clear()
             self._mark_published()
 
-    def _handle_safely(self, writer: StoreWriter, batch: list[Delivery]) -> None:
+    def _handle_safely(self, writer: IngestWriter, batch: list[Delivery]) -> None:
         """Never let the writer thread die, and never leave a batch unacknowledged and unstored."""
         problem = ""
         for attempt in range(1, 4):
@@ -225,7 +225,7 @@ class IngestWorker:
                 break
         return batch
 
-    def _handle(self, writer: StoreWriter, batch: list[Delivery],
+    def _handle(self, writer: IngestWriter, batch: list[Delivery],
                 parked: list[tuple[Delivery, str]] | None = None) -> None:
         decoded, dead = self._decode(batch)
         dead += parked or []
@@ -267,7 +267,7 @@ class IngestWorker:
         decoded.sort(key=lambda pair: _station_of(pair[1]))
         return decoded, dead
 
-    def _write_with_retry(self, writer: StoreWriter, decoded: list, dead: list) -> _Outcome:
+    def _write_with_retry(self, writer: IngestWriter, decoded: list, dead: list) -> _Outcome:
         psycopg = driver()
         for attempt in range(1, MAX_RETRIES + 1):
             try:
@@ -284,7 +284,7 @@ class IngestWorker:
                 return self._write_one_by_one(writer, decoded, dead)
         raise CentralError(f"ingest {self.name}: batch failed {MAX_RETRIES} times; see the log")
 
-    def _write(self, writer: StoreWriter, decoded: list, dead: list) -> _Outcome:
+    def _write(self, writer: IngestWriter, decoded: list, dead: list) -> _Outcome:
         try:
             outcome = self._write_transaction(writer, decoded, dead)
         except BaseException:
@@ -293,7 +293,7 @@ class IngestWorker:
         writer.committed()
         return outcome
 
-    def _write_transaction(self, writer: StoreWriter, decoded: list, dead: list) -> _Outcome:
+    def _write_transaction(self, writer: IngestWriter, decoded: list, dead: list) -> _Outcome:
         outcome = _Outcome()
         with self._conn.transaction():
             for delivery, reason in dead:
@@ -316,7 +316,7 @@ class IngestWorker:
         outcome.counts["alerts"] += len(outcome.alerts)
         return outcome
 
-    def _write_one_by_one(self, writer: StoreWriter, decoded: list, dead: list) -> _Outcome:
+    def _write_one_by_one(self, writer: IngestWriter, decoded: list, dead: list) -> _Outcome:
         psycopg = driver()
         total = _Outcome()
         for delivery, reason in dead:
@@ -331,7 +331,7 @@ class IngestWorker:
                 total.merge(self._write(writer, [], [(delivery, reason)]))
         return total
 
-    def _reconnect_db(self, writer: StoreWriter) -> None:
+    def _reconnect_db(self, writer: IngestWriter) -> None:
         while not self._stopping.is_set():
             try:
                 if self._conn is not None and not self._conn.closed:

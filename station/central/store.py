@@ -91,8 +91,8 @@ def _check_alert(message: AlertMessage, start: datetime, at: datetime, received_
                          "check the station clock")
 
 
-class StoreWriter:
-    """Writes records through one connection; the caller owns the transaction."""
+class IngestWriter:
+    """Writes ingested records into PostgreSQL through one connection; the caller owns the transaction."""
 
     def __init__(self, conn: psycopg.Connection, alerts: AlertsSection) -> None:
         self.conn = conn
