@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from station.central.errors import BadMessage
-from station.wire.lora_codec import (UPLINK_PORT, DetectionFrame, StatusFrame, Uplink, WireDetection,
+from station.wire.lora_codec import (UPLINK_PORT, DetectionFrame, StatusFrame, Uplink, LoRaDetection,
                                 decode_uplink, encode_uplink)
 from station.wire.lora_json import uplink_data
 from station.wire.station_id import is_station_id
@@ -97,7 +97,7 @@ def frame_from_object(obj: dict[str, Any]) -> Uplink:
     """Rebuild a frame from codec.js's decoded object (when the network server dropped the bytes)."""
     try:
         if obj.get("type") == "detections":
-            detections = tuple(WireDetection(int(d["species_code"]), int(d["confidence"]), int(d["count"] or 0),
+            detections = tuple(LoRaDetection(int(d["species_code"]), int(d["confidence"]), int(d["count"] or 0),
                                              int(d["time"])) for d in obj["detections"])
             return DetectionFrame(int(obj["sequence"]), int(obj["base_time"]), detections)
         if obj.get("type") == "status":

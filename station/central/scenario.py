@@ -28,7 +28,7 @@ from station.central.fleet_layout import (PlannedSighting, SimStation, make_stat
                                           protected_zones, settlements_for)
 from station.central.scenario_truth import Fact, Truth
 from station.wire.ids import iso
-from station.wire.lora_codec import DetectionFrame, StatusFrame, wire_detection
+from station.wire.lora_codec import DetectionFrame, StatusFrame, lora_detection
 from station.wire.messages import DetectionMessage, ModelRef, TelemetryMessage, WireDetection, encode_json
 from station.vision.species import catalogue
 
@@ -220,7 +220,7 @@ class Scenario:
         if not station.offline(sent):
             return []  # MQTT came back first: the full record goes, no summary
         start = int(datetime.fromisoformat(message.start.replace("Z", "+00:00")).timestamp())
-        items = [wire_detection(d.species_code, d.confidence, d.count, start) for d in message.detections
+        items = [lora_detection(d.species_code, d.confidence, d.count, start) for d in message.detections
                  if catalogue()[d.species].priority == 0]
         frame = DetectionFrame(self._next_lora(station), start, tuple(items))
         facts = tuple(Fact(station.station_id, station.country, d.species, d.species_code, start, None, None, "lora",

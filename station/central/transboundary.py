@@ -32,7 +32,7 @@ from station.central.chirpstack import uplink_event, uplink_topic
 from station.central.fleet_layout import BORDER_LONGITUDE, SimStation, make_stations
 from station.central.scenario import APPLICATION_ID, Publication, uuid7_at
 from station.wire.ids import iso
-from station.wire.lora_codec import DetectionFrame, wire_detection
+from station.wire.lora_codec import DetectionFrame, lora_detection
 from station.wire.messages import DetectionMessage, ModelRef, WireDetection, encode_json
 from station.vision.species import catalogue
 
@@ -138,7 +138,7 @@ class Transboundary:
         out = []
         if lora_first:  # the station's MQTT link was down: the LoRa summary arrives first, the record later
             frame = DetectionFrame(self._next(), int(at.timestamp()),
-                                   (wire_detection(entry.code, detection.confidence, None, int(at.timestamp())),))
+                                   (lora_detection(entry.code, detection.confidence, None, int(at.timestamp())),))
             event = uplink_event(frame=frame, dev_eui=station.entry.dev_eui or "", device_name=station.station_id,
                                  tags={"station_id": station.station_id, "park": station.entry.park},
                                  f_cnt=frame.sequence, received_at=sent, application_id=APPLICATION_ID,

@@ -24,7 +24,7 @@ from typing import Callable
 
 from station.wire.ids import parse_iso
 from station.lora.budget import DutyCycleBudget
-from station.wire.lora_codec import StatusFrame, decode_downlink, encode_status, pack_detections, wire_detection
+from station.wire.lora_codec import StatusFrame, decode_downlink, encode_status, pack_detections, lora_detection
 from station.wire.lora_codec import RequestStatus
 from station.lora.regions import region
 from station.lora.ports import Downlink, LoRaModem, SendStatus
@@ -156,7 +156,7 @@ class LoRaLink:
             for detection in message["detections"]:
                 if detection["species_code"] in known:
                     continue
-                summaries.append(wire_detection(detection["species_code"], detection["confidence"],
+                summaries.append(lora_detection(detection["species_code"], detection["confidence"],
                                                 detection.get("count"), start))
                 owners.append(message_id)
             if known and all(d["species_code"] in known for d in message["detections"]):

@@ -12,7 +12,7 @@ import pytest
 from station.central.chirpstack import LoRaUplink, uplink_event, uplink_topic
 from station.central.decode import Thumbnail, decode, uuid7_time
 from station.central.errors import BadMessage
-from station.wire.lora_codec import DetectionFrame, StatusFrame, WireDetection
+from station.wire.lora_codec import DetectionFrame, StatusFrame, LoRaDetection
 from station.wire.messages import DetectionMessage
 
 ROOT = "camtrap/v1"
@@ -90,7 +90,7 @@ def _event(frame, **changes) -> tuple[str, bytes]:
     return uplink_topic("app", "70B3D57ED0000001"), json.dumps(event).encode()
 
 
-DETECTIONS = DetectionFrame(258, 1700000000, (WireDetection(2, 87, 1, 1700000012), WireDetection(1, 81, 2, 1700000300)))
+DETECTIONS = DetectionFrame(258, 1700000000, (LoRaDetection(2, 87, 1, 1700000012), LoRaDetection(1, 81, 2, 1700000300)))
 
 
 def test_a_chirpstack_uplink_is_decoded_with_the_project_codec():

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from firmware_bridge.protocol import ResetCause
 from station.wire.lora_codec import (
     DOWNLINK_PORT, MAX_OFFSET_S, UPLINK_PORT, CaptureMode, DetectionFrame, RequestStatus, SetCaptureMode,
-    SetThresholds, StatusFrame, WireDetection, decode_downlink, encode_detections, encode_downlink, encode_status,
+    SetThresholds, StatusFrame, LoRaDetection, decode_downlink, encode_detections, encode_downlink, encode_status,
 )
 from station.wire.lora_json import (
     decode_downlink_json, decode_uplink_json, downlink_data, encode_downlink_json,
@@ -49,7 +49,7 @@ def detection_payloads(draw: st.DrawFn) -> bytes:
     base = draw(st.integers(0, 2**32 - 1))
     fields = draw(st.lists(detection_fields, min_size=1, max_size=58))
     frame = DetectionFrame(draw(st.integers(0, 0xFFFF)), base,
-                           tuple(WireDetection(c, p, n, base + o) for c, p, n, o in fields))
+                           tuple(LoRaDetection(c, p, n, base + o) for c, p, n, o in fields))
     return encode_detections(frame)
 
 
