@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import sqlite3
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 
 from station.wire.ids import iso, utc_now
@@ -48,7 +49,7 @@ class OutboxReader:
     def close(self) -> None:
         self._db.conn.close()
 
-    def pending(self, limit: int, *, exclude: set[str] = frozenset()) -> list[PendingMessage]:
+    def pending(self, limit: int, *, exclude: AbstractSet[str] = frozenset()) -> list[PendingMessage]:
         """Up to ``limit`` unsent messages, people and big cats first, oldest first within a priority."""
         rows = self._db.execute(
             "SELECT message_id, kind, priority, topic, payload, content_type, correlation_data FROM outbox "
