@@ -50,7 +50,7 @@ def send_command(settings: CentralMqttSection, station_id: str, name: str, args:
         # correlation data: the request id in the reply is what identifies it.
         content_type = getattr(message.properties, "ContentType", None)
         try:
-            reply = json.loads(decode_payload(message.payload, content_type))
+            reply = json.loads(decode_payload(bytes(message.payload), content_type))
         except (WireFormatError, ValueError):
             return
         if isinstance(reply, dict) and reply.get("request_id") == request_id:

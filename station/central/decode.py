@@ -45,7 +45,9 @@ class Thumbnail:
         return uuid7_time(self.media_id)
 
 
-Record = DetectionMessage | AlertMessage | TelemetryMessage | StatusMessage | Thumbnail | LoRaUplink
+StationMessage = DetectionMessage | AlertMessage | TelemetryMessage | StatusMessage
+StationModel = type[DetectionMessage] | type[AlertMessage] | type[TelemetryMessage] | type[StatusMessage]
+Record = StationMessage | Thumbnail | LoRaUplink
 
 
 def uuid7_time(value: str) -> datetime:
@@ -68,8 +70,9 @@ def decode(topic: str, payload: bytes, *, topic_root: str, content_type: str | N
     kind = parts[1:]
     if len(kind) == 2 and kind[0] == "media":
         return _thumbnail(station_id, kind[1], payload, content_type)
-    models = {"detections": (DetectionMessage, "detection"), "telemetry": (TelemetryMessage, "telemetry"),
-              "status": (StatusMessage, "status"), "alert": (AlertMessage, "alert")}
+    models: dict[str, tuple[StationModel, str]] = {
+        "detections": (DetectionMessage, "detection"), "telemetry": (TelemetryMessage, "telemetry"),
+        "status": (StatusMessage, "status"), "alert": (AlertMessage, "alert")}
     if len(kind) == 1 and kind[0] in models:
         model, name = models[kind[0]]
         return _station_json(model, name, _unwrap(name, payload, content_type, batch=False), station_id)
@@ -106,7 +109,9 @@ def _batch_entry(prefix: str, station_id: str, line: bytes) -> tuple[str, bytes,
     if name not in TOPIC_OF_SCHEMA:
         return prefix + "/batch", line, BadMessage(f"batch: a message with schema {str(schema)[:40]!r} cannot be "
                                                    "batched (detection, telemetry or status)")
-    model = {"detection": DetectionMessage, "telemetry": TelemetryMessage, "status": StatusMessage}[name]
+    models: dict[str, StationModel] = {"detection": DetectionMessage, "telemetry": TelemetryMessage,
+                                       "status": StatusMessage}
+    model = models[name]
     topic = f"{prefix}/{TOPIC_OF_SCHEMA[name]}"
     try:
         return topic, line, _station_json(model, name, line, station_id)
@@ -129,7 +134,7 @@ def _unwrap(name: str, payload: bytes, content_type: str | None, *, batch: bool)
     return body
 
 
-def _station_json(model: type[BaseModel], name: str, payload: bytes, station_id: str) -> Any:
+def _station_json(model: StationModel, name: str, payload: bytes, station_id: str) -> StationMessage:
     try:
         data = json.loads(payload)
     except (UnicodeDecodeError, ValueError) as exc:
@@ -142,7 +147,9 @@ def _station_json(model: type[BaseModel], name: str, payload: bytes, station_id:
     if not schema.startswith(f"{name}/1."):
         raise BadMessage(f"{name}: schema {schema!r} is not {name}/1.x; upgrade the server for a new major version")
     data = _known_fields(model, {**data, "schema": f"{name}/1.0"})
-    nested = {DetectionMessage: WireDetection, AlertMessage: AlertDetection}.get(model)
+    nested_models: dict[StationModel, type[BaseModel]] = {DetectionMessage: WireDetection,
+                                                          AlertMessage: AlertDetection}
+    nested = nested_models.get(model)
     if nested is not None and isinstance(data.get("detections"), list):
         data["detections"] = [_known_fields(nested, d) if isinstance(d, dict) else d for d in data["detections"]]
         if isinstance(data.get("model"), dict):

@@ -21,6 +21,7 @@ import threading
 import time
 from collections import Counter
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
@@ -34,6 +35,9 @@ from station.central.decode import Record, decode_many
 from station.central.errors import BadMessage, CentralError
 from station.central.store import IngestWriter, dead_letter, record_alerts, telemetry_month
 from station.errors import UplinkError
+
+if TYPE_CHECKING:
+    import psycopg
 
 log = logging.getLogger(__name__)
 
@@ -79,19 +83,26 @@ class IngestWorker:
         self._early_acks: set[int] = set()
         self._publish_lock = threading.Lock()
         self._months: set[tuple[int, int]] = set()
-        self._conn = None
+        self._conn: psycopg.Connection | None = None
         self._client = self._make_client()
         self._thread = threading.Thread(target=self._run, name=f"ingest-{name}", daemon=True)
 
+    @property
+    def _db(self) -> psycopg.Connection:
+        """The worker's database connection (there is one from ``start`` on)."""
+        if self._conn is None:
+            raise CentralError(f"ingest {self.name}: not started")
+        return self._conn
+
     # -- life cycle -------------------------------------------------------------------------------------------
     def start(self, timeout: float = 10.0) -> IngestWorker:
-        self._conn = connect(self.config.database)
+        self._conn = conn = connect(self.config.database)
         try:
-            migrate(self._conn, self.config.database)
-            self._months = existing_telemetry_partitions(self._conn)
+            migrate(conn, self.config.database)
+            self._months = existing_telemetry_partitions(conn)
             self._connect_broker(timeout)
         except BaseException:
-            self._conn.close()
+            conn.close()
             raise
         self._republish_unpublished()  # before the writer thread: a connection serves one thread at a time
         self._thread.start()
@@ -170,7 +181,7 @@ class IngestWorker:
     def _on_message(self, client: mqtt.Client, userdata, message: mqtt.MQTTMessage) -> None:
         props = message.properties
         content_type = getattr(props, "ContentType", None) if props is not None else None
-        self._deliveries.put(Delivery(message.topic, message.payload, message.mid, message.qos, content_type,
+        self._deliveries.put(Delivery(message.topic, bytes(message.payload), message.mid, message.qos, content_type,
                                       datetime.now(timezone.utc)))
 
     def _on_publish(self, client: mqtt.Client, userdata, mid: int, reason_code, properties) -> None:
@@ -184,7 +195,7 @@ class IngestWorker:
 
     # -- the writer thread ------------------------------------------------------------------------------------
     def _run(self) -> None:
-        writer = IngestWriter(self._conn, self.config.alerts)
+        writer = IngestWriter(self._db, self.config.alerts)
         while not self._stopping.is_set():
             batch = self._next_batch()
             if batch:
@@ -232,7 +243,7 @@ class IngestWorker:
         batch = batch + [delivery for delivery, _ in parked or []]
         months = {m for _, r in decoded if (m := telemetry_month(r)) is not None} - self._months
         if months:
-            ensure_telemetry_partitions(self._conn, months)
+            ensure_telemetry_partitions(self._db, months)
             self._months |= months
         outcome = self._write_with_retry(writer, decoded, dead)
         for delivery in batch:
@@ -295,9 +306,9 @@ class IngestWorker:
 
     def _write_transaction(self, writer: IngestWriter, decoded: list, dead: list) -> _Outcome:
         outcome = _Outcome()
-        with self._conn.transaction():
+        with self._db.transaction():
             for delivery, reason in dead:
-                dead_letter(self._conn, delivery.topic, delivery.payload, reason, self.name)
+                dead_letter(self._db, delivery.topic, delivery.payload, reason, self.name)
                 outcome.counts["dead_letters"] += 1
             alerts: list[Alert] = []
             raised: list[Alert] = []
@@ -305,14 +316,14 @@ class IngestWorker:
                 try:
                     written = writer.write(record, delivery.received_at)
                 except BadMessage as exc:
-                    dead_letter(self._conn, delivery.topic, delivery.payload, exc.reason, self.name)
+                    dead_letter(self._db, delivery.topic, delivery.payload, exc.reason, self.name)
                     outcome.counts["dead_letters"] += 1
                     continue
                 outcome.counts["stored" if written.stored else "duplicates"] += 1
                 alerts += written.alerts
                 raised += written.raised
                 outcome.withdrawn += written.withdrawn
-            outcome.alerts = raised + record_alerts(self._conn, alerts)
+            outcome.alerts = raised + record_alerts(self._db, alerts)
         outcome.counts["alerts"] += len(outcome.alerts)
         return outcome
 
@@ -325,7 +336,7 @@ class IngestWorker:
             try:
                 total.merge(self._write(writer, [(delivery, record)], []))
             except Exception as exc:
-                if self._conn.closed or isinstance(exc, psycopg.OperationalError):
+                if self._db.closed or isinstance(exc, psycopg.OperationalError):
                     raise
                 reason = f"refused by the store: {type(exc).__name__}: {(str(exc).strip().splitlines() or [''])[0]}"
                 total.merge(self._write(writer, [], [(delivery, reason)]))
@@ -369,8 +380,8 @@ class IngestWorker:
 
     def _republish_unpublished(self) -> None:
         """Alerts a crashed worker stored but may not have published (claimed atomically; at-least-once)."""
-        with self._conn.transaction():
-            rows = self._conn.execute(
+        with self._db.transaction():
+            rows = self._db.execute(
                 "UPDATE alerts SET published_at = now() WHERE published_at IS NULL AND raised_at > now() - "
                 "interval '1 hour' AND raised_at < now() - interval '10 seconds' RETURNING alert_id, kind, payload"
             ).fetchall()

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from station.central import catalogue as codes_catalogue
 from station.central import population
+from station.central.db import scalar
 from station.central.export import Selection
 from station.central.population import Point
 from station.wire.ids import iso
@@ -51,7 +52,7 @@ def build_report(conn: psycopg.Connection, *, since: datetime | None = None, unt
                  "deployments": deployments}
                 for country, parks, total, active, deployments in
                 conn.execute(_STATIONS.format(where=where), params + params).fetchall()]
-    unregistered = conn.execute("SELECT count(*) FROM stations WHERE NOT registered").fetchone()[0]
+    unregistered = scalar(conn, "SELECT count(*) FROM stations WHERE NOT registered")
     countries = sorted({row["country"] for row in stations} | {"CN", "RU"})
     found = load_animals(conn, where, params)
     most, most_by, crossed = population.crossing_summary(found)

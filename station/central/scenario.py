@@ -208,7 +208,7 @@ class Scenario:
 
     def _send_time(self, station: SimStation, ready: datetime, priority: int) -> datetime:
         """When the station's outbox gets a message out: now, or in priority order when MQTT comes back."""
-        if not station.offline(ready):
+        if station.outage is None or not station.offline(ready):
             return ready
         begin, back = station.outage
         fraction = (ready - begin) / (back - begin)
@@ -229,11 +229,14 @@ class Scenario:
 
     def _lora_pub(self, station: SimStation, frame, sent: datetime, rng: random.Random,
                   facts: tuple[Fact, ...] = ()) -> Publication:
-        event = uplink_event(frame=frame, dev_eui=station.entry.dev_eui, device_name=station.station_id,
+        dev_eui = station.entry.dev_eui
+        if dev_eui is None:
+            raise ValueError(f"{station.station_id}: a LoRa station of the scenario needs a DevEUI")
+        event = uplink_event(frame=frame, dev_eui=dev_eui, device_name=station.station_id,
                              tags={"station_id": station.station_id, "park": station.entry.park},
                              f_cnt=frame.sequence, received_at=sent, deduplication_id=str(uuid.UUID(
                                  int=rng.getrandbits(128))), application_id=APPLICATION_ID)
-        return self._pub(sent, uplink_topic(APPLICATION_ID, station.entry.dev_eui), json.dumps(event).encode(),
+        return self._pub(sent, uplink_topic(APPLICATION_ID, dev_eui), json.dumps(event).encode(),
                          "application/json", "lora", facts)
 
     def _next_lora(self, station: SimStation) -> int:
@@ -260,7 +263,8 @@ class Scenario:
                                        queue_depths={"triggers": 0, "frames": 0}, counters={"frames": tick * 9})
             out.append(self._pub(self._send_time(station, at, 3), f"{self.plan.topic_root}/{station.station_id}"
                                  f"/telemetry", encode_json(message), "application/json", "telemetry"))
-            if station.lora and station.offline(at) and tick % max(1, round(3600 / interval)) == 0:
+            lora_due = station.lora and station.offline(at) and tick % max(1, round(3600 / interval)) == 0
+            if lora_due and message.battery_mv is not None:  # always measured here
                 frame = StatusFrame.measured(sequence=self._next_lora(station), time=int(at.timestamp()),
                                              battery_mv=message.battery_mv, storage_used_pct=40,
                                              temperature_c=message.temperature_c, queue_depth=tick, reset_cause=1)

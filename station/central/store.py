@@ -265,16 +265,16 @@ class IngestWriter:
         station = self.lora_station(uplink)
         frame = uplink.frame
         self._ensure_station(station)
-        is_detections = isinstance(frame, DetectionFrame)
+        detections = frame.detections if isinstance(frame, DetectionFrame) else None
         row = self.conn.execute(
             "INSERT INTO lora_uplinks (uplink_id, station_id, dev_eui, f_cnt, frame_sequence, frame_type, detections, "
             "payload, received_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING 1",
             [uplink.uplink_id, station, uplink.dev_eui, uplink.f_cnt, frame.sequence,
-             "detections" if is_detections else "status", len(frame.detections) if is_detections else 0,
+             "detections" if detections is not None else "status", len(detections) if detections is not None else 0,
              uplink.payload, uplink.received_at]).fetchone()
         if row is None:
             return Written(stored=False)
-        if is_detections:
+        if isinstance(frame, DetectionFrame):
             return self._lora_detections(station, frame, uplink.received_at)
         return self._lora_status(station, frame, uplink)
 
