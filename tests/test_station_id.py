@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -21,7 +21,7 @@ from station.wire.lora_codec import StatusFrame
 from station.wire.station_id import is_station_id
 
 ROOT = "camtrap/v1"
-AT = datetime(2026, 11, 28, 4, 12, 9, tzinfo=timezone.utc)
+AT = datetime(2026, 11, 28, 4, 12, 9, tzinfo=UTC)
 
 #: every id the project's examples and tests use is of these shapes (hostname rules are checked elsewhere)
 ACCEPTED = ["llnp-0412", "tlnp-0007", "station-a", "unprovisioned", "llnp_0412", "llnp-", "00", "a" * 63]
@@ -31,7 +31,8 @@ REFUSED = ["", "a", "-llnp", "_llnp", "LLNP-0412", "llnp 0412", "llnp.0412", "ll
 
 def config_accepts(station_id: str, tmp_path: Path) -> bool:
     try:
-        validate_config({"station": {"id": station_id}, "hardware": {"camera": "simulated", "trigger": "simulated"}}, source="t.toml", base_dir=tmp_path)
+        validate_config({"station": {"id": station_id}, "hardware": {"camera": "simulated", "trigger": "simulated"}},
+                        source="t.toml", base_dir=tmp_path)
     except ConfigError as exc:
         assert "station.id" in str(exc)
         return False

@@ -15,9 +15,8 @@ import zstandard
 from station.central.decode import decode, decode_many
 from station.central.errors import BadMessage
 from station.store.outbox import PendingMessage
-from station.wire.encoding import (WireEncoder, WireFormatError, decode_payload, dictionary_bytes,
-                                     parse_content_type)
 from station.uplink.framing import publishes
+from station.wire.encoding import WireEncoder, WireFormatError, decode_payload, dictionary_bytes, parse_content_type
 from station.wire.messages import DetectionMessage, TelemetryMessage, encode_json
 from tests.conftest import ROOT
 from tests.test_wire_bytes import documented_example, documented_wire_hex

@@ -26,8 +26,8 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from station.central.errors import NotFoundError, RegistryError
 from station.central.db import scalar
+from station.central.errors import NotFoundError, RegistryError
 
 if TYPE_CHECKING:
     import psycopg
@@ -238,7 +238,8 @@ def conflicts(conn: psycopg.Connection) -> list[dict[str, Any]]:
              for (country, code), ids in sorted(owners.items()) if len(ids) > 1]
     listed = set()
     for individual, other, detail in conn.execute(
-            "SELECT individual_id, other_id, detail FROM individual_decisions WHERE kind = 'claim' ORDER BY decision_id"):
+            "SELECT individual_id, other_id, detail FROM individual_decisions WHERE kind = 'claim' "
+            "ORDER BY decision_id"):
         a, b = canonical(conn, individual), canonical(conn, other)
         key = (detail.get("observation_id"), *sorted({a, b}))
         if a != b and key not in listed:  # a catalogue imported twice claims the sighting twice: one question

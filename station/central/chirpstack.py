@@ -16,15 +16,22 @@ import base64
 import binascii
 import dataclasses
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from station.central.errors import BadMessage
-from station.wire.lora_codec import (UPLINK_PORT, DetectionFrame, StatusFrame, Uplink, LoRaDetection,
-                                decode_uplink, encode_uplink)
+from station.lora.errors import LoRaCodecError
+from station.wire.lora_codec import (
+    UPLINK_PORT,
+    DetectionFrame,
+    LoRaDetection,
+    StatusFrame,
+    Uplink,
+    decode_uplink,
+    encode_uplink,
+)
 from station.wire.lora_json import uplink_data
 from station.wire.station_id import is_station_id
-from station.lora.errors import LoRaCodecError
 
 
 @dataclasses.dataclass(frozen=True)
@@ -113,10 +120,10 @@ def _time(value: Any) -> datetime:
     if isinstance(value, str):
         try:
             moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-            return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+            return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
         except ValueError:
             pass
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def uplink_topic(application_id: str, dev_eui: str) -> str:
@@ -131,7 +138,7 @@ def uplink_event(*, frame: Uplink, dev_eui: str, device_name: str, tags: dict[st
     decoded, _ = uplink_data(frame)
     return {
         "deduplicationId": deduplication_id,
-        "time": received_at.astimezone(timezone.utc).isoformat().replace("+00:00", "Z"),
+        "time": received_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
         "deviceInfo": {"tenantId": "52f14cd4-c6f1-4fbd-8f87-4025e1d49242", "tenantName": "parks",
                        "applicationId": application_id, "applicationName": "camera-traps",
                        "deviceProfileId": "0f2b4e0a-7c1d-4d3e-9a51-6b1f6c0a1d22",

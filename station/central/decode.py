@@ -14,18 +14,25 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from station.central.chirpstack import LoRaUplink, parse_uplink_event
 from station.central.errors import BadMessage
-from station.wire.ids import parse_iso
 from station.wire.encoding import WireFormatError, decode_payload, parse_content_type
+from station.wire.ids import parse_iso
+from station.wire.messages import (
+    AlertDetection,
+    AlertMessage,
+    DetectionMessage,
+    ModelRef,
+    StatusMessage,
+    TelemetryMessage,
+    WireDetection,
+)
 from station.wire.station_id import is_station_id
-from station.wire.messages import (AlertDetection, AlertMessage, DetectionMessage, ModelRef, StatusMessage,
-                                     TelemetryMessage, WireDetection)
 
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 MAX_THUMBNAIL_BYTES = 256_000
@@ -53,7 +60,7 @@ Record = StationMessage | Thumbnail | LoRaUplink
 def uuid7_time(value: str) -> datetime:
     """The creation time a UUIDv7 carries in its first 48 bits (milliseconds since the epoch)."""
     millis = int(value.replace("-", "")[:12], 16)
-    return datetime.fromtimestamp(millis / 1000, tz=timezone.utc)
+    return datetime.fromtimestamp(millis / 1000, tz=UTC)
 
 
 def decode(topic: str, payload: bytes, *, topic_root: str, content_type: str | None = None) -> Record:

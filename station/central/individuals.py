@@ -14,8 +14,8 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from station.central.errors import NotFoundError, RegistryError
 from station.central.db import scalar
+from station.central.errors import NotFoundError, RegistryError
 
 if TYPE_CHECKING:
     import psycopg

@@ -20,7 +20,7 @@ import queue
 import threading
 import time
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import paho.mqtt.client as mqtt
@@ -182,7 +182,7 @@ class IngestWorker:
         props = message.properties
         content_type = getattr(props, "ContentType", None) if props is not None else None
         self._deliveries.put(Delivery(message.topic, bytes(message.payload), message.mid, message.qos, content_type,
-                                      datetime.now(timezone.utc)))
+                                      datetime.now(UTC)))
 
     def _on_publish(self, client: mqtt.Client, userdata, mid: int, reason_code, properties) -> None:
         # paho calls this holding its own message lock: take only ours, never call into paho from here

@@ -25,6 +25,7 @@ import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from itertools import pairwise
 from typing import Any
 
 YOUNG = ("juvenile", "subadult")
@@ -133,7 +134,7 @@ def animals(individuals: dict[str, tuple[str, str | None]], codes: Iterable[tupl
 
 def crossings(countries: Sequence[str]) -> int:
     """Consecutive sightings on different sides of the border."""
-    return sum(1 for before, after in zip(countries, countries[1:]) if before != after)
+    return sum(1 for before, after in pairwise(countries) if before != after)
 
 
 def joint_table(found: list[Animal], countries: Sequence[str]) -> dict[str, Any]:
@@ -206,7 +207,7 @@ def distance_to_line_km(point: Point, line: Sequence[Point]) -> float:
         return (p[1] - point[1]) * 111.32 * math.cos(lat0), (p[0] - point[0]) * 110.574
 
     best = math.inf
-    for a, b in zip(line, line[1:]):
+    for a, b in pairwise(line):
         (ax, ay), (bx, by) = xy(a), xy(b)
         dx, dy = bx - ax, by - ay
         t = 0.0 if dx == dy == 0 else max(0.0, min(1.0, -(ax * dx + ay * dy) / (dx * dx + dy * dy)))

@@ -110,4 +110,4 @@ def list_stations(conn: psycopg.Connection) -> list[dict]:
                         "s.state, s.state_at FROM stations s LEFT JOIN parks p USING (park_id) "
                         "ORDER BY s.station_id").fetchall()
     names = ("station_id", "park", "country", "latitude", "longitude", "dev_eui", "registered", "state", "state_at")
-    return [dict(zip(names, row)) for row in rows]
+    return [dict(zip(names, row, strict=True)) for row in rows]

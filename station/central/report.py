@@ -13,7 +13,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
 from station.central import catalogue as codes_catalogue
@@ -21,8 +22,8 @@ from station.central import population
 from station.central.db import scalar
 from station.central.export import Selection
 from station.central.population import Point
-from station.wire.ids import iso
 from station.vision.species import catalogue
+from station.wire.ids import iso
 
 if TYPE_CHECKING:
     import psycopg
@@ -57,7 +58,7 @@ def build_report(conn: psycopg.Connection, *, since: datetime | None = None, unt
     found = load_animals(conn, where, params)
     most, most_by, crossed = population.crossing_summary(found)
     sightings = [_animal_summary(animal) for animal in found]
-    return {"schema": "central-report/2.0", "generated_at": iso(datetime.now(timezone.utc)),
+    return {"schema": "central-report/2.0", "generated_at": iso(datetime.now(UTC)),
             "range": {"since": since and iso(since), "until": until and iso(until)},
             "countries": countries, "stations": stations, "unregistered_stations": unregistered,
             "detections": _detections(conn.execute(_DETECTIONS.format(where=where), params).fetchall()),
@@ -90,7 +91,7 @@ def _map(conn: psycopg.Connection, found: list[population.Animal], border: Seque
                     "USING (park_id) WHERE s.latitude IS NOT NULL AND s.longitude IS NOT NULL ORDER BY 1")]
     moves = []
     for animal in found:
-        for before, after in zip(animal.sightings, animal.sightings[1:]):
+        for before, after in pairwise(animal.sightings):
             if before.country != after.country and None not in (before.latitude, after.latitude):
                 moves.append({"animal": animal.animal_id, "species": animal.species,
                               "from": [before.latitude, before.longitude], "to": [after.latitude, after.longitude]})

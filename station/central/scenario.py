@@ -21,16 +21,22 @@ import math
 import random
 import uuid
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from station.central.chirpstack import uplink_event, uplink_topic
-from station.central.fleet_layout import (PlannedSighting, SimStation, make_stations, plan_sightings,
-                                          protected_zones, settlements_for)
+from station.central.fleet_layout import (
+    PlannedSighting,
+    SimStation,
+    make_stations,
+    plan_sightings,
+    protected_zones,
+    settlements_for,
+)
 from station.central.scenario_truth import Fact, Truth
+from station.vision.species import catalogue
 from station.wire.ids import iso
 from station.wire.lora_codec import DetectionFrame, StatusFrame, lora_detection
 from station.wire.messages import DetectionMessage, ModelRef, TelemetryMessage, WireDetection, encode_json
-from station.vision.species import catalogue
 
 APPLICATION_ID = "5b0a7c3e-2f41-4f8e-9d5a-0c6f1e2d3b4a"
 #: What a simulated station decides with (detection/1.1 names both): the bundled detector, then a park's classifier
@@ -46,7 +52,7 @@ SPECIES_MIX = {"roe_deer": 20, "sika_deer": 15, "wild_boar": 15, "asian_badger":
 class FleetPlan:
     stations: int
     hours: float
-    start: datetime = datetime(2026, 11, 1, tzinfo=timezone.utc)
+    start: datetime = datetime(2026, 11, 1, tzinfo=UTC)
     seed: int = 7
     events_per_day: float = 12.0
     telemetry_interval_s: float = 300.0

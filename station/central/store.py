@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from station.central.alerts import Alert, Sighting, StationPlace, alerts_for
@@ -24,10 +24,10 @@ from station.central.chirpstack import LoRaUplink
 from station.central.config import AlertsSection
 from station.central.decode import Record, Thumbnail, uuid7_time
 from station.central.errors import BadMessage
+from station.vision.species import by_code
 from station.wire.ids import parse_iso
 from station.wire.lora_codec import DetectionFrame, ResetCause, StatusFrame
 from station.wire.messages import AlertMessage, DetectionMessage, StatusMessage, TelemetryMessage
-from station.vision.species import by_code
 
 if TYPE_CHECKING:
     import psycopg
@@ -228,7 +228,8 @@ class IngestWriter:
             "UPDATE alerts SET confirmed_at = CASE WHEN species_key = ANY(%s) THEN now() END, "
             "withdrawn_at = CASE WHEN species_key = ANY(%s) THEN NULL ELSE now() END "
             "WHERE station_id = %s AND payload->>'source' = 'provisional' AND confirmed_at IS NULL "
-            "AND withdrawn_at IS NULL AND alert_key LIKE %s RETURNING alert_id, kind, payload, withdrawn_at IS NOT NULL",
+            "AND withdrawn_at IS NULL AND alert_key LIKE %s "
+            "RETURNING alert_id, kind, payload, withdrawn_at IS NOT NULL",
             [sorted(species), sorted(species), station, f"%:{station}:{second}:%"]).fetchall()
         return [(alert_id, kind, {**payload, "withdrawn": True}) for alert_id, kind, payload, gone in rows if gone]
 
@@ -254,7 +255,8 @@ class IngestWriter:
     def thumbnail(self, thumb: Thumbnail) -> Written:
         self._ensure_station(thumb.station_id)
         row = self.conn.execute(
-            "INSERT INTO media (media_id, station_id, captured_at, content_type, thumbnail) VALUES (%s, %s, %s, %s, %s) "
+            "INSERT INTO media (media_id, station_id, captured_at, content_type, thumbnail) "
+            "VALUES (%s, %s, %s, %s, %s) "
             "ON CONFLICT (media_id) DO UPDATE SET content_type = EXCLUDED.content_type, thumbnail = EXCLUDED.thumbnail "
             "WHERE media.thumbnail IS NULL RETURNING 1",
             [thumb.media_id, thumb.station_id, thumb.captured_at, thumb.content_type, thumb.data]).fetchone()
@@ -289,7 +291,7 @@ class IngestWriter:
             species = known.get(d.species_code)
             key = species.key if species else "unknown_animal"
             kind = species.kind if species and species.kind in ("animal", "human", "vehicle") else "unknown"
-            at = datetime.fromtimestamp(d.at, tz=timezone.utc)
+            at = datetime.fromtimestamp(d.at, tz=UTC)
             event_id = f"lora:{station}:{d.at}"
             self.conn.execute(_LORA_SUMMARY, [f"lora:{station}:{d.species_code}:{d.at}", event_id, station, deployment,
                                               at, at, d.at, kind, key, d.species_code,
@@ -300,7 +302,7 @@ class IngestWriter:
         return written
 
     def _lora_status(self, station: str, frame: StatusFrame, uplink: LoRaUplink) -> Written:
-        at = datetime.fromtimestamp(frame.time, tz=timezone.utc)
+        at = datetime.fromtimestamp(frame.time, tz=UTC)
         try:
             cause = ResetCause(frame.reset_cause).name.lower()
         except ValueError:
@@ -318,7 +320,7 @@ def telemetry_month(record: Record) -> tuple[int, int] | None:
     if isinstance(record, TelemetryMessage):
         at = parse_iso(record.at)
     elif isinstance(record, LoRaUplink) and isinstance(record.frame, StatusFrame):
-        at = datetime.fromtimestamp(record.frame.time, tz=timezone.utc)
+        at = datetime.fromtimestamp(record.frame.time, tz=UTC)
     else:
         return None
     return at.year, at.month

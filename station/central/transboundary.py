@@ -24,24 +24,25 @@ import dataclasses
 import json
 import random
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 from station.central.chirpstack import uplink_event, uplink_topic
 from station.central.fleet_layout import BORDER_LONGITUDE, SimStation, make_stations
 from station.central.scenario import APPLICATION_ID, Publication, uuid7_at
+from station.vision.species import catalogue
 from station.wire.ids import iso
 from station.wire.lora_codec import DetectionFrame, lora_detection
 from station.wire.messages import DetectionMessage, ModelRef, WireDetection, encode_json
-from station.vision.species import catalogue
 
 TABLE = {  # species -> (CN adults, CN cubs, RU adults, RU cubs, both, total)
     "amur_tiger": (22, 4, 42, 7, 19, 45),
     "amur_leopard": (23, 1, 81, 13, 15, 89),
 }
 DISPERSERS = {"amur_tiger": 2, "amur_leopard": 4}  # cubs of Russia seen later as subadults in China
-START = datetime(2014, 1, 1, tzinfo=timezone.utc)
+START = datetime(2014, 1, 1, tzinfo=UTC)
 SPAN = timedelta(days=3 * 365)
 BORDER = [(42.4, BORDER_LONGITUDE), (43.2, BORDER_LONGITUDE + 0.01), (44.0, BORDER_LONGITUDE)]
 PREFIX = {("RU", "amur_tiger"): "T", ("RU", "amur_leopard"): "L", ("CN", "amur_tiger"): "AT",
@@ -165,7 +166,7 @@ class Transboundary:
         numbers: dict[tuple[str, str], int] = {}
         rows: dict[str, list[list[str]]] = {"RU": [], "CN": []}
         for life in sorted(self.animals, key=lambda a: a.sightings[0][0]):
-            for (country, stage), (_, _station, observation_id) in zip(life.stops, life.sightings):
+            for (country, stage), (_, _station, observation_id) in zip(life.stops, life.sightings, strict=True):
                 if country not in life.codes:
                     numbers[(country, life.species)] = numbers.get((country, life.species), 0) + 1
                     life.codes[country] = f"{PREFIX[(country, life.species)]}-{numbers[(country, life.species)]:03d}"
@@ -191,7 +192,7 @@ class Transboundary:
     def truth(self) -> dict[str, Any]:
         table = {species: {"CN": {"adults": row[0], "cubs": row[1]}, "RU": {"adults": row[2], "cubs": row[3]},
                            "both": row[4], "total": row[5]} for species, row in TABLE.items()}
-        most = {s: max(sum(1 for a, b in zip(life.stops, life.stops[1:]) if a[0] != b[0])
+        most = {s: max(sum(1 for a, b in pairwise(life.stops) if a[0] != b[0])
                        for life in self.animals if life.species == s) for s in TABLE}
         return {"individuals": table, "max_crossings": most,
                 "dispersal": {s: {"RU->CN": n} for s, n in DISPERSERS.items()}}

@@ -19,19 +19,25 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
-from station.wire.ids import parse_iso
 from station.lora.budget import DutyCycleBudget
-from station.wire.lora_codec import StatusFrame, decode_downlink, encode_status, pack_detections, lora_detection
-from station.wire.lora_codec import RequestStatus
-from station.lora.regions import region
 from station.lora.ports import Downlink, LoRaModem, SendStatus
+from station.lora.regions import region
 from station.lora.settings import LoRaSection
 from station.stats import Stats
 from station.store.db import connect, write_transaction
 from station.store.outbox import PENDING
+from station.wire.ids import parse_iso
+from station.wire.lora_codec import (
+    RequestStatus,
+    StatusFrame,
+    decode_downlink,
+    encode_status,
+    lora_detection,
+    pack_detections,
+)
 
 log = logging.getLogger(__name__)
 

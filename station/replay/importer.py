@@ -1,14 +1,14 @@
 """`trapd replay`: import a conventional camera trap's photos into the station as if it had captured them.
 
-Photos are found, dated and grouped by ``station.replay.scan``; each sequence is then decided by the
-station's own vision (``station.vision.station_vision``: the detector first, the people card and the
-classifier on its boxes when configured; or the classifier alone on whole frames) and stored through the station's own parts — ``MediaStore`` for the files, ``aggregate``
-for the detections, ``Composer`` for observations and outbox messages (so an uplink forwards them), and
-``StationStore`` for the rows — with one difference from a live capture: a whole sequence, and the
-``replay_imports`` rows that remember its files, commit in one transaction. An import stopped at any point
-(Ctrl-C, a power cut) therefore leaves whole sequences only, and the next run skips every file already
-recorded (path under the imported folder, size, mtime) and imports the rest exactly once. Files that
-cannot be read are recorded as skipped, with the reason.
+Photos are found, dated and grouped by ``station.replay.scan``; each sequence is then decided by the station's
+own vision (``station.vision.station_vision``: the detector first, the people card and the classifier on its
+boxes when configured; or the classifier alone on whole frames) and stored through the station's own parts —
+``MediaStore`` for the files, ``aggregate`` for the detections, ``Composer`` for observations and outbox
+messages (so an uplink forwards them), and ``StationStore`` for the rows — with one difference from a live
+capture: a whole sequence, and the ``replay_imports`` rows that remember its files, commit in one transaction.
+An import stopped at any point (Ctrl-C, a power cut) therefore leaves whole sequences only, and the next run
+skips every file already recorded (path under the imported folder, size, mtime) and imports the rest exactly
+once. Files that cannot be read are recorded as skipped, with the reason.
 
 A model whose card says ``field_model = false`` (the toy pipeline model, an ImageNet classifier) is refused
 for an import unless the caller allows it explicitly: an SD card holds real photos. Each imported photo
@@ -25,15 +25,14 @@ import json
 import logging
 import threading
 import time
-from datetime import timezone, tzinfo
+from collections.abc import Callable
+from datetime import UTC, tzinfo
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from station.config.models import StationConfig
-from station.wire.ids import iso, utc_now, uuid7
 from station.pipeline.compose import Composer
 from station.replay.scan import DatedPhoto, Photo, Rejected, date_photo, group_sequences, scan_folder
 from station.store import retention
@@ -43,6 +42,7 @@ from station.store.paths import media_dir, station_db_path
 from station.store.repo import StationStore
 from station.types import Detection, Frame, FrameResult, SequenceClosed
 from station.vision.station_vision import Vision, check_field_use, load_vision, model_label
+from station.wire.ids import iso, utc_now, uuid7
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ class ImportedPhoto:
 class ImportSettings:
     gap_s: float = 60.0
     max_frames: int = 100
-    camera_zone: tzinfo | None = timezone.utc  # None: the zone of the machine running the import
+    camera_zone: tzinfo | None = UTC  # None: the zone of the machine running the import
 
 
 @dataclasses.dataclass
@@ -214,7 +214,7 @@ class ReplayImporter:
             return Rejected(item.photo, f"corrupt image ({exc})")
         media_id = uuid7()
         path = self._media.relative_path(event_id=event_id, media_id=media_id, burst_index=0, frame_index=index,
-                                         captured_at=item.taken_at.astimezone(timezone.utc))
+                                         captured_at=item.taken_at.astimezone(UTC))
         frame = Frame(media_id=media_id, sequence_id=event_id, burst_index=0, frame_index=index,
                       captured_at=item.taken_at, path=path, width=width, height=height)
         # The detector (or classifier) sees the whole photo at its input size; crops come from the full photo.

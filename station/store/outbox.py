@@ -12,8 +12,8 @@ import sqlite3
 from collections.abc import Set as AbstractSet
 from pathlib import Path
 
-from station.wire.ids import iso, utc_now
 from station.store.db import connect, write_transaction
+from station.wire.ids import iso, utc_now
 
 #: SQL condition on ``outbox`` rows: the message is still to send.
 PENDING = "sent_at IS NULL AND dropped_reason IS NULL"

@@ -6,9 +6,8 @@ import json
 import shutil
 from pathlib import Path
 
-from station.lora.budget import DutyCycleBudget
-
 from station.errors import StoreError
+from station.lora.budget import DutyCycleBudget
 from station.store.db import connect
 from station.store.outbox import pending_by_kind
 

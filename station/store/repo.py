@@ -13,10 +13,10 @@ from pathlib import Path
 
 import sqlite_utils
 
-from station.wire.ids import iso, utc_now
 from station.store.db import open_store_db, write_transaction
 from station.types import Detection, Frame, FrameResult, SequenceClosed
 from station.vision.species import Species
+from station.wire.ids import iso, utc_now
 
 
 @dataclasses.dataclass(frozen=True)

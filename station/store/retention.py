@@ -24,14 +24,14 @@ import dataclasses
 import logging
 import os
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
-from station.wire.ids import iso, utc_now
-from station.store.media import MediaStore
-from station.store.repo import StationStore
 from station.store.db import write_transaction
+from station.store.media import MediaStore
 from station.store.outbox import PENDING
+from station.store.repo import StationStore
+from station.wire.ids import iso, utc_now
 
 log = logging.getLogger(__name__)
 

@@ -14,13 +14,13 @@ while the station was away are waiting for it when it returns.
 from __future__ import annotations
 
 import collections
-import random
 import logging
+import random
 import ssl
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
@@ -29,11 +29,11 @@ from paho.mqtt.properties import Properties
 from station import __version__
 from station.config.models import MqttSection
 from station.errors import UplinkError
-from station.wire.ids import iso, utc_now, uuid7
 from station.stats import Stats
 from station.store.outbox import OutboxReader
-from station.wire.encoding import WireEncoder
 from station.uplink.framing import publishes
+from station.wire.encoding import WireEncoder
+from station.wire.ids import iso, utc_now, uuid7
 from station.wire.messages import ModelRef, StatusMessage, encode_json
 
 log = logging.getLogger(__name__)

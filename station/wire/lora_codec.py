@@ -29,7 +29,7 @@ import struct
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from firmware_bridge.protocol import ResetCause
+from firmware_bridge.protocol import ResetCause  # noqa: F401  (re-exported: the status frame's reset cause)
 from station.lora.errors import LoRaCodecError
 from station.vision.species import by_code
 

@@ -11,10 +11,16 @@ from typing import Any
 
 from station.lora.airtime import uplink_time_on_air_s
 from station.lora.budget import DutyCycleBudget
-from station.wire.lora_codec import (
-    DETECTION_SIZE, HEADER_SIZE, STATUS_SIZE, LoRaDetection, capacity, decode_uplink, pack_detections,
-)
 from station.lora.regions import REGIONS, Region
+from station.wire.lora_codec import (
+    DETECTION_SIZE,
+    HEADER_SIZE,
+    STATUS_SIZE,
+    LoRaDetection,
+    capacity,
+    decode_uplink,
+    pack_detections,
+)
 
 BASE = 1_700_000_000
 # DR0 and DR5 as asked; CN470 DR0 is not usable, so DR1 is shown too (the slowest rate CN470 allows).

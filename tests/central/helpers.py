@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from station.central.chirpstack import LoRaUplink
 from station.central.scenario import uuid7_at
+from station.vision.species import catalogue
 from station.wire.ids import iso
 from station.wire.lora_codec import DetectionFrame, lora_detection
 from station.wire.messages import DetectionMessage, ModelRef, WireDetection
-from station.vision.species import catalogue
 
-AT = datetime(2026, 11, 1, 5, 30, 7, 250000, tzinfo=timezone.utc)
+AT = datetime(2026, 11, 1, 5, 30, 7, 250000, tzinfo=UTC)
 
 
 def detection(station_id: str, species: list[str], at: datetime = AT, *, seed: int = 1) -> DetectionMessage:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from station.central.config import AlertsSection, Settlement
-from station.central.db import (existing_telemetry_partitions, migrate, open_store)
+from station.central.db import existing_telemetry_partitions, migrate, open_store
 from station.central.errors import BadMessage, NotFoundError, RegistryError
 from station.central.individuals import Assignment, set_individual
 from station.central.registry import StationEntry, register_stations
@@ -152,7 +152,7 @@ def test_telemetry_goes_to_monthly_partitions(store, database):
     ensure_telemetry_partitions(store, {(2026, 12)})
     assert {(2026, 12), (2027, 1)} <= existing_telemetry_partitions(store)
     store.execute("INSERT INTO telemetry (message_id, station_id, at, source) VALUES ('m', 's', %s, 'station')",
-                  [datetime(2026, 12, 31, 23, 59, tzinfo=timezone.utc)])
+                  [datetime(2026, 12, 31, 23, 59, tzinfo=UTC)])
     assert count(store, "SELECT count(*) FROM telemetry_y2026m12") == 1
 
 

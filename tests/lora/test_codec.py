@@ -8,16 +8,33 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from station.wire import lora_codec as codec
-from station.wire.lora_codec import (
-    DETECTION_SIZE, HEADER_SIZE, MAX_COUNT, MAX_OFFSET_S, STATUS_SIZE, CaptureMode, DetectionFrame,
-    RequestStatus, ResetCause, SetCaptureMode, SetThresholds, StatusFrame, LoRaDetection, capacity,
-    decode_downlink, decode_uplink, encode_detections, encode_downlink, encode_status, pack_detections,
-    lora_detection,
-)
 from station.lora.errors import LoRaCodecError
 from station.lora.regions import CN470, RU864
 from station.vision.species import catalogue
+from station.wire import lora_codec as codec
+from station.wire.lora_codec import (
+    DETECTION_SIZE,
+    HEADER_SIZE,
+    MAX_COUNT,
+    MAX_OFFSET_S,
+    STATUS_SIZE,
+    CaptureMode,
+    DetectionFrame,
+    LoRaDetection,
+    RequestStatus,
+    ResetCause,
+    SetCaptureMode,
+    SetThresholds,
+    StatusFrame,
+    capacity,
+    decode_downlink,
+    decode_uplink,
+    encode_detections,
+    encode_downlink,
+    encode_status,
+    lora_detection,
+    pack_detections,
+)
 
 BASE = 1_700_000_000
 TIGER = catalogue()["amur_tiger"].code
@@ -115,7 +132,8 @@ def test_every_confidence_value() -> None:
 
 def test_every_count_value() -> None:
     for count in range(MAX_COUNT + 1):
-        assert decode_uplink(encode_detections(frame(LoRaDetection(BOAR, 50, count, BASE)))).detections[0].count == count
+        decoded = decode_uplink(encode_detections(frame(LoRaDetection(BOAR, 50, count, BASE))))
+        assert decoded.detections[0].count == count
     with pytest.raises(LoRaCodecError, match="count 16 out of range"):
         encode_detections(frame(LoRaDetection(BOAR, 50, MAX_COUNT + 1, BASE)))
     assert lora_detection(BOAR, 0.5, 40, BASE).count == MAX_COUNT  # "15 or more"
@@ -264,6 +282,7 @@ def test_detections_per_uplink_as_documented(region, expected: dict[int, int]) -
 
 
 def test_three_detection_example_of_the_docs() -> None:
-    documented = DetectionFrame(258, BASE, (LoRaDetection(TIGER, 87, 1, BASE + 12), LoRaDetection(HUMAN, 81, 2, BASE + 300),
+    documented = DetectionFrame(258, BASE, (LoRaDetection(TIGER, 87, 1, BASE + 12),
+                                            LoRaDetection(HUMAN, 81, 2, BASE + 300),
                                             LoRaDetection(BOAR, 64, 0, BASE + 1000)))
     assert encode_detections(documented).hex() == "1101026553f10002ae200c01a2412c068003e8"

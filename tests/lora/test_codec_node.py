@@ -19,14 +19,29 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from firmware_bridge.protocol import ResetCause
+from station.vision.species import by_code
 from station.wire.lora_codec import (
-    DOWNLINK_PORT, MAX_OFFSET_S, UPLINK_PORT, CaptureMode, DetectionFrame, RequestStatus, SetCaptureMode,
-    SetThresholds, StatusFrame, LoRaDetection, decode_downlink, encode_detections, encode_downlink, encode_status,
+    DOWNLINK_PORT,
+    MAX_OFFSET_S,
+    UPLINK_PORT,
+    CaptureMode,
+    DetectionFrame,
+    LoRaDetection,
+    RequestStatus,
+    SetCaptureMode,
+    SetThresholds,
+    StatusFrame,
+    decode_downlink,
+    encode_detections,
+    encode_downlink,
+    encode_status,
 )
 from station.wire.lora_json import (
-    decode_downlink_json, decode_uplink_json, downlink_data, encode_downlink_json,
+    decode_downlink_json,
+    decode_uplink_json,
+    downlink_data,
+    encode_downlink_json,
 )
-from station.vision.species import by_code
 
 ROOT = Path(__file__).resolve().parents[2]
 CODEC_JS = ROOT / "deploy" / "lorawan" / "codec.js"
@@ -90,15 +105,18 @@ json_scalars = st.one_of(st.none(), st.booleans(), st.integers(-300, 300),
                          st.floats(allow_nan=False, allow_infinity=False, width=32), st.text(max_size=12))
 threshold_entries = st.one_of(
     st.fixed_dictionaries({"species": st.sampled_from(KEYS), "percent": st.integers(-5, 105)}),
-    st.fixed_dictionaries({"species_code": st.integers(-5, 260) | st.floats(0, 255, width=32), "percent": json_scalars}),
+    st.fixed_dictionaries({"species_code": st.integers(-5, 260) | st.floats(0, 255, width=32),
+                           "percent": json_scalars}),
     st.fixed_dictionaries({"species": json_scalars, "species_code": json_scalars, "percent": json_scalars}),
     json_scalars,
 )
 bad_requests = st.one_of(
     json_scalars,
     st.fixed_dictionaries({"command": json_scalars}),
-    st.fixed_dictionaries({"command": st.just("set_capture_mode"), "mode": st.sampled_from(["paused", "normal", "walk_test"]) | json_scalars}),
-    st.fixed_dictionaries({"command": st.just("set_thresholds"), "thresholds": st.lists(threshold_entries, max_size=27) | json_scalars}),
+    st.fixed_dictionaries({"command": st.just("set_capture_mode"),
+                           "mode": st.sampled_from(["paused", "normal", "walk_test"]) | json_scalars}),
+    st.fixed_dictionaries({"command": st.just("set_thresholds"),
+                           "thresholds": st.lists(threshold_entries, max_size=27) | json_scalars}),
 )
 
 
@@ -126,14 +144,15 @@ def batch(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
                + [encode_status(StatusFrame(1, 0, 3700, 50, 10, 0, code)) for code in RESET_CODES])
     valid_commands = collect(commands, 800)
     command_bytes = [encode_downlink(c) for c in valid_commands]
-    downlink_bytes = command_bytes + collect(damaged(commands.map(encode_downlink)), 600) + collect(st.binary(max_size=12), 300)
+    downlink_bytes = (command_bytes + collect(damaged(commands.map(encode_downlink)), 600)
+                      + collect(st.binary(max_size=12), 300))
     requests = [downlink_data(c)[0] for c in valid_commands] + collect(bad_requests, 1200)
     uplink_ports = ports_for(len(uplinks), UPLINK_PORT)
     uplink_ports[-len(RESET_CODES):] = [UPLINK_PORT] * len(RESET_CODES)  # the reset-cause frames: right port
     downlink_ports = ports_for(len(downlink_bytes), DOWNLINK_PORT)
     vectors = {
-        "decodeUplink": [{"bytes": list(p), "fPort": f} for p, f in zip(uplinks, uplink_ports)],
-        "decodeDownlink": [{"bytes": list(p), "fPort": f} for p, f in zip(downlink_bytes, downlink_ports)],
+        "decodeUplink": [{"bytes": list(p), "fPort": f} for p, f in zip(uplinks, uplink_ports, strict=True)],
+        "decodeDownlink": [{"bytes": list(p), "fPort": f} for p, f in zip(downlink_bytes, downlink_ports, strict=True)],
         "encodeDownlink": [{"data": r} for r in requests],
         "oddInputs": [None, {}, {"bytes": None}, {"bytes": 12}, {"bytes": "xyz"}],
     }
@@ -157,7 +176,7 @@ def ports_for(count: int, right: int) -> list[Any]:
 
 def assert_all_equal(inputs: list[Any], expected: list[Any], actual: list[Any]) -> None:
     assert len(expected) == len(actual)
-    wrong = [(x, e, a) for x, e, a in zip(inputs, expected, actual) if e != a]
+    wrong = [(x, e, a) for x, e, a in zip(inputs, expected, actual, strict=True) if e != a]
     assert not wrong, f"{len(wrong)} of {len(inputs)} disagree; first: input={wrong[0][0]!r}\n" \
                       f"python={wrong[0][1]!r}\nnode={wrong[0][2]!r}"
 
@@ -169,12 +188,13 @@ def test_batch_is_thousands_of_cases(batch: dict[str, Any]) -> None:
 
 
 def test_decode_uplink_agrees(batch: dict[str, Any]) -> None:
-    expected = [decode_uplink_json(p, f) for p, f in zip(batch["uplinks"], batch["uplink_ports"])]
+    expected = [decode_uplink_json(p, f) for p, f in zip(batch["uplinks"], batch["uplink_ports"], strict=True)]
     assert_all_equal(batch["uplinks"], expected, batch["js"]["decodeUplink"])
 
 
 def test_decode_downlink_agrees(batch: dict[str, Any]) -> None:
-    expected = [decode_downlink_json(p, f) for p, f in zip(batch["downlink_bytes"], batch["downlink_ports"])]
+    expected = [decode_downlink_json(p, f)
+                for p, f in zip(batch["downlink_bytes"], batch["downlink_ports"], strict=True)]
     assert_all_equal(batch["downlink_bytes"], expected, batch["js"]["decodeDownlink"])
 
 
@@ -185,7 +205,7 @@ def test_encode_downlink_agrees(batch: dict[str, Any]) -> None:
 
 def test_encode_downlink_is_what_python_decodes(batch: dict[str, Any]) -> None:
     js = batch["js"]["encodeDownlink"][:len(batch["commands"])]
-    for command, answer in zip(batch["commands"], js):
+    for command, answer in zip(batch["commands"], js, strict=True):
         assert answer["errors"] == [] and answer["fPort"] == DOWNLINK_PORT
         assert decode_downlink(bytes(answer["bytes"])) == command
 
@@ -198,13 +218,14 @@ def test_odd_inputs_give_errors_not_exceptions(batch: dict[str, Any]) -> None:
 
 def test_a_frame_on_another_fport_is_refused(batch: dict[str, Any]) -> None:
     """fPort 99 once decoded as detections; now every frame off fPort 10 (or 20 downlink) is an error."""
-    answers = zip(batch["uplinks"], batch["uplink_ports"], batch["js"]["decodeUplink"])
+    answers = zip(batch["uplinks"], batch["uplink_ports"], batch["js"]["decodeUplink"], strict=True)
     wrong = [(port, answer) for _, port, answer in answers if port != UPLINK_PORT]
     assert len(wrong) > 300
     for port, answer in wrong:
         assert answer["data"] == {} and len(answer["errors"]) == 1
         assert ("unexpected fPort" in answer["errors"][0]) == (isinstance(port, int) and not isinstance(port, bool))
-    on_99 = next(answer for _, port, answer in zip(batch["uplinks"], batch["uplink_ports"], batch["js"]["decodeUplink"])
+    on_99 = next(answer for _, port, answer in zip(batch["uplinks"], batch["uplink_ports"], batch["js"]["decodeUplink"],
+                                                   strict=True)
                  if port == 99)
     assert on_99["errors"] == ["unexpected fPort 99: trapd uplinks use fPort 10"]
 
