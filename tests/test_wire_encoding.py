@@ -15,9 +15,8 @@ import zstandard
 from station.central.decode import decode, decode_many
 from station.central.errors import BadMessage
 from station.store.outbox import PendingMessage
-from station.wire.encoding import (WireEncoder, WireFormatError, decode_payload, dictionary_bytes,
-                                     parse_content_type)
-from station.uplink.framing import frames
+from station.uplink.framing import publishes
+from station.wire.encoding import WireEncoder, WireFormatError, decode_payload, dictionary_bytes, parse_content_type
 from station.wire.messages import DetectionMessage, TelemetryMessage, encode_json
 from tests.conftest import ROOT
 from tests.test_wire_bytes import documented_example, documented_wire_hex
@@ -120,24 +119,24 @@ def _row(n: int, kind: str = "detection", priority: int = 1) -> PendingMessage:
 
 def test_framing_sends_one_message_alone_and_a_backlog_in_batches():
     wire = WireEncoder()
-    alone = frames([_row(1), _row(1, "media")], wire, room=32, batch_max=100)
+    alone = publishes([_row(1), _row(1, "media")], wire, room=32, batch_max=100)
     assert [(f.topic, f.message_ids) for f in alone] == [("detections", ("r0001",)), ("media/1", ("m0001",))]
     assert alone[0].content_type == "application/vnd.trapd.detection+zstd;dict=1"
     backlog = [row for n in range(250) for row in (_row(n), _row(n, "media"))] + [_row(999, "telemetry")]
-    planned = frames(backlog, wire, room=4, batch_max=100)
+    planned = publishes(backlog, wire, room=4, batch_max=100)
     assert [f.topic for f in planned] == ["batch", "media/0", "media/1", "media/2"]
     assert planned[0].message_ids == tuple(f"r{n:04d}" for n in range(100))
     lines = decode_payload(planned[0].payload, planned[0].content_type).split(b"\n")
     assert lines == [r.payload for r in backlog if r.kind == "detection"][:100]
     assert len(planned[0].payload) / 100 < 120  # bytes per detection in a batch of 100
-    everything = frames(backlog, wire, room=1000, batch_max=100)
+    everything = publishes(backlog, wire, room=1000, batch_max=100)
     assert sorted(i for f in everything for i in f.message_ids) == sorted(r.message_id for r in backlog)
     assert [len(f.message_ids) for f in everything if f.topic == "batch"] == [100, 100, 51]
 
 
 def test_batching_can_be_turned_off_and_json_batches_are_json_lines():
     rows = [_row(n) for n in range(3)]
-    assert [f.topic for f in frames(rows, WireEncoder(), room=10, batch_max=1)] == ["detections"] * 3
-    batch = frames(rows, WireEncoder("json"), room=10, batch_max=10)[0]
+    assert [f.topic for f in publishes(rows, WireEncoder(), room=10, batch_max=1)] == ["detections"] * 3
+    batch = publishes(rows, WireEncoder("json"), room=10, batch_max=10)[0]
     assert batch.content_type == "application/jsonl"
     assert batch.payload.split(b"\n") == [r.payload for r in rows]

@@ -26,6 +26,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from station.central.db import scalar
 from station.central.errors import NotFoundError, RegistryError
 
 if TYPE_CHECKING:
@@ -134,7 +135,7 @@ def _apply_row(conn: psycopg.Connection, row: CatalogueRow, country: str, park: 
                            "ON CONFLICT (individual_id) DO NOTHING RETURNING 1",
                            [individual, row.species, row.sex]).fetchone()
     done["individuals_created"] += 1 if created else 0
-    known = conn.execute("SELECT species_key FROM individuals WHERE individual_id = %s", [individual]).fetchone()[0]
+    known = scalar(conn, "SELECT species_key FROM individuals WHERE individual_id = %s", [individual])
     if known != row.species:
         raise RegistryError(f"{individual} is a {known} in the catalogue, not a {row.species}")
     _claim(conn, country, row.code, individual, park, decision)
@@ -257,6 +258,6 @@ def history(conn: psycopg.Connection, individual: str) -> dict[str, Any]:
                  for kind, ind, other, by, at, reason in conn.execute(
                      "SELECT kind, individual_id, other_id, decided_by, decided_at, reason FROM individual_decisions "
                      "WHERE individual_id = %s OR other_id = %s ORDER BY decision_id", [individual, individual])]
-    sightings = conn.execute("SELECT count(*) FROM observations WHERE individual_id = %s", [individual]).fetchone()[0]
+    sightings = scalar(conn, "SELECT count(*) FROM observations WHERE individual_id = %s", [individual])
     return {"individual_id": individual, "species": species, "merged_into": merged_into,
             "now": canonical(conn, individual), "codes": codes, "sightings": sightings, "decisions": decisions}

@@ -16,14 +16,22 @@ import base64
 import binascii
 import dataclasses
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from station.central.errors import BadMessage
-from station.wire.lora_codec import (UPLINK_PORT, DetectionFrame, StatusFrame, Uplink, WireDetection,
-                                decode_uplink, encode_uplink)
-from station.wire.lora_json import uplink_data
 from station.lora.errors import LoRaCodecError
+from station.wire.lora_codec import (
+    UPLINK_PORT,
+    DetectionFrame,
+    LoRaDetection,
+    StatusFrame,
+    Uplink,
+    decode_uplink,
+    encode_uplink,
+)
+from station.wire.lora_json import uplink_data
+from station.wire.station_id import is_station_id
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,9 +79,7 @@ def parse_uplink_event(topic: str, body: bytes) -> LoRaUplink:
 
 def _check_station_tag(tag: object) -> None:
     """The device's ``station_id`` tag names the station like an MQTT topic does: the same rule."""
-    from station.central.decode import STATION_ID_RE
-
-    if tag not in (None, "") and not (isinstance(tag, str) and STATION_ID_RE.match(tag)):
+    if tag not in (None, "") and not (isinstance(tag, str) and is_station_id(tag)):
         raise BadMessage(f"lora: device tag station_id {str(tag)[:80]!r} is not a valid station id; fix the tag "
                          "in ChirpStack")
 
@@ -98,7 +104,7 @@ def frame_from_object(obj: dict[str, Any]) -> Uplink:
     """Rebuild a frame from codec.js's decoded object (when the network server dropped the bytes)."""
     try:
         if obj.get("type") == "detections":
-            detections = tuple(WireDetection(int(d["species_code"]), int(d["confidence"]), int(d["count"] or 0),
+            detections = tuple(LoRaDetection(int(d["species_code"]), int(d["confidence"]), int(d["count"] or 0),
                                              int(d["time"])) for d in obj["detections"])
             return DetectionFrame(int(obj["sequence"]), int(obj["base_time"]), detections)
         if obj.get("type") == "status":
@@ -114,10 +120,10 @@ def _time(value: Any) -> datetime:
     if isinstance(value, str):
         try:
             moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-            return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+            return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
         except ValueError:
             pass
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def uplink_topic(application_id: str, dev_eui: str) -> str:
@@ -132,7 +138,7 @@ def uplink_event(*, frame: Uplink, dev_eui: str, device_name: str, tags: dict[st
     decoded, _ = uplink_data(frame)
     return {
         "deduplicationId": deduplication_id,
-        "time": received_at.astimezone(timezone.utc).isoformat().replace("+00:00", "Z"),
+        "time": received_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
         "deviceInfo": {"tenantId": "52f14cd4-c6f1-4fbd-8f87-4025e1d49242", "tenantName": "parks",
                        "applicationId": application_id, "applicationName": "camera-traps",
                        "deviceProfileId": "0f2b4e0a-7c1d-4d3e-9a51-6b1f6c0a1d22",

@@ -11,7 +11,7 @@ import dataclasses
 import json
 import secrets
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
@@ -19,8 +19,8 @@ from paho.mqtt.properties import Properties
 
 from station.central.config import CentralMqttSection
 from station.errors import UplinkError
-from station.wire.ids import iso
 from station.wire.encoding import WireFormatError, decode_payload
+from station.wire.ids import iso
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,7 +36,7 @@ def new_request_id(now: datetime) -> str:
 
 def send_command(settings: CentralMqttSection, station_id: str, name: str, args: dict, *, expires_in_s: float,
                  wait_s: float, request_id: str | None = None) -> SentCommand:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     request_id = request_id or new_request_id(now)
     expires_at = iso(now + timedelta(seconds=expires_in_s))
     prefix = f"{settings.topic_root.rstrip('/')}/{station_id}/"
@@ -50,7 +50,7 @@ def send_command(settings: CentralMqttSection, station_id: str, name: str, args:
         # correlation data: the request id in the reply is what identifies it.
         content_type = getattr(message.properties, "ContentType", None)
         try:
-            reply = json.loads(decode_payload(message.payload, content_type))
+            reply = json.loads(decode_payload(bytes(message.payload), content_type))
         except (WireFormatError, ValueError):
             return
         if isinstance(reply, dict) and reply.get("request_id") == request_id:

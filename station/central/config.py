@@ -17,11 +17,13 @@ from station.errors import ConfigError
 DEFAULT_CENTRAL_CONFIG = "central.toml"
 
 
-class Section(BaseModel):
+class CentralSection(BaseModel):
+    """A table of the central server's config (the station's own tables derive from station.config.models.Section)."""
+
     model_config = ConfigDict(extra="forbid")
 
 
-class DatabaseSection(Section):
+class DatabaseSection(CentralSection):
     """Where the central store lives."""
 
     url: str = Field("postgresql://postgres@127.0.0.1:5432/test",
@@ -32,7 +34,7 @@ class DatabaseSection(Section):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
-class CentralMqttSection(Section):
+class CentralMqttSection(CentralSection):
     """The broker the stations and the LoRaWAN network server publish to."""
 
     host: str = Field("127.0.0.1", description="Broker host.")
@@ -53,25 +55,25 @@ class CentralMqttSection(Section):
                                   description="How long the broker keeps a worker's session while it is away.")
 
 
-class IngestSection(Section):
+class IngestSection(CentralSection):
     """How workers write to PostgreSQL."""
 
     batch_size: int = Field(200, ge=1, le=5000, description="Messages written per transaction at most.")
 
 
-class Band(Section):
+class Band(CentralSection):
     level: int = Field(ge=1, le=9, description="Warning level (1 is the most urgent).")
     max_km: float = Field(gt=0, le=100, description="Applies to distances below this many km.")
 
 
-class Settlement(Section):
+class Settlement(CentralSection):
     name: str
     latitude: float = Field(ge=-90, le=90)
     longitude: float = Field(ge=-180, le=180)
     country: str | None = Field(None, pattern=r"^[A-Z]{2}$")
 
 
-class ProtectedZone(Section):
+class ProtectedZone(CentralSection):
     name: str
     polygon: list[tuple[float, float]] = Field(min_length=3, description="Corners as [latitude, longitude].")
 
@@ -82,7 +84,7 @@ def default_bands() -> list[Band]:
     return [Band(level=1, max_km=1.0), Band(level=2, max_km=3.0), Band(level=3, max_km=5.0)]
 
 
-class AlertsSection(Section):
+class AlertsSection(CentralSection):
     """Human-wildlife conflict warnings and ranger alerts."""
 
     topic_root: str = Field("camtrap-central/v1/alerts",
@@ -101,7 +103,7 @@ class AlertsSection(Section):
         return self
 
 
-class ExportSection(Section):
+class ExportSection(CentralSection):
     """How exported Camtrap DP packages describe themselves."""
 
     title: str = Field("Amur tiger and leopard camera traps, LLNP and TLNP", description="Package title.")
@@ -112,7 +114,7 @@ class ExportSection(Section):
     media_license: LicenseId = Field(DEFAULT_LICENSE, description="Licence of the exported photos.")
 
 
-class ReportSection(Section):
+class ReportSection(CentralSection):
     """The joint cross-border report (`trapd central report`)."""
 
     border: list[tuple[float, float]] = Field(
@@ -130,7 +132,7 @@ class ReportSection(Section):
         return self
 
 
-class CentralConfig(Section):
+class CentralConfig(CentralSection):
     database: DatabaseSection = Field(default_factory=DatabaseSection)
     mqtt: CentralMqttSection = Field(default_factory=CentralMqttSection)
     ingest: IngestSection = Field(default_factory=IngestSection)

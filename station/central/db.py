@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from station.central.config import DatabaseSection
@@ -20,6 +21,14 @@ if TYPE_CHECKING:
 
 LOCK_TIMEOUT_S = 30
 DRIVER_HINT = "the central server needs psycopg 3: pip install 'trapd[central]' (or pip install 'psycopg[binary]')"
+
+
+def scalar(conn: psycopg.Connection, query: str, params: Sequence[Any] = ()) -> Any:
+    """The first value of the row a query always yields (an aggregate, or a row this transaction wrote)."""
+    row = conn.execute(query, params).fetchone()
+    if row is None:
+        raise DatabaseError(f"the query {query[:60]!r}... returned no row")
+    return row[0]
 
 
 def driver() -> Any:
@@ -62,7 +71,7 @@ def migrate(conn: psycopg.Connection, database: DatabaseSection) -> int:
         conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(database.db_schema)))
         conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, "
                      "applied_at timestamptz NOT NULL DEFAULT now())")
-        current = conn.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()[0]
+        current = scalar(conn, "SELECT coalesce(max(version), 0) FROM schema_migrations")
         if current > len(MIGRATIONS):
             raise DatabaseError(f"schema {database.db_schema} is at version {current}, newer than this trapd "
                                 f"({len(MIGRATIONS)}); upgrade trapd")
@@ -113,7 +122,7 @@ def ensure_telemetry_partitions(conn: psycopg.Connection, months: set[tuple[int,
 
 
 def schema_of(conn: psycopg.Connection) -> str:
-    return conn.execute("SELECT current_schema()").fetchone()[0]
+    return str(scalar(conn, "SELECT current_schema()"))
 
 
 def drop_schema(database: DatabaseSection) -> None:

@@ -14,20 +14,27 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from station.central.chirpstack import LoRaUplink, parse_uplink_event
 from station.central.errors import BadMessage
-from station.wire.ids import parse_iso
 from station.wire.encoding import WireFormatError, decode_payload, parse_content_type
-from station.wire.messages import (AlertDetection, AlertMessage, DetectionMessage, ModelRef, StatusMessage,
-                                     TelemetryMessage, WireDetection)
+from station.wire.ids import parse_iso
+from station.wire.messages import (
+    AlertDetection,
+    AlertMessage,
+    DetectionMessage,
+    ModelRef,
+    StatusMessage,
+    TelemetryMessage,
+    WireDetection,
+)
+from station.wire.station_id import is_station_id
 
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-STATION_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{1,62}$")
 MAX_THUMBNAIL_BYTES = 256_000
 MAX_BATCH_MESSAGES = 1000
 TOPIC_OF_SCHEMA = {"detection": "detections", "telemetry": "telemetry", "status": "status"}
@@ -45,13 +52,15 @@ class Thumbnail:
         return uuid7_time(self.media_id)
 
 
-Record = DetectionMessage | AlertMessage | TelemetryMessage | StatusMessage | Thumbnail | LoRaUplink
+StationMessage = DetectionMessage | AlertMessage | TelemetryMessage | StatusMessage
+StationModel = type[DetectionMessage] | type[AlertMessage] | type[TelemetryMessage] | type[StatusMessage]
+Record = StationMessage | Thumbnail | LoRaUplink
 
 
 def uuid7_time(value: str) -> datetime:
     """The creation time a UUIDv7 carries in its first 48 bits (milliseconds since the epoch)."""
     millis = int(value.replace("-", "")[:12], 16)
-    return datetime.fromtimestamp(millis / 1000, tz=timezone.utc)
+    return datetime.fromtimestamp(millis / 1000, tz=UTC)
 
 
 def decode(topic: str, payload: bytes, *, topic_root: str, content_type: str | None = None) -> Record:
@@ -63,13 +72,14 @@ def decode(topic: str, payload: bytes, *, topic_root: str, content_type: str | N
         raise BadMessage(f"topic {topic!r} is not under {root!r} nor a ChirpStack uplink topic")
     parts = topic[len(root):].split("/")
     station_id = parts[0]
-    if not STATION_ID_RE.match(station_id):
+    if not is_station_id(station_id):
         raise BadMessage(f"station id {station_id!r} in the topic is not a valid station id")
     kind = parts[1:]
     if len(kind) == 2 and kind[0] == "media":
         return _thumbnail(station_id, kind[1], payload, content_type)
-    models = {"detections": (DetectionMessage, "detection"), "telemetry": (TelemetryMessage, "telemetry"),
-              "status": (StatusMessage, "status"), "alert": (AlertMessage, "alert")}
+    models: dict[str, tuple[StationModel, str]] = {
+        "detections": (DetectionMessage, "detection"), "telemetry": (TelemetryMessage, "telemetry"),
+        "status": (StatusMessage, "status"), "alert": (AlertMessage, "alert")}
     if len(kind) == 1 and kind[0] in models:
         model, name = models[kind[0]]
         return _station_json(model, name, _unwrap(name, payload, content_type, batch=False), station_id)
@@ -86,7 +96,7 @@ def decode_many(topic: str, payload: bytes, *, topic_root: str,
     only when the batch as a whole cannot be read (then nothing in it is stored)."""
     root = topic_root.rstrip("/") + "/"
     parts = topic[len(root):].split("/") if topic.startswith(root) else []
-    if parts[1:] != ["batch"] or not STATION_ID_RE.match(parts[0]):
+    if parts[1:] != ["batch"] or not is_station_id(parts[0]):
         try:
             return [(topic, payload, decode(topic, payload, topic_root=topic_root, content_type=content_type))]
         except BadMessage as exc:
@@ -106,7 +116,9 @@ def _batch_entry(prefix: str, station_id: str, line: bytes) -> tuple[str, bytes,
     if name not in TOPIC_OF_SCHEMA:
         return prefix + "/batch", line, BadMessage(f"batch: a message with schema {str(schema)[:40]!r} cannot be "
                                                    "batched (detection, telemetry or status)")
-    model = {"detection": DetectionMessage, "telemetry": TelemetryMessage, "status": StatusMessage}[name]
+    models: dict[str, StationModel] = {"detection": DetectionMessage, "telemetry": TelemetryMessage,
+                                       "status": StatusMessage}
+    model = models[name]
     topic = f"{prefix}/{TOPIC_OF_SCHEMA[name]}"
     try:
         return topic, line, _station_json(model, name, line, station_id)
@@ -129,7 +141,7 @@ def _unwrap(name: str, payload: bytes, content_type: str | None, *, batch: bool)
     return body
 
 
-def _station_json(model: type[BaseModel], name: str, payload: bytes, station_id: str) -> Any:
+def _station_json(model: StationModel, name: str, payload: bytes, station_id: str) -> StationMessage:
     try:
         data = json.loads(payload)
     except (UnicodeDecodeError, ValueError) as exc:
@@ -142,7 +154,9 @@ def _station_json(model: type[BaseModel], name: str, payload: bytes, station_id:
     if not schema.startswith(f"{name}/1."):
         raise BadMessage(f"{name}: schema {schema!r} is not {name}/1.x; upgrade the server for a new major version")
     data = _known_fields(model, {**data, "schema": f"{name}/1.0"})
-    nested = {DetectionMessage: WireDetection, AlertMessage: AlertDetection}.get(model)
+    nested_models: dict[StationModel, type[BaseModel]] = {DetectionMessage: WireDetection,
+                                                          AlertMessage: AlertDetection}
+    nested = nested_models.get(model)
     if nested is not None and isinstance(data.get("detections"), list):
         data["detections"] = [_known_fields(nested, d) if isinstance(d, dict) else d for d in data["detections"]]
         if isinstance(data.get("model"), dict):

@@ -47,7 +47,7 @@ def run_demo(scenario_name: str, *, database: str, keep: bool = False,
         raise StationError(f"unknown scenario {scenario_name!r}: the one there is is transboundary-2014")
     scenario = Transboundary()
     schema = f"demo_{uuid.uuid4().hex[:10]}"
-    section = DatabaseSection(url=database, schema=schema)
+    section = DatabaseSection(url=database, db_schema=schema)
     with tempfile.TemporaryDirectory(prefix="trapd-central-demo-") as tmp, \
             PrivateBroker(workdir=Path(tmp) / "broker", extra_config="max_queued_messages 0\n") as broker:
         config = validate_central_config({"database": {"url": database, "schema": schema},

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from station.camtrapdp.licenses import package_licenses
 from station.camtrapdp.writer import PackageMetadata, PackageSummary, Row, write_package
 from station.central.config import ExportSection
+from station.central.db import scalar
 
 if TYPE_CHECKING:
     import psycopg
@@ -34,7 +35,8 @@ class Selection:
 
     def where(self, alias: str = "o") -> tuple[str, list[Any]]:
         """A SQL condition on observations ``alias`` joined with stations ``s`` and parks ``p``."""
-        clauses, params = ["true"], []
+        clauses: list[str] = ["true"]
+        params: list[Any] = []
         for column, values in (("s.park_id", self.parks), ("p.country", self.countries),
                                (f"{alias}.species_key", self.species)):
             if values:
@@ -113,8 +115,9 @@ def _animal_ids(conn: psycopg.Connection) -> dict[str, tuple[str, list[str]]]:
     now = canonical_ids({row[0]: (row[1], row[2]) for row in conn.execute(
         "SELECT individual_id, species_key, merged_into FROM individuals")})
     codes: dict[str, list[str]] = {}
-    for country, code, individual in conn.execute(
-            "SELECT country, code, individual_id FROM catalogue_codes ORDER BY country, code"):
+    rows: list[tuple[str, str, str]] = conn.execute(
+        "SELECT country, code, individual_id FROM catalogue_codes ORDER BY country, code").fetchall()
+    for country, code, individual in rows:
         codes.setdefault(now.get(individual, individual), []).append(f"{country}:{code}")
     return {individual: (animal, codes.get(animal, [])) for individual, animal in now.items()}
 
@@ -174,7 +177,7 @@ def _write_thumbnails(conn: psycopg.Connection, out: Path, media: list[Row]) -> 
     wanted = [row for row in media if row["filePublic"] and row["_thumbnail"]]
     written = 0
     for row in wanted:
-        data = conn.execute("SELECT thumbnail FROM media WHERE media_id = %s", [row["mediaID"]]).fetchone()[0]
+        data = scalar(conn, "SELECT thumbnail FROM media WHERE media_id = %s", [row["mediaID"]])
         target = out / row["filePath"]
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)

@@ -14,6 +14,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from station.central.db import scalar
 from station.central.errors import NotFoundError, RegistryError
 
 if TYPE_CHECKING:
@@ -61,8 +62,7 @@ def _assign(conn: psycopg.Connection, a: Assignment) -> str:
                  "ON CONFLICT (individual_id) DO UPDATE SET name = coalesce(EXCLUDED.name, individuals.name), "
                  "sex = coalesce(EXCLUDED.sex, individuals.sex), notes = coalesce(EXCLUDED.notes, individuals.notes)",
                  [a.individual_id, species, a.name, a.sex, a.notes])
-    known = conn.execute("SELECT species_key FROM individuals WHERE individual_id = %s",
-                         [a.individual_id]).fetchone()[0]
+    known = scalar(conn, "SELECT species_key FROM individuals WHERE individual_id = %s", [a.individual_id])
     if known != species:
         raise RegistryError(f"individual {a.individual_id} is a {known}, but observation {a.observation_id} "
                             f"is a {species}")

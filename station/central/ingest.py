@@ -20,7 +20,8 @@ import queue
 import threading
 import time
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
@@ -32,8 +33,11 @@ from station.central.config import CentralConfig
 from station.central.db import connect, driver, ensure_telemetry_partitions, existing_telemetry_partitions, migrate
 from station.central.decode import Record, decode_many
 from station.central.errors import BadMessage, CentralError
-from station.central.store import StoreWriter, dead_letter, record_alerts, telemetry_month
+from station.central.store import IngestWriter, dead_letter, record_alerts, telemetry_month
 from station.errors import UplinkError
+
+if TYPE_CHECKING:
+    import psycopg
 
 log = logging.getLogger(__name__)
 
@@ -79,19 +83,26 @@ class IngestWorker:
         self._early_acks: set[int] = set()
         self._publish_lock = threading.Lock()
         self._months: set[tuple[int, int]] = set()
-        self._conn = None
+        self._conn: psycopg.Connection | None = None
         self._client = self._make_client()
         self._thread = threading.Thread(target=self._run, name=f"ingest-{name}", daemon=True)
 
+    @property
+    def _db(self) -> psycopg.Connection:
+        """The worker's database connection (there is one from ``start`` on)."""
+        if self._conn is None:
+            raise CentralError(f"ingest {self.name}: not started")
+        return self._conn
+
     # -- life cycle -------------------------------------------------------------------------------------------
     def start(self, timeout: float = 10.0) -> IngestWorker:
-        self._conn = connect(self.config.database)
+        self._conn = conn = connect(self.config.database)
         try:
-            migrate(self._conn, self.config.database)
-            self._months = existing_telemetry_partitions(self._conn)
+            migrate(conn, self.config.database)
+            self._months = existing_telemetry_partitions(conn)
             self._connect_broker(timeout)
         except BaseException:
-            self._conn.close()
+            conn.close()
             raise
         self._republish_unpublished()  # before the writer thread: a connection serves one thread at a time
         self._thread.start()
@@ -170,8 +181,8 @@ class IngestWorker:
     def _on_message(self, client: mqtt.Client, userdata, message: mqtt.MQTTMessage) -> None:
         props = message.properties
         content_type = getattr(props, "ContentType", None) if props is not None else None
-        self._deliveries.put(Delivery(message.topic, message.payload, message.mid, message.qos, content_type,
-                                      datetime.now(timezone.utc)))
+        self._deliveries.put(Delivery(message.topic, bytes(message.payload), message.mid, message.qos, content_type,
+                                      datetime.now(UTC)))
 
     def _on_publish(self, client: mqtt.Client, userdata, mid: int, reason_code, properties) -> None:
         # paho calls this holding its own message lock: take only ours, never call into paho from here
@@ -184,7 +195,7 @@ class IngestWorker:
 
     # -- the writer thread ------------------------------------------------------------------------------------
     def _run(self) -> None:
-        writer = StoreWriter(self._conn, self.config.alerts)
+        writer = IngestWriter(self._db, self.config.alerts)
         while not self._stopping.is_set():
             batch = self._next_batch()
             if batch:
@@ -194,7 +205,7 @@ class IngestWorker:
                     self._busy.clear()
             self._mark_published()
 
-    def _handle_safely(self, writer: StoreWriter, batch: list[Delivery]) -> None:
+    def _handle_safely(self, writer: IngestWriter, batch: list[Delivery]) -> None:
         """Never let the writer thread die, and never leave a batch unacknowledged and unstored."""
         problem = ""
         for attempt in range(1, 4):
@@ -225,14 +236,14 @@ class IngestWorker:
                 break
         return batch
 
-    def _handle(self, writer: StoreWriter, batch: list[Delivery],
+    def _handle(self, writer: IngestWriter, batch: list[Delivery],
                 parked: list[tuple[Delivery, str]] | None = None) -> None:
         decoded, dead = self._decode(batch)
         dead += parked or []
         batch = batch + [delivery for delivery, _ in parked or []]
         months = {m for _, r in decoded if (m := telemetry_month(r)) is not None} - self._months
         if months:
-            ensure_telemetry_partitions(self._conn, months)
+            ensure_telemetry_partitions(self._db, months)
             self._months |= months
         outcome = self._write_with_retry(writer, decoded, dead)
         for delivery in batch:
@@ -267,7 +278,7 @@ class IngestWorker:
         decoded.sort(key=lambda pair: _station_of(pair[1]))
         return decoded, dead
 
-    def _write_with_retry(self, writer: StoreWriter, decoded: list, dead: list) -> _Outcome:
+    def _write_with_retry(self, writer: IngestWriter, decoded: list, dead: list) -> _Outcome:
         psycopg = driver()
         for attempt in range(1, MAX_RETRIES + 1):
             try:
@@ -284,7 +295,7 @@ class IngestWorker:
                 return self._write_one_by_one(writer, decoded, dead)
         raise CentralError(f"ingest {self.name}: batch failed {MAX_RETRIES} times; see the log")
 
-    def _write(self, writer: StoreWriter, decoded: list, dead: list) -> _Outcome:
+    def _write(self, writer: IngestWriter, decoded: list, dead: list) -> _Outcome:
         try:
             outcome = self._write_transaction(writer, decoded, dead)
         except BaseException:
@@ -293,11 +304,11 @@ class IngestWorker:
         writer.committed()
         return outcome
 
-    def _write_transaction(self, writer: StoreWriter, decoded: list, dead: list) -> _Outcome:
+    def _write_transaction(self, writer: IngestWriter, decoded: list, dead: list) -> _Outcome:
         outcome = _Outcome()
-        with self._conn.transaction():
+        with self._db.transaction():
             for delivery, reason in dead:
-                dead_letter(self._conn, delivery.topic, delivery.payload, reason, self.name)
+                dead_letter(self._db, delivery.topic, delivery.payload, reason, self.name)
                 outcome.counts["dead_letters"] += 1
             alerts: list[Alert] = []
             raised: list[Alert] = []
@@ -305,18 +316,18 @@ class IngestWorker:
                 try:
                     written = writer.write(record, delivery.received_at)
                 except BadMessage as exc:
-                    dead_letter(self._conn, delivery.topic, delivery.payload, exc.reason, self.name)
+                    dead_letter(self._db, delivery.topic, delivery.payload, exc.reason, self.name)
                     outcome.counts["dead_letters"] += 1
                     continue
                 outcome.counts["stored" if written.stored else "duplicates"] += 1
                 alerts += written.alerts
                 raised += written.raised
                 outcome.withdrawn += written.withdrawn
-            outcome.alerts = raised + record_alerts(self._conn, alerts)
+            outcome.alerts = raised + record_alerts(self._db, alerts)
         outcome.counts["alerts"] += len(outcome.alerts)
         return outcome
 
-    def _write_one_by_one(self, writer: StoreWriter, decoded: list, dead: list) -> _Outcome:
+    def _write_one_by_one(self, writer: IngestWriter, decoded: list, dead: list) -> _Outcome:
         psycopg = driver()
         total = _Outcome()
         for delivery, reason in dead:
@@ -325,13 +336,13 @@ class IngestWorker:
             try:
                 total.merge(self._write(writer, [(delivery, record)], []))
             except Exception as exc:
-                if self._conn.closed or isinstance(exc, psycopg.OperationalError):
+                if self._db.closed or isinstance(exc, psycopg.OperationalError):
                     raise
                 reason = f"refused by the store: {type(exc).__name__}: {(str(exc).strip().splitlines() or [''])[0]}"
                 total.merge(self._write(writer, [], [(delivery, reason)]))
         return total
 
-    def _reconnect_db(self, writer: StoreWriter) -> None:
+    def _reconnect_db(self, writer: IngestWriter) -> None:
         while not self._stopping.is_set():
             try:
                 if self._conn is not None and not self._conn.closed:
@@ -369,8 +380,8 @@ class IngestWorker:
 
     def _republish_unpublished(self) -> None:
         """Alerts a crashed worker stored but may not have published (claimed atomically; at-least-once)."""
-        with self._conn.transaction():
-            rows = self._conn.execute(
+        with self._db.transaction():
+            rows = self._db.execute(
                 "UPDATE alerts SET published_at = now() WHERE published_at IS NULL AND raised_at > now() - "
                 "interval '1 hour' AND raised_at < now() - interval '10 seconds' RETURNING alert_id, kind, payload"
             ).fetchall()

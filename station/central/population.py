@@ -86,12 +86,12 @@ class _Links:
 
 def canonical_ids(individuals: dict[str, tuple[str, str | None]]) -> dict[str, str]:
     """individual id -> the id it stands for after merges (``individuals``: id -> (species, merged_into))."""
-    result = {}
+    result: dict[str, str] = {}
     for individual in individuals:
         current, seen = individual, set()
-        while individuals.get(current, ("", None))[1] is not None and current not in seen:
+        while (merged_into := individuals.get(current, ("", None))[1]) is not None and current not in seen:
             seen.add(current)
-            current = individuals[current][1]  # type: ignore[assignment]
+            current = merged_into
         result[individual] = current
     return result
 
@@ -122,9 +122,9 @@ def animals(individuals: dict[str, tuple[str, str | None]], codes: Iterable[tupl
     for country, code, individual in code_list:
         grouped[union.find(now.get(individual, individual))].codes.append(f"{country}:{code}")
     for sighting in sightings:
-        animal = grouped.get(union.find(now.get(sighting.individual_id, sighting.individual_id)))
-        if animal is not None:
-            animal.sightings.append(sighting)
+        seen_animal = grouped.get(union.find(now.get(sighting.individual_id, sighting.individual_id)))
+        if seen_animal is not None:
+            seen_animal.sightings.append(sighting)
     for animal in grouped.values():
         animal.sightings.sort(key=lambda s: (s.at, s.station_id))
         animal.members.sort()

@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from station.central.errors import RegistryError
+from station.wire.station_id import is_station_id
 
 if TYPE_CHECKING:
     import psycopg
 
 REQUIRED_COLUMNS = ("station_id", "park", "country", "latitude", "longitude")
-_STATION_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{1,62}$")
 _DEV_EUI = re.compile(r"^[0-9a-f]{16}$")
 
 
@@ -52,7 +52,7 @@ def _entry(path: Path, line: int, row: dict[str, str]) -> StationEntry:
         return RegistryError(f"{path}:{line}: {column}: {problem}")
 
     station_id = (row.get("station_id") or "").strip()
-    if not _STATION_ID.match(station_id):
+    if not is_station_id(station_id):
         raise bad("station_id", f"{station_id!r} is not a station id (lowercase letters, digits, - and _)")
     country = (row.get("country") or "").strip().upper()
     if not re.fullmatch(r"[A-Z]{2}", country):

@@ -14,15 +14,16 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from station.central import catalogue as codes_catalogue
 from station.central import population
+from station.central.db import scalar
 from station.central.export import Selection
 from station.central.population import Point
-from station.wire.ids import iso
 from station.vision.species import catalogue
+from station.wire.ids import iso
 
 if TYPE_CHECKING:
     import psycopg
@@ -52,12 +53,12 @@ def build_report(conn: psycopg.Connection, *, since: datetime | None = None, unt
                  "deployments": deployments}
                 for country, parks, total, active, deployments in
                 conn.execute(_STATIONS.format(where=where), params + params).fetchall()]
-    unregistered = conn.execute("SELECT count(*) FROM stations WHERE NOT registered").fetchone()[0]
+    unregistered = scalar(conn, "SELECT count(*) FROM stations WHERE NOT registered")
     countries = sorted({row["country"] for row in stations} | {"CN", "RU"})
     found = load_animals(conn, where, params)
     most, most_by, crossed = population.crossing_summary(found)
     sightings = [_animal_summary(animal) for animal in found]
-    return {"schema": "central-report/2.0", "generated_at": iso(datetime.now(timezone.utc)),
+    return {"schema": "central-report/2.0", "generated_at": iso(datetime.now(UTC)),
             "range": {"since": since and iso(since), "until": until and iso(until)},
             "countries": countries, "stations": stations, "unregistered_stations": unregistered,
             "detections": _detections(conn.execute(_DETECTIONS.format(where=where), params).fetchall()),

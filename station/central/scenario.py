@@ -21,16 +21,22 @@ import math
 import random
 import uuid
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from station.central.chirpstack import uplink_event, uplink_topic
-from station.central.fleet_layout import (PlannedSighting, SimStation, make_stations, plan_sightings,
-                                          protected_zones, settlements_for)
+from station.central.fleet_layout import (
+    PlannedSighting,
+    SimStation,
+    make_stations,
+    plan_sightings,
+    protected_zones,
+    settlements_for,
+)
 from station.central.scenario_truth import Fact, Truth
-from station.wire.ids import iso
-from station.wire.lora_codec import DetectionFrame, StatusFrame, wire_detection
-from station.wire.messages import DetectionMessage, ModelRef, TelemetryMessage, WireDetection, encode_json
 from station.vision.species import catalogue
+from station.wire.ids import iso
+from station.wire.lora_codec import DetectionFrame, StatusFrame, lora_detection
+from station.wire.messages import DetectionMessage, ModelRef, TelemetryMessage, WireDetection, encode_json
 
 APPLICATION_ID = "5b0a7c3e-2f41-4f8e-9d5a-0c6f1e2d3b4a"
 #: What a simulated station decides with (detection/1.1 names both): the bundled detector, then a park's classifier
@@ -46,7 +52,7 @@ SPECIES_MIX = {"roe_deer": 20, "sika_deer": 15, "wild_boar": 15, "asian_badger":
 class FleetPlan:
     stations: int
     hours: float
-    start: datetime = datetime(2026, 11, 1, tzinfo=timezone.utc)
+    start: datetime = datetime(2026, 11, 1, tzinfo=UTC)
     seed: int = 7
     events_per_day: float = 12.0
     telemetry_interval_s: float = 300.0
@@ -208,7 +214,7 @@ class Scenario:
 
     def _send_time(self, station: SimStation, ready: datetime, priority: int) -> datetime:
         """When the station's outbox gets a message out: now, or in priority order when MQTT comes back."""
-        if not station.offline(ready):
+        if station.outage is None or not station.offline(ready):
             return ready
         begin, back = station.outage
         fraction = (ready - begin) / (back - begin)
@@ -220,7 +226,7 @@ class Scenario:
         if not station.offline(sent):
             return []  # MQTT came back first: the full record goes, no summary
         start = int(datetime.fromisoformat(message.start.replace("Z", "+00:00")).timestamp())
-        items = [wire_detection(d.species_code, d.confidence, d.count, start) for d in message.detections
+        items = [lora_detection(d.species_code, d.confidence, d.count, start) for d in message.detections
                  if catalogue()[d.species].priority == 0]
         frame = DetectionFrame(self._next_lora(station), start, tuple(items))
         facts = tuple(Fact(station.station_id, station.country, d.species, d.species_code, start, None, None, "lora",
@@ -229,11 +235,14 @@ class Scenario:
 
     def _lora_pub(self, station: SimStation, frame, sent: datetime, rng: random.Random,
                   facts: tuple[Fact, ...] = ()) -> Publication:
-        event = uplink_event(frame=frame, dev_eui=station.entry.dev_eui, device_name=station.station_id,
+        dev_eui = station.entry.dev_eui
+        if dev_eui is None:
+            raise ValueError(f"{station.station_id}: a LoRa station of the scenario needs a DevEUI")
+        event = uplink_event(frame=frame, dev_eui=dev_eui, device_name=station.station_id,
                              tags={"station_id": station.station_id, "park": station.entry.park},
                              f_cnt=frame.sequence, received_at=sent, deduplication_id=str(uuid.UUID(
                                  int=rng.getrandbits(128))), application_id=APPLICATION_ID)
-        return self._pub(sent, uplink_topic(APPLICATION_ID, station.entry.dev_eui), json.dumps(event).encode(),
+        return self._pub(sent, uplink_topic(APPLICATION_ID, dev_eui), json.dumps(event).encode(),
                          "application/json", "lora", facts)
 
     def _next_lora(self, station: SimStation) -> int:
@@ -260,7 +269,8 @@ class Scenario:
                                        queue_depths={"triggers": 0, "frames": 0}, counters={"frames": tick * 9})
             out.append(self._pub(self._send_time(station, at, 3), f"{self.plan.topic_root}/{station.station_id}"
                                  f"/telemetry", encode_json(message), "application/json", "telemetry"))
-            if station.lora and station.offline(at) and tick % max(1, round(3600 / interval)) == 0:
+            lora_due = station.lora and station.offline(at) and tick % max(1, round(3600 / interval)) == 0
+            if lora_due and message.battery_mv is not None:  # always measured here
                 frame = StatusFrame.measured(sequence=self._next_lora(station), time=int(at.timestamp()),
                                              battery_mv=message.battery_mv, storage_used_pct=40,
                                              temperature_c=message.temperature_c, queue_depth=tick, reset_cause=1)

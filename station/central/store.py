@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from station.central.alerts import Alert, Sighting, StationPlace, alerts_for
@@ -24,10 +24,10 @@ from station.central.chirpstack import LoRaUplink
 from station.central.config import AlertsSection
 from station.central.decode import Record, Thumbnail, uuid7_time
 from station.central.errors import BadMessage
+from station.vision.species import by_code
 from station.wire.ids import parse_iso
 from station.wire.lora_codec import DetectionFrame, ResetCause, StatusFrame
 from station.wire.messages import AlertMessage, DetectionMessage, StatusMessage, TelemetryMessage
-from station.vision.species import by_code
 
 if TYPE_CHECKING:
     import psycopg
@@ -91,8 +91,8 @@ def _check_alert(message: AlertMessage, start: datetime, at: datetime, received_
                          "check the station clock")
 
 
-class StoreWriter:
-    """Writes records through one connection; the caller owns the transaction."""
+class IngestWriter:
+    """Writes ingested records into PostgreSQL through one connection; the caller owns the transaction."""
 
     def __init__(self, conn: psycopg.Connection, alerts: AlertsSection) -> None:
         self.conn = conn
@@ -267,16 +267,16 @@ class StoreWriter:
         station = self.lora_station(uplink)
         frame = uplink.frame
         self._ensure_station(station)
-        is_detections = isinstance(frame, DetectionFrame)
+        detections = frame.detections if isinstance(frame, DetectionFrame) else None
         row = self.conn.execute(
             "INSERT INTO lora_uplinks (uplink_id, station_id, dev_eui, f_cnt, frame_sequence, frame_type, detections, "
             "payload, received_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING 1",
             [uplink.uplink_id, station, uplink.dev_eui, uplink.f_cnt, frame.sequence,
-             "detections" if is_detections else "status", len(frame.detections) if is_detections else 0,
+             "detections" if detections is not None else "status", len(detections) if detections is not None else 0,
              uplink.payload, uplink.received_at]).fetchone()
         if row is None:
             return Written(stored=False)
-        if is_detections:
+        if isinstance(frame, DetectionFrame):
             return self._lora_detections(station, frame, uplink.received_at)
         return self._lora_status(station, frame, uplink)
 
@@ -291,7 +291,7 @@ class StoreWriter:
             species = known.get(d.species_code)
             key = species.key if species else "unknown_animal"
             kind = species.kind if species and species.kind in ("animal", "human", "vehicle") else "unknown"
-            at = datetime.fromtimestamp(d.at, tz=timezone.utc)
+            at = datetime.fromtimestamp(d.at, tz=UTC)
             event_id = f"lora:{station}:{d.at}"
             self.conn.execute(_LORA_SUMMARY, [f"lora:{station}:{d.species_code}:{d.at}", event_id, station, deployment,
                                               at, at, d.at, kind, key, d.species_code,
@@ -302,7 +302,7 @@ class StoreWriter:
         return written
 
     def _lora_status(self, station: str, frame: StatusFrame, uplink: LoRaUplink) -> Written:
-        at = datetime.fromtimestamp(frame.time, tz=timezone.utc)
+        at = datetime.fromtimestamp(frame.time, tz=UTC)
         try:
             cause = ResetCause(frame.reset_cause).name.lower()
         except ValueError:
@@ -320,7 +320,7 @@ def telemetry_month(record: Record) -> tuple[int, int] | None:
     if isinstance(record, TelemetryMessage):
         at = parse_iso(record.at)
     elif isinstance(record, LoRaUplink) and isinstance(record.frame, StatusFrame):
-        at = datetime.fromtimestamp(record.frame.time, tz=timezone.utc)
+        at = datetime.fromtimestamp(record.frame.time, tz=UTC)
     else:
         return None
     return at.year, at.month

@@ -25,24 +25,24 @@ import itertools
 import json
 import random
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from station.central.chirpstack import uplink_event, uplink_topic
 from station.central.fleet_layout import BORDER_LONGITUDE, SimStation, make_stations
 from station.central.scenario import APPLICATION_ID, Publication, uuid7_at
-from station.wire.ids import iso
-from station.wire.lora_codec import DetectionFrame, wire_detection
-from station.wire.messages import DetectionMessage, ModelRef, WireDetection, encode_json
 from station.vision.species import catalogue
+from station.wire.ids import iso
+from station.wire.lora_codec import DetectionFrame, lora_detection
+from station.wire.messages import DetectionMessage, ModelRef, WireDetection, encode_json
 
 TABLE = {  # species -> (CN adults, CN cubs, RU adults, RU cubs, both, total)
     "amur_tiger": (22, 4, 42, 7, 19, 45),
     "amur_leopard": (23, 1, 81, 13, 15, 89),
 }
 DISPERSERS = {"amur_tiger": 2, "amur_leopard": 4}  # cubs of Russia seen later as subadults in China
-START = datetime(2014, 1, 1, tzinfo=timezone.utc)
+START = datetime(2014, 1, 1, tzinfo=UTC)
 SPAN = timedelta(days=3 * 365)
 BORDER = [(42.4, BORDER_LONGITUDE), (43.2, BORDER_LONGITUDE + 0.01), (44.0, BORDER_LONGITUDE)]
 PREFIX = {("RU", "amur_tiger"): "T", ("RU", "amur_leopard"): "L", ("CN", "amur_tiger"): "AT",
@@ -139,7 +139,7 @@ class Transboundary:
         out = []
         if lora_first:  # the station's MQTT link was down: the LoRa summary arrives first, the record later
             frame = DetectionFrame(self._next(), int(at.timestamp()),
-                                   (wire_detection(entry.code, detection.confidence, None, int(at.timestamp())),))
+                                   (lora_detection(entry.code, detection.confidence, None, int(at.timestamp())),))
             event = uplink_event(frame=frame, dev_eui=station.entry.dev_eui or "", device_name=station.station_id,
                                  tags={"station_id": station.station_id, "park": station.entry.park},
                                  f_cnt=frame.sequence, received_at=sent, application_id=APPLICATION_ID,

@@ -9,6 +9,7 @@ import click
 from station.camtrapdp.licenses import DEFAULT_LICENSE, LICENSE_IDS
 from station.cli.central import UtcTime, _report_validation
 from station.cli.errors import StationErrorsCommand
+from station.store.paths import media_dir, station_db_path
 
 
 @click.command("export", cls=StationErrorsCommand)
@@ -33,8 +34,8 @@ from station.cli.errors import StationErrorsCommand
 def export(config_path: Path, camtrap_dp: bool, out: Path, since, until, species, latitude, longitude,
            copy_media: bool, data_license: str, media_license: str, validate: bool) -> None:
     """Export this station's store as a Camtrap DP package (for cards collected by hand)."""
-    from station.config.models import check_data_dir, load_config
     from station.camtrapdp.station_export import StationExport, export_station
+    from station.config.models import check_data_dir, load_config
 
     if not camtrap_dp:
         raise click.UsageError("choose the format: --camtrap-dp (Camtrap DP 1.0.2)")
@@ -42,7 +43,7 @@ def export(config_path: Path, camtrap_dp: bool, out: Path, since, until, species
     check_data_dir(config, writable=False)
     options = StationExport(config.station.id, config.station.park, config.station.country, latitude,
                             longitude, since, until, tuple(species), copy_media, data_license, media_license)
-    summary = export_station(config.data_dir / "station.db", config.data_dir / "media", out, options)
+    summary = export_station(station_db_path(config.data_dir), media_dir(config.data_dir), out, options)
     rows = summary.rows
     click.echo(f"wrote {out}: {rows['deployments']} deployments, {rows['media']} media, "
                f"{rows['observations']} observations")

@@ -18,6 +18,7 @@ import click
 
 from station import __version__
 from station.cli.errors import StationErrorsGroup
+from station.store.paths import media_dir, station_db_path
 
 DEFAULT_CONFIG = "station.toml"
 config_option = click.option("-c", "--config", "config_path", type=click.Path(path_type=Path),
@@ -56,9 +57,9 @@ def run(config_path: Path) -> None:
 
     A broken config file with a last-known-good copy beside it (station.toml.good) starts on the copy,
     loudly. Exit 75 after a remote change that applies at restart (systemd starts it again)."""
-    from station.daemon.app import StationApp
     from station.config.edit import load_with_fallback
     from station.config.remote import RESTART_EXIT_CODE
+    from station.daemon.app import StationApp
     from station.daemon.service import ServiceNotifier, station_status
 
     config = load_with_fallback(config_path)
@@ -89,8 +90,8 @@ def run(config_path: Path) -> None:
 @click.option("--keep", type=click.Path(path_type=Path), help="Keep the demo station in this folder.")
 def demo(broker: str | None, keep: Path | None) -> None:
     """Run a simulated station end to end in a temporary folder and show what it did."""
-    from station.devtools.demo import run_demo
     from station.cli.format import print_demo
+    from station.devtools.demo import run_demo
 
     def progress(line: str) -> None:
         click.echo(f"  · {line}")
@@ -111,13 +112,13 @@ def demo(broker: str | None, keep: Path | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def status(config_path: Path, as_json: bool) -> None:
     """Last sequences, detections per species, outbox depth, disk use and uptime."""
-    from station.config.edit import load_with_fallback
     from station.cli.format import print_status
+    from station.config.edit import load_with_fallback
     from station.daemon.runstate import read_run_state
     from station.store.queries import status_summary
 
     config = load_with_fallback(config_path, writing=False)
-    summary = status_summary(config.data_dir / "station.db", config.data_dir / "media")
+    summary = status_summary(station_db_path(config.data_dir), media_dir(config.data_dir))
     summary["daemon"] = read_run_state(config.data_dir)
     running_on = summary["daemon"].get("config_fallback") if summary["daemon"].get("running") else None
     summary["config_fallback"] = config.fallback_reason or running_on
@@ -136,13 +137,13 @@ def status(config_path: Path, as_json: bool) -> None:
 @click.option("-o", "--output", type=click.File("w"), default="-", help="Write to a file instead of stdout.")
 def detections(config_path: Path, fmt: str, limit: int | None, species: str | None, output) -> None:
     """List detections, or export them as CSV or JSON."""
-    from station.config.models import check_data_dir, load_config
     from station.cli.format import print_detections
+    from station.config.models import check_data_dir, load_config
     from station.store.queries import list_detections
 
     config = load_config(config_path)
     check_data_dir(config)
-    rows = list_detections(config.data_dir / "station.db", limit=limit, species=species)
+    rows = list_detections(station_db_path(config.data_dir), limit=limit, species=species)
     if fmt == "json":
         json.dump(rows, output, indent=2, ensure_ascii=False)
         output.write("\n")
@@ -237,7 +238,7 @@ def store_recover(config_path: Path) -> None:
 
     config = load_config(config_path)
     check_data_dir(config)
-    report = salvage(config.data_dir / "station.db")
+    report = salvage(station_db_path(config.data_dir))
     click.echo(f"damaged file kept as {report.damaged_copy}")
     for table, rows in report.copied.items():
         lost = report.lost_ranges[table]

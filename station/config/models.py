@@ -24,6 +24,7 @@ from station.pipeline.alerts import AlertSection
 from station.vision.settings import DetectionSection
 from station.network.settings import HotspotSection
 from station.web.settings import WebSection
+from station.wire.station_id import STATION_ID_PATTERN
 
 #: A station.toml is a few kilobytes; anything far larger is not a config file.
 MAX_FILE_BYTES = 256 * 1024
@@ -86,7 +87,7 @@ def check_topic_root(value: str) -> str:
 class StationSection(Section):
     """Who this station is. The id appears in every topic and message: keep it stable for the unit's life."""
 
-    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{1,62}$",
+    id: str = Field(pattern=STATION_ID_PATTERN,
                     description="Station id: lowercase letters, digits, '-' and '_' (e.g. llnp-0412).")
     park: str = Field("LLNP", min_length=1, max_length=32, description="Park code, e.g. LLNP or TLNP.")
     country: Literal["RU", "CN", "XX"] = Field("RU", description="ISO country of the site: RU or CN (XX: test).")

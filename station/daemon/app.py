@@ -36,6 +36,7 @@ from station.pipeline.compose import SequenceRecord
 from station.stats import Stats
 from station.store import retention
 from station.store.media import MediaStore
+from station.store.paths import media_dir, station_db_path
 from station.store.repo import StationStore
 from station.types import Trigger
 from station.vision.station_vision import model_label, reload_vision
@@ -46,16 +47,13 @@ log = logging.getLogger(__name__)
 
 WALK_TEST_LOG_S = 5.0  # the walk-test feed polls every second; one station_log row per this many seconds
 
-DB_NAME = "station.db"
-MEDIA_DIR = "media"
-
 
 class StationApp:
     def __init__(self, config: StationConfig, *, on_sequence: Callable[[SequenceRecord], None] | None = None) -> None:
         self.config = config
         self.stats = Stats()
-        self.db_path = config.data_dir / DB_NAME
-        self.media = MediaStore(config.data_dir / MEDIA_DIR)
+        self.db_path = station_db_path(config.data_dir)
+        self.media = MediaStore(media_dir(config.data_dir))
         self._on_sequence = on_sequence
         self.triggers: queue.Queue = queue.Queue(maxsize=config.queues.triggers)
         self.frames: queue.Queue = queue.Queue(maxsize=config.queues.frames)

@@ -15,6 +15,7 @@ from station.errors import StationError
 from station.hardware import factory
 from station.hardware.scenes import Scene, render
 from station.store.db import open_store_db
+from station.store.paths import station_db_path
 from station.types import Trigger
 from station.wire.ids import utc_now
 from station.vision.station_vision import load_vision, model_label
@@ -68,7 +69,7 @@ def _camera(config: StationConfig) -> str:
 
 
 def _store(config: StationConfig) -> str:
-    db_path = config.data_dir / "station.db"
+    db_path = station_db_path(config.data_dir)
     db = open_store_db(db_path)
     db.conn.close()
     free_mb = shutil.disk_usage(config.data_dir).free // 1_000_000

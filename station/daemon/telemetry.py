@@ -9,6 +9,7 @@ from station.daemon.control import StationSnapshot
 from station.errors import StoreError
 from station.store.db import connect
 from station.store.media import MediaStore
+from station.store.outbox import pending_count
 from station.store.repo import OutboxMessage
 from station.wire.ids import iso, utc_now, uuid7
 from station.wire.messages import TelemetryMessage, encode_json
@@ -21,8 +22,7 @@ def telemetry_message(snapshot: StationSnapshot, *, db_path: Path) -> OutboxMess
     """The station's health at the moment ``snapshot`` was taken, with the outbox backlog read from ``db_path``."""
     board = snapshot.board
     with closing(connect(db_path, readonly=True).conn) as conn:
-        pending = conn.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL AND dropped_reason IS NULL"
-                               ).fetchone()[0]
+        pending = pending_count(conn)
     message = TelemetryMessage(id=uuid7(), station_id=snapshot.station_id, at=iso(utc_now()),
                                uptime_s=round(snapshot.uptime_s, 1),
                                battery_mv=board.get("battery_mv"), solar_mv=board.get("solar_mv"),

@@ -29,20 +29,21 @@ from station.lora.regions import region
 from station.lora.settings import LoRaSection
 from station.stats import Stats
 from station.store.db import connect, write_transaction
+from station.store.outbox import PENDING
 from station.wire.ids import parse_iso
 from station.wire.lora_codec import (
     RequestStatus,
     StatusFrame,
     decode_downlink,
     encode_status,
+    lora_detection,
     pack_detections,
-    wire_detection,
 )
 
 log = logging.getLogger(__name__)
 
-_PENDING = """SELECT message_id, payload, kind, event_id FROM outbox
-    WHERE kind IN ('alert', 'detection') AND sent_at IS NULL AND lora_sent_at IS NULL AND priority <= ?
+_PENDING = f"""SELECT message_id, payload, kind, event_id FROM outbox
+    WHERE kind IN ('alert', 'detection') AND {PENDING} AND lora_sent_at IS NULL AND priority <= ?
     ORDER BY priority, message_id LIMIT 64"""
 #: (sequence, species code) already summarised over LoRa by a provisional alert: its full record adds nothing
 _ALERTED = """SELECT payload FROM outbox WHERE kind = 'alert' AND lora_sent_at IS NOT NULL AND event_id = ?"""
@@ -167,7 +168,7 @@ class LoRaLink:
             for detection in message["detections"]:
                 if detection["species_code"] in known:
                     continue
-                summaries.append(wire_detection(detection["species_code"], detection["confidence"],
+                summaries.append(lora_detection(detection["species_code"], detection["confidence"],
                                                 detection.get("count"), start))
                 owners.append(message_id)
             if known and all(d["species_code"] in known for d in message["detections"]):

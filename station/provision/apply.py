@@ -35,6 +35,7 @@ from station.network import ranger_access
 from station.network.qr import card_png
 from station.network.ranger_access import RangerAccess
 from station.web.auth import MIN_PASSWORD_LENGTH, hash_password
+from station.wire.station_id import STATION_ID_PATTERN
 
 PROVISION_FILE = "trapd-provision.toml"
 APPLIED_SUFFIX = ".applied"
@@ -56,7 +57,7 @@ class ProvisionRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    station_id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{1,62}$", description="e.g. llnp-0412")
+    station_id: str = Field(pattern=STATION_ID_PATTERN, description="e.g. llnp-0412")
     park: str | None = Field(None, min_length=1, max_length=32)
     country: Literal["RU", "CN", "XX"] | None = None
     broker_url: str | None = Field(None, description='mqtt://host[:port] or mqtts://host[:port]; "" = no MQTT')

@@ -26,23 +26,24 @@ import json
 import logging
 import threading
 import time
-from datetime import timezone, tzinfo
+from collections.abc import Callable
+from datetime import UTC, tzinfo
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from station.config.models import StationConfig
-from station.wire.ids import iso, utc_now, uuid7
 from station.pipeline.compose import Composer
 from station.replay.scan import DatedPhoto, Photo, Rejected, date_photo, group_sequences, scan_folder
 from station.store import retention
 from station.store.db import write_transaction
 from station.store.media import MediaStore
+from station.store.paths import media_dir, station_db_path
 from station.store.repo import StationStore
 from station.types import Detection, Frame, FrameResult, SequenceClosed
 from station.vision.station_vision import Vision, check_field_use, load_vision, model_label
+from station.wire.ids import iso, utc_now, uuid7
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,7 @@ class ImportedPhoto:
 class ImportSettings:
     gap_s: float = 60.0
     max_frames: int = 100
-    camera_zone: tzinfo | None = timezone.utc  # None: the zone of the machine running the import
+    camera_zone: tzinfo | None = UTC  # None: the zone of the machine running the import
 
 
 @dataclasses.dataclass
@@ -104,8 +105,7 @@ class _Stored:
 class ReplayImporter:
     """Imports one folder into the station store of ``config``; use from one thread."""
 
-    def __init__(self, config: StationConfig, *, vision: Vision | None = None, allow_non_field: bool = False,
-                 db_name: str = "station.db", media_dir: str = "media") -> None:
+    def __init__(self, config: StationConfig, *, vision: Vision | None = None, allow_non_field: bool = False) -> None:
         """``allow_non_field``: import with a model whose card says it is not for real photos (refused
         otherwise, with a ConfigError that says how to fix it); the config's model.allow_non_field also does."""
         self._config = config
@@ -117,8 +117,8 @@ class ReplayImporter:
             check_field_use(vision, "sd-card", allowed=allowed)
         self.vision = vision
         self.models = model_label(vision)
-        self._media = MediaStore(config.data_dir / media_dir)
-        self._db_path = config.data_dir / db_name
+        self._media = MediaStore(media_dir(config.data_dir))
+        self._db_path = station_db_path(config.data_dir)
         self._composer = Composer(station_id=config.station.id, deployment_id=config.station.deployment_id,
                                   vision=vision, thumbnail_max_bytes=config.mqtt.thumbnail_max_bytes,
                                   thumbnail_format=config.mqtt.thumbnail_format)
@@ -222,7 +222,7 @@ class ReplayImporter:
             return Rejected(item.photo, f"corrupt image ({exc})")
         media_id = uuid7()
         path = self._media.relative_path(event_id=event_id, media_id=media_id, burst_index=0, frame_index=index,
-                                         captured_at=item.taken_at.astimezone(timezone.utc))
+                                         captured_at=item.taken_at.astimezone(UTC))
         frame = Frame(media_id=media_id, sequence_id=event_id, burst_index=0, frame_index=index,
                       captured_at=item.taken_at, path=path, width=width, height=height)
         # The detector (or classifier) sees the whole photo at its input size; crops come from the full photo.

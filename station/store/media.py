@@ -76,7 +76,7 @@ class MediaStore:
         return removed
 
     def list_files(self) -> list[MediaName]:
-        found = []
+        found: list[MediaName] = []
         if not self.root.is_dir():
             return found
         for path in self.root.rglob("*.jpg"):

@@ -6,10 +6,10 @@ import json
 import shutil
 from pathlib import Path
 
-from station.lora.budget import DutyCycleBudget
-
 from station.errors import StoreError
+from station.lora.budget import DutyCycleBudget
 from station.store.db import connect
+from station.store.outbox import pending_by_kind
 
 
 def _open(db_path: Path):
@@ -31,8 +31,7 @@ def status_summary(db_path: Path, media_root: Path, *, last: int = 5) -> dict:
         per_species = {row["species"]: row["n"] for row in db.query(
             "SELECT coalesce(species_key, observation_type) AS species, count(*) AS n FROM observations "
             "GROUP BY 1 ORDER BY 2 DESC, 1")}
-        outbox = {row["kind"]: row["n"] for row in db.query(
-            "SELECT kind, count(*) AS n FROM outbox WHERE sent_at IS NULL AND dropped_reason IS NULL GROUP BY kind")}
+        outbox = pending_by_kind(db.conn)
         sent = db.execute("SELECT count(*) FROM outbox WHERE sent_at IS NOT NULL").fetchone()[0]
         models = {row["model"]: row["n"] for row in db.query(
             "SELECT model, count(*) AS n FROM events WHERE model IS NOT NULL GROUP BY model ORDER BY 2 DESC")}

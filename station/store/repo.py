@@ -13,10 +13,10 @@ from pathlib import Path
 
 import sqlite_utils
 
-from station.wire.ids import iso, utc_now
 from station.store.db import open_store_db, write_transaction
 from station.types import Detection, Frame, FrameResult, SequenceClosed
 from station.vision.species import Species
+from station.wire.ids import iso, utc_now
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,17 +45,17 @@ class StationStore:
 
     def log(self, kind: str, detail: str) -> None:
         with write_transaction(self.db):
-            self.db["station_log"].insert({"at": iso(utc_now()), "kind": kind, "detail": detail})
+            self.db.table("station_log").insert({"at": iso(utc_now()), "kind": kind, "detail": detail})
 
     def add_board_telemetry(self, reading: dict) -> None:
         with write_transaction(self.db):
-            self.db["board_telemetry"].insert({"at": iso(utc_now()), **{k: reading.get(k) for k in (
+            self.db.table("board_telemetry").insert({"at": iso(utc_now()), **{k: reading.get(k) for k in (
                 "battery_mv", "solar_mv", "temperature_c", "lux", "rtc_unix", "reset_cause")}})
 
     def open_event(self, *, event_id: str, station_id: str, deployment_id: str | None, trigger_source: str,
                    start: str) -> None:
         with write_transaction(self.db):
-            self.db["events"].insert({"event_id": event_id, "station_id": station_id,
+            self.db.table("events").insert({"event_id": event_id, "station_id": station_id,
                                       "deployment_id": deployment_id or None, "trigger_source": trigger_source,
                                       "start": start, "state": "open", "bursts": 1})
 
@@ -65,7 +65,7 @@ class StationStore:
 
     def add_media(self, frame: Frame, size: int) -> None:
         with write_transaction(self.db):
-            self.db["media"].insert(_media_row(frame, size), ignore=True)
+            self.db.table("media").insert(_media_row(frame, size), ignore=True)
 
     def add_frame_result(self, result: FrameResult, *, model: str = "") -> None:
         """The frame's verdict; with a detector also its boxes (a frame classified again replaces them)."""
@@ -76,7 +76,7 @@ class StationStore:
                              result.media_id])
             self.db.execute("DELETE FROM frame_detections WHERE media_id = ?", [result.media_id])
             if result.boxes:
-                self.db["frame_detections"].insert_all(_box_rows(result, model))
+                self.db.table("frame_detections").insert_all(_box_rows(result, model))
 
     def frame_detections(self, event_id: str) -> list[dict]:
         return list(self.db.query("SELECT * FROM frame_detections WHERE event_id = ? ORDER BY media_id, "
@@ -86,14 +86,14 @@ class StationStore:
                        messages: list[OutboxMessage], model: str) -> None:
         """Observations, the event's end and its outbox messages in one durable transaction."""
         with write_transaction(self.db):
-            self.db["observations"].insert_all(observations, ignore=True)
+            self.db.table("observations").insert_all(observations, ignore=True)
             self.db.execute("UPDATE events SET state = 'closed', end = ?, model = ? WHERE event_id = ?",
                             [iso(closed.ended_at), model, closed.sequence_id])
-            self.db["outbox"].insert_all((_outbox_row(m) for m in messages), ignore=True)
+            self.db.table("outbox").insert_all((_outbox_row(m) for m in messages), ignore=True)
 
     def enqueue(self, message: OutboxMessage) -> None:
         with write_transaction(self.db):
-            self.db["outbox"].insert(_outbox_row(message), ignore=True)
+            self.db.table("outbox").insert(_outbox_row(message), ignore=True)
 
     def open_events(self) -> list[dict]:
         return list(self.db.query("SELECT * FROM events WHERE state = 'open' ORDER BY start"))

@@ -24,13 +24,14 @@ import dataclasses
 import logging
 import os
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
-from station.wire.ids import iso, utc_now
-from station.store.media import MediaStore
-from station.store.repo import StationStore
 from station.store.db import write_transaction
+from station.store.media import MediaStore
+from station.store.outbox import PENDING
+from station.store.repo import StationStore
+from station.wire.ids import iso, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -113,5 +114,5 @@ def _drop_unsent_thumbnails(store: StationStore, report: RetentionReport) -> Non
     with write_transaction(store.db):
         cursor = store.db.conn.execute(
             "UPDATE outbox SET dropped_reason = 'disk pressure: thumbnail dropped, detection kept', payload = X'' "
-            "WHERE kind = 'media' AND sent_at IS NULL AND dropped_reason IS NULL")
+            f"WHERE kind = 'media' AND {PENDING}")
         report.thumbnails_dropped += cursor.rowcount

@@ -20,7 +20,7 @@ BATCH_TOPIC = "batch"
 
 
 @dataclasses.dataclass(frozen=True)
-class Frame:
+class Publish:
     """One PUBLISH: ``topic`` relative to ``<root>/<station_id>/``; ``message_ids`` the outbox rows it carries."""
 
     topic: str
@@ -30,8 +30,8 @@ class Frame:
     correlation_data: bytes | None = None
 
 
-def frames(rows: list[PendingMessage], wire: WireEncoder, *, room: int, batch_max: int) -> list[Frame]:
-    """At most ``room`` frames for ``rows`` (in outbox order); a batch sits where its first row was.
+def publishes(rows: list[PendingMessage], wire: WireEncoder, *, room: int, batch_max: int) -> list[Publish]:
+    """At most ``room`` publishes for ``rows`` (in outbox order); a batch sits where its first row was.
 
     Detections and their thumbnails alternate in a backlog, so ``rows`` should hold about two rows per
     batch place (the uplink reads ``room + 2 * batch_max``)."""
@@ -52,19 +52,19 @@ def frames(rows: list[PendingMessage], wire: WireEncoder, *, room: int, batch_ma
     return [_batch(item, wire) if isinstance(item, list) else single(item, wire) for item in planned]
 
 
-def single(row: PendingMessage, wire: WireEncoder) -> Frame:
+def single(row: PendingMessage, wire: WireEncoder) -> Publish:
     correlation = row.correlation_data
     if row.content_type == JSON and row.kind in KINDS:
         payload, content_type = wire.encode(row.kind, row.payload)
-        return Frame(row.topic, payload, content_type, (row.message_id,), correlation)
-    return Frame(row.topic, row.payload, row.content_type, (row.message_id,), correlation)
+        return Publish(row.topic, payload, content_type, (row.message_id,), correlation)
+    return Publish(row.topic, row.payload, row.content_type, (row.message_id,), correlation)
 
 
-def _batch(rows: list[PendingMessage], wire: WireEncoder) -> Frame:
+def _batch(rows: list[PendingMessage], wire: WireEncoder) -> Publish:
     if len(rows) == 1:
         return single(rows[0], wire)
     payload, content_type = wire.encode_batch([row.payload for row in rows])
-    return Frame(BATCH_TOPIC, payload, content_type, tuple(row.message_id for row in rows))
+    return Publish(BATCH_TOPIC, payload, content_type, tuple(row.message_id for row in rows))
 
 
 def _batchable(row: PendingMessage) -> bool:

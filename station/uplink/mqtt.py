@@ -14,13 +14,13 @@ while the station was away are waiting for it when it returns.
 from __future__ import annotations
 
 import collections
-import random
 import logging
+import random
 import ssl
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
@@ -29,11 +29,11 @@ from paho.mqtt.properties import Properties
 from station import __version__
 from station.config.models import MqttSection
 from station.errors import UplinkError
-from station.wire.ids import iso, utc_now, uuid7
 from station.stats import Stats
 from station.store.outbox import OutboxReader
+from station.uplink.framing import publishes
 from station.wire.encoding import WireEncoder
-from station.uplink.framing import frames
+from station.wire.ids import iso, utc_now, uuid7
 from station.wire.messages import ModelRef, StationState, StatusMessage, encode_json
 
 log = logging.getLogger(__name__)
@@ -272,17 +272,17 @@ class MqttUplink:
         busy = {mid for ids in self._inflight.values() for mid in ids} | self._refused
         batch_max = 1 if self._single_only else self._settings.batch_max
         rows = outbox.pending(room + 2 * batch_max if batch_max > 1 else room, exclude=busy)
-        for frame in frames(rows, self._wire, room=room, batch_max=batch_max):
+        for outgoing in publishes(rows, self._wire, room=room, batch_max=batch_max):
             props = Properties(PacketTypes.PUBLISH)
-            props.ContentType = frame.content_type
-            if frame.correlation_data is not None:
-                props.CorrelationData = frame.correlation_data
-            info = self._client.publish(self.prefix + frame.topic, frame.payload, qos=1, properties=props)
+            props.ContentType = outgoing.content_type
+            if outgoing.correlation_data is not None:
+                props.CorrelationData = outgoing.correlation_data
+            info = self._client.publish(self.prefix + outgoing.topic, outgoing.payload, qos=1, properties=props)
             if info.rc != mqtt.MQTT_ERR_SUCCESS and info.rc != mqtt.MQTT_ERR_NO_CONN:
-                log.warning("publish of %s failed: %s", ", ".join(frame.message_ids), mqtt.error_string(info.rc))
+                log.warning("publish of %s failed: %s", ", ".join(outgoing.message_ids), mqtt.error_string(info.rc))
                 break
-            self._inflight[info.mid] = frame.message_ids
-            if len(frame.message_ids) > 1:
+            self._inflight[info.mid] = outgoing.message_ids
+            if len(outgoing.message_ids) > 1:
                 self._stats.add("mqtt_batches")
             if info.rc == mqtt.MQTT_ERR_NO_CONN:
                 break

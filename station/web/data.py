@@ -17,6 +17,7 @@ import sqlite_utils
 from station.daemon.control import StationSnapshot
 from station.store.db import connect
 from station.wire.ids import iso, utc_now
+from station.store.outbox import pending_count
 
 CPU_THERMAL_ZONE = Path("/sys/class/thermal/thermal_zone0/temp")
 #: A media id sorts before every UUIDv7: the walk-test feed's cursor when nothing was shown yet.
@@ -36,8 +37,7 @@ def status_values(snapshot: StationSnapshot, db_path: Path) -> dict[str, Any]:
     """Power, storage, temperature, links, queues, model and clock of the running station, for the page."""
     board = snapshot.board
     with reading(db_path) as db:
-        outbox = db.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL AND dropped_reason IS NULL"
-                            ).fetchone()[0]
+        outbox = pending_count(db.conn)
         last = db.execute("SELECT start FROM events ORDER BY start DESC LIMIT 1").fetchone()
     return {
         "station_id": snapshot.station_id, "park": snapshot.park, "deployment_id": snapshot.deployment_id,

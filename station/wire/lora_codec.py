@@ -18,7 +18,7 @@ set_thresholds (10): 1..25 pairs of (species code u8, threshold % u8).
 Limits, and what happens at them: confidence 0-100 (101-127 are malformed); count 0 = unknown,
 1-14 exact, 15 = "15 or more"; offset 0-8191 s (2 h 16 min 31 s): the packer never puts two detections
 further apart than that in one frame, the rest waits for the next uplink. The encoders refuse any field
-out of range (LoRaCodecError); ``wire_detection`` and ``StatusFrame.measured`` round and clamp.
+out of range (LoRaCodecError); ``lora_detection`` and ``StatusFrame.measured`` round and clamp.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ import struct
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from firmware_bridge.fields import ResetCause
+from firmware_bridge.fields import ResetCause  # noqa: F401  (re-exported: the status frame's reset cause)
 from station.lora.errors import LoRaCodecError
 from station.vision.species import by_code
 
@@ -67,8 +67,9 @@ class CaptureMode(enum.IntEnum):
 
 
 @dataclasses.dataclass(frozen=True)
-class WireDetection:
-    """One detection as it travels: every field already quantised to its wire range."""
+class LoRaDetection:
+    """One detection as it travels in a LoRa frame: every field already quantised to its 4-byte word's range
+    (the JSON message's detection is ``station.wire.messages.WireDetection``)."""
 
     species_code: int
     confidence: int  # percent, 0-100
@@ -80,7 +81,7 @@ class WireDetection:
 class DetectionFrame:
     sequence: int
     base_time: int
-    detections: tuple[WireDetection, ...]
+    detections: tuple[LoRaDetection, ...]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -137,12 +138,12 @@ def _type_byte(frame_type: FrameType) -> int:
     return (VERSION << 4) | frame_type
 
 
-def wire_detection(species_code: int, confidence: float, count: int | None, at: int | datetime) -> WireDetection:
+def lora_detection(species_code: int, confidence: float, count: int | None, at: int | datetime) -> LoRaDetection:
     """Quantise one detection: confidence 0..1 to the nearest percent, count None to 0 (unknown) and
     anything above 15 to 15 ("15 or more"), a datetime to unix seconds."""
     seconds = int(at.timestamp()) if isinstance(at, datetime) else int(at)
     pct = _clamp(round(confidence * 100), 0, MAX_CONFIDENCE)
-    return WireDetection(species_code, pct, 0 if count is None else _clamp(count, 0, MAX_COUNT), seconds)
+    return LoRaDetection(species_code, pct, 0 if count is None else _clamp(count, 0, MAX_COUNT), seconds)
 
 
 def _check_header(sequence: int, time: int) -> None:
@@ -150,7 +151,7 @@ def _check_header(sequence: int, time: int) -> None:
     _require(0 <= time <= MAX_TIME, f"time {time} out of range 0-{MAX_TIME}")
 
 
-def _detection_word(d: WireDetection, base_time: int) -> int:
+def _detection_word(d: LoRaDetection, base_time: int) -> int:
     offset = d.at - base_time
     _require(0 <= d.species_code <= 255, f"species code {d.species_code} out of range 0-255")
     _require(0 <= d.confidence <= MAX_CONFIDENCE, f"confidence {d.confidence} out of range 0-100")
@@ -210,7 +211,7 @@ def _decode_detections(payload: bytes) -> DetectionFrame:
         word = int.from_bytes(payload[HEADER_SIZE + 4 * i:HEADER_SIZE + 4 * i + 4], "big")
         confidence = (word >> 17) & 0x7F
         _require(confidence <= MAX_CONFIDENCE, f"detection {i}: confidence {confidence} out of range 0-100")
-        detections.append(WireDetection(word >> 24, confidence, (word >> 13) & 0x0F,
+        detections.append(LoRaDetection(word >> 24, confidence, (word >> 13) & 0x0F,
                                         base_time + (word & MAX_OFFSET_S)))
     return DetectionFrame(sequence, base_time, tuple(detections))
 
@@ -275,7 +276,7 @@ class Packed:
 
     payload: bytes
     frame: DetectionFrame
-    leftover: tuple[WireDetection, ...]
+    leftover: tuple[LoRaDetection, ...]
 
 
 def capacity(max_payload: int) -> int:
@@ -283,7 +284,7 @@ def capacity(max_payload: int) -> int:
     return max(0, (max_payload - HEADER_SIZE) // DETECTION_SIZE)
 
 
-def pack_detections(detections: Sequence[WireDetection], *, sequence: int, max_payload: int,
+def pack_detections(detections: Sequence[LoRaDetection], *, sequence: int, max_payload: int,
                     priority: Callable[[int], int] = species_priority) -> Packed | None:
     """Fill one uplink: lowest priority number first, oldest first within a priority, as many as fit
     in ``max_payload`` bytes, all within ``MAX_OFFSET_S`` of each other. None when there is nothing to pack.

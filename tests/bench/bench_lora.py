@@ -11,10 +11,16 @@ from typing import Any
 
 from station.lora.airtime import uplink_time_on_air_s
 from station.lora.budget import DutyCycleBudget
-from station.wire.lora_codec import (
-    DETECTION_SIZE, HEADER_SIZE, STATUS_SIZE, WireDetection, capacity, decode_uplink, pack_detections,
-)
 from station.lora.regions import REGIONS, Region
+from station.wire.lora_codec import (
+    DETECTION_SIZE,
+    HEADER_SIZE,
+    STATUS_SIZE,
+    LoRaDetection,
+    capacity,
+    decode_uplink,
+    pack_detections,
+)
 
 BASE = 1_700_000_000
 # DR0 and DR5 as asked; CN470 DR0 is not usable, so DR1 is shown too (the slowest rate CN470 allows).
@@ -38,7 +44,7 @@ def uplink_row(region: Region, dr: int) -> dict[str, Any]:
 
 def codec_cost(n: int = 2000) -> dict[str, float]:
     """Microseconds to pack (choose + encode) and to decode one full DR0 RU864 uplink."""
-    detections = [WireDetection(i % 20, 80, 1, BASE + i) for i in range(40)]
+    detections = [LoRaDetection(i % 20, 80, 1, BASE + i) for i in range(40)]
     start = time.perf_counter()
     for _ in range(n):
         packed = pack_detections(detections, sequence=1, max_payload=51)

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from station.central.chirpstack import LoRaUplink
 from station.central.scenario import uuid7_at
-from station.wire.ids import iso
-from station.wire.lora_codec import DetectionFrame, wire_detection
-from station.wire.messages import DetectionMessage, ModelRef, WireDetection
 from station.vision.species import catalogue
+from station.wire.ids import iso
+from station.wire.lora_codec import DetectionFrame, lora_detection
+from station.wire.messages import DetectionMessage, ModelRef, WireDetection
 
-AT = datetime(2026, 11, 1, 5, 30, 7, 250000, tzinfo=timezone.utc)
+AT = datetime(2026, 11, 1, 5, 30, 7, 250000, tzinfo=UTC)
 
 
 def detection(station_id: str, species: list[str], at: datetime = AT, *, seed: int = 1) -> DetectionMessage:
@@ -33,7 +33,7 @@ def detection(station_id: str, species: list[str], at: datetime = AT, *, seed: i
 def lora_summary(station_id: str, message: DetectionMessage, *, sequence: int = 1,
                  uplink_id: str = "uplink-1") -> LoRaUplink:
     start = int(datetime.fromisoformat(message.start.replace("Z", "+00:00")).timestamp())
-    frame = DetectionFrame(sequence, start, tuple(wire_detection(d.species_code, d.confidence, d.count, start)
+    frame = DetectionFrame(sequence, start, tuple(lora_detection(d.species_code, d.confidence, d.count, start)
                                                   for d in message.detections))
     from station.wire.lora_codec import encode_detections
 

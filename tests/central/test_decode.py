@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from station.central.chirpstack import LoRaUplink, uplink_event, uplink_topic
 from station.central.decode import Thumbnail, decode, uuid7_time
 from station.central.errors import BadMessage
-from station.wire.lora_codec import DetectionFrame, StatusFrame, WireDetection
+from station.wire.lora_codec import DetectionFrame, LoRaDetection, StatusFrame
 from station.wire.messages import DetectionMessage
 
 ROOT = "camtrap/v1"
@@ -25,7 +25,7 @@ EXAMPLE = {"schema": "detection/1.0", "id": "0193b2c4-5f6e-7a01-8c3d-2b9e4f1a7c5
                                            "observation_type": "animal", "confidence": 0.9412, "count": None,
                                            "frames_seen": 5, "best_media_id": "0193b2c4-5b77-7e01-8f00-112233445566"}],
            "model": {"name": "trapd-pipeline", "version": "1.0.0"}}
-AT = datetime(2026, 11, 28, 4, 12, 9, tzinfo=timezone.utc)
+AT = datetime(2026, 11, 28, 4, 12, 9, tzinfo=UTC)
 
 
 def test_the_documented_detection_example_decodes():
@@ -90,7 +90,7 @@ def _event(frame, **changes) -> tuple[str, bytes]:
     return uplink_topic("app", "70B3D57ED0000001"), json.dumps(event).encode()
 
 
-DETECTIONS = DetectionFrame(258, 1700000000, (WireDetection(2, 87, 1, 1700000012), WireDetection(1, 81, 2, 1700000300)))
+DETECTIONS = DetectionFrame(258, 1700000000, (LoRaDetection(2, 87, 1, 1700000012), LoRaDetection(1, 81, 2, 1700000300)))
 
 
 def test_a_chirpstack_uplink_is_decoded_with_the_project_codec():

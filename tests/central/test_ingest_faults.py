@@ -12,7 +12,7 @@ from station.central.chirpstack import uplink_event, uplink_topic
 from station.central.ingest import IngestWorker
 from station.central.registry import StationEntry, register_stations
 from station.devtools.collector import TopicCollector
-from station.wire.lora_codec import DetectionFrame, wire_detection
+from station.wire.lora_codec import DetectionFrame, lora_detection
 from station.wire.messages import encode_json
 from tests.central.conftest import count, ingest_workers, make_central_config
 from tests.conftest import wait_until
@@ -33,7 +33,7 @@ def test_an_alert_is_published_within_seconds_and_once_per_event(store, database
     config = make_central_config(database, central_broker, alerts={
         "settlements": [{"name": "Chunhua", "latitude": 43.004, "longitude": 130.9}]})  # 0.44 km
     message = detection("tlnp-0007", ["amur_tiger"])
-    frame = DetectionFrame(1, int(AT.timestamp()), (wire_detection(2, 0.91, None, int(AT.timestamp())),))
+    frame = DetectionFrame(1, int(AT.timestamp()), (lora_detection(2, 0.91, None, int(AT.timestamp())),))
     event = uplink_event(frame=frame, dev_eui=STATION.dev_eui, device_name="tlnp-0007", tags={}, f_cnt=1,
                          received_at=AT, deduplication_id="d-1", application_id="app")
     alerts = TopicCollector(central_broker.host, central_broker.port, "camtrap-central/v1/alerts/#")

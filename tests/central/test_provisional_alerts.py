@@ -8,7 +8,7 @@ import json
 from datetime import timedelta
 
 from station.central.registry import StationEntry, register_stations
-from station.central.store import StoreWriter
+from station.central.store import IngestWriter
 from station.wire.ids import iso, utc_now, uuid7
 from station.wire.messages import AlertDetection, AlertMessage, DetectionMessage, ModelRef, WireDetection
 from tests.central.conftest import count, ingest_workers, make_central_config
@@ -57,7 +57,7 @@ def test_the_full_record_withdraws_an_alert_it_does_not_confirm(store, database)
     from station.central.store import record_alerts
 
     register_stations(store, [StationEntry("tlnp-0043", "TLNP", "CN", 43.01, 130.9)])
-    writer = StoreWriter(store, AlertsSection(protected_zones=[ZONE]))
+    writer = IngestWriter(store, AlertsSection(protected_zones=[ZONE]))
     start, sequence = utc_now().replace(microsecond=0), uuid7()
     with store.transaction():
         raised = writer.write(_alert("tlnp-0043", sequence, start, "human"), utc_now()).raised
@@ -126,7 +126,7 @@ def test_an_alert_after_its_full_record_raises_nothing(store, database):
     from station.central.config import AlertsSection
 
     register_stations(store, [StationEntry("tlnp-0045", "TLNP", "CN", 43.01, 130.9)])
-    writer = StoreWriter(store, AlertsSection(protected_zones=[ZONE]))
+    writer = IngestWriter(store, AlertsSection(protected_zones=[ZONE]))
     start, sequence = utc_now().replace(microsecond=0), uuid7()
     with store.transaction():
         assert writer.write(_record("tlnp-0045", sequence, start, ["sika_deer"]), utc_now()).alerts == []

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from station.central.config import AlertsSection, Settlement
-from station.central.db import (existing_telemetry_partitions, migrate, open_store)
+from station.central.db import existing_telemetry_partitions, migrate, open_store
 from station.central.errors import BadMessage, NotFoundError, RegistryError
 from station.central.individuals import Assignment, set_individual
 from station.central.registry import StationEntry, register_stations
-from station.central.store import StoreWriter, record_alerts
+from station.central.store import IngestWriter, record_alerts
 from tests.central.conftest import count
 from tests.central.helpers import AT, detection, lora_summary
 
@@ -21,12 +21,12 @@ ALERTS = AlertsSection(settlements=[Settlement(name="V", latitude=43.03, longitu
 
 
 @pytest.fixture
-def writer(store) -> StoreWriter:
+def writer(store) -> IngestWriter:
     register_stations(store, [STATION])
-    return StoreWriter(store, ALERTS)
+    return IngestWriter(store, ALERTS)
 
 
-def write(writer: StoreWriter, record):
+def write(writer: IngestWriter, record):
     with writer.conn.transaction():
         written = writer.write(record, AT)
         written.alerts = record_alerts(writer.conn, written.alerts)
@@ -152,7 +152,7 @@ def test_telemetry_goes_to_monthly_partitions(store, database):
     ensure_telemetry_partitions(store, {(2026, 12)})
     assert {(2026, 12), (2027, 1)} <= existing_telemetry_partitions(store)
     store.execute("INSERT INTO telemetry (message_id, station_id, at, source) VALUES ('m', 's', %s, 'station')",
-                  [datetime(2026, 12, 31, 23, 59, tzinfo=timezone.utc)])
+                  [datetime(2026, 12, 31, 23, 59, tzinfo=UTC)])
     assert count(store, "SELECT count(*) FROM telemetry_y2026m12") == 1
 
 
@@ -160,7 +160,7 @@ def test_concurrent_workers_join_lora_and_full_records_exactly_once(database, wr
     """Two connections race the LoRa summary and the full record of the same detections."""
     messages = [detection("tlnp-0001", ["amur_tiger", "human"], AT.replace(minute=m), seed=m) for m in range(40)]
     conns = [open_store(database) for _ in range(2)]
-    writers = [StoreWriter(conn, ALERTS) for conn in conns]
+    writers = [IngestWriter(conn, ALERTS) for conn in conns]
     barrier = threading.Barrier(2)
 
     def run(index: int) -> None:

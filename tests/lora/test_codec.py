@@ -8,16 +8,33 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from station.wire import lora_codec as codec
-from station.wire.lora_codec import (
-    DETECTION_SIZE, HEADER_SIZE, MAX_COUNT, MAX_OFFSET_S, STATUS_SIZE, CaptureMode, DetectionFrame,
-    RequestStatus, ResetCause, SetCaptureMode, SetThresholds, StatusFrame, WireDetection, capacity,
-    decode_downlink, decode_uplink, encode_detections, encode_downlink, encode_status, pack_detections,
-    wire_detection,
-)
 from station.lora.errors import LoRaCodecError
 from station.lora.regions import CN470, RU864
 from station.vision.species import catalogue
+from station.wire import lora_codec as codec
+from station.wire.lora_codec import (
+    DETECTION_SIZE,
+    HEADER_SIZE,
+    MAX_COUNT,
+    MAX_OFFSET_S,
+    STATUS_SIZE,
+    CaptureMode,
+    DetectionFrame,
+    LoRaDetection,
+    RequestStatus,
+    ResetCause,
+    SetCaptureMode,
+    SetThresholds,
+    StatusFrame,
+    capacity,
+    decode_downlink,
+    decode_uplink,
+    encode_detections,
+    encode_downlink,
+    encode_status,
+    lora_detection,
+    pack_detections,
+)
 
 BASE = 1_700_000_000
 TIGER = catalogue()["amur_tiger"].code
@@ -26,14 +43,14 @@ BOAR = catalogue()["wild_boar"].code
 DEER = catalogue()["roe_deer"].code
 
 
-def frame(*detections: WireDetection, sequence: int = 7, base: int = BASE) -> DetectionFrame:
+def frame(*detections: LoRaDetection, sequence: int = 7, base: int = BASE) -> DetectionFrame:
     return DetectionFrame(sequence, base, detections)
 
 
 # --- bytes on the wire --------------------------------------------------------------------------------
 
 def test_detection_frame_bytes_are_as_documented() -> None:
-    payload = encode_detections(frame(WireDetection(TIGER, 87, 1, BASE + 12), sequence=0x0102))
+    payload = encode_detections(frame(LoRaDetection(TIGER, 87, 1, BASE + 12), sequence=0x0102))
     # [ver 1 | type 1] [seq 0x0102] [base 0x6553F100] [species 2 | conf 87 | count 1 | offset 12]
     word = (TIGER << 24) | (87 << 17) | (1 << 13) | 12
     assert payload == bytes([0x11, 0x01, 0x02]) + BASE.to_bytes(4, "big") + word.to_bytes(4, "big")
@@ -58,7 +75,7 @@ def test_downlink_bytes_are_as_documented() -> None:
 
 @pytest.mark.parametrize("count", range(1, 59))
 def test_detection_frame_round_trip_and_size(count: int) -> None:
-    detections = tuple(WireDetection(i % 256, i % 101, i % 16, BASE + i * 97) for i in range(count))
+    detections = tuple(LoRaDetection(i % 256, i % 101, i % 16, BASE + i * 97) for i in range(count))
     payload = encode_detections(frame(*detections))
     assert len(payload) == HEADER_SIZE + DETECTION_SIZE * count
     assert decode_uplink(payload) == frame(*detections)
@@ -82,7 +99,7 @@ def test_downlink_round_trip(command: codec.DownlinkCommand) -> None:
        fields=st.lists(st.tuples(st.integers(0, 255), st.integers(0, 100), st.integers(0, 15),
                                  st.integers(0, MAX_OFFSET_S)), min_size=1, max_size=58))
 def test_any_valid_detection_frame_round_trips(sequence: int, base: int, fields: list) -> None:
-    original = DetectionFrame(sequence, base, tuple(WireDetection(c, p, n, base + o) for c, p, n, o in fields))
+    original = DetectionFrame(sequence, base, tuple(LoRaDetection(c, p, n, base + o) for c, p, n, o in fields))
     assert decode_uplink(encode_detections(original)) == original
 
 
@@ -101,45 +118,45 @@ def test_decoders_reject_garbage_only_with_codec_errors(payload: bytes) -> None:
 def test_every_confidence_value() -> None:
     for confidence in range(128):
         word = (TIGER << 24) | (confidence << 17)
-        payload = encode_detections(frame(WireDetection(TIGER, 0, 0, BASE)))[:HEADER_SIZE] + word.to_bytes(4, "big")
+        payload = encode_detections(frame(LoRaDetection(TIGER, 0, 0, BASE)))[:HEADER_SIZE] + word.to_bytes(4, "big")
         if confidence <= 100:
             assert decode_uplink(payload).detections[0].confidence == confidence
-            assert decode_uplink(encode_detections(frame(WireDetection(TIGER, confidence, 0, BASE)))) \
+            assert decode_uplink(encode_detections(frame(LoRaDetection(TIGER, confidence, 0, BASE)))) \
                 .detections[0].confidence == confidence
         else:
             with pytest.raises(LoRaCodecError, match=f"detection 0: confidence {confidence} out of range"):
                 decode_uplink(payload)
             with pytest.raises(LoRaCodecError):
-                encode_detections(frame(WireDetection(TIGER, confidence, 0, BASE)))
+                encode_detections(frame(LoRaDetection(TIGER, confidence, 0, BASE)))
 
 
 def test_every_count_value() -> None:
     for count in range(MAX_COUNT + 1):
-        decoded = decode_uplink(encode_detections(frame(WireDetection(BOAR, 50, count, BASE))))
+        decoded = decode_uplink(encode_detections(frame(LoRaDetection(BOAR, 50, count, BASE))))
         assert decoded.detections[0].count == count
     with pytest.raises(LoRaCodecError, match="count 16 out of range"):
-        encode_detections(frame(WireDetection(BOAR, 50, MAX_COUNT + 1, BASE)))
-    assert wire_detection(BOAR, 0.5, 40, BASE).count == MAX_COUNT  # "15 or more"
-    assert wire_detection(BOAR, 0.5, None, BASE).count == 0  # unknown
+        encode_detections(frame(LoRaDetection(BOAR, 50, MAX_COUNT + 1, BASE)))
+    assert lora_detection(BOAR, 0.5, 40, BASE).count == MAX_COUNT  # "15 or more"
+    assert lora_detection(BOAR, 0.5, None, BASE).count == 0  # unknown
 
 
 def test_every_time_offset() -> None:
     for offset in range(MAX_OFFSET_S + 1):
-        decoded = decode_uplink(encode_detections(frame(WireDetection(DEER, 90, 1, BASE + offset))))
+        decoded = decode_uplink(encode_detections(frame(LoRaDetection(DEER, 90, 1, BASE + offset))))
         assert decoded.detections[0].at == BASE + offset
     with pytest.raises(LoRaCodecError, match="8192 s from base time"):
-        encode_detections(frame(WireDetection(DEER, 90, 1, BASE + MAX_OFFSET_S + 1)))
+        encode_detections(frame(LoRaDetection(DEER, 90, 1, BASE + MAX_OFFSET_S + 1)))
     with pytest.raises(LoRaCodecError, match="-1 s from base time"):
-        encode_detections(frame(WireDetection(DEER, 90, 1, BASE - 1)))
+        encode_detections(frame(LoRaDetection(DEER, 90, 1, BASE - 1)))
 
 
 def test_header_limits() -> None:
-    edge = encode_detections(frame(WireDetection(0, 0, 0, 2**32 - 1), sequence=0xFFFF, base=2**32 - 1))
-    assert decode_uplink(edge) == frame(WireDetection(0, 0, 0, 2**32 - 1), sequence=0xFFFF, base=2**32 - 1)
+    edge = encode_detections(frame(LoRaDetection(0, 0, 0, 2**32 - 1), sequence=0xFFFF, base=2**32 - 1))
+    assert decode_uplink(edge) == frame(LoRaDetection(0, 0, 0, 2**32 - 1), sequence=0xFFFF, base=2**32 - 1)
     with pytest.raises(LoRaCodecError, match="sequence 65536"):
-        encode_detections(frame(WireDetection(0, 0, 0, BASE), sequence=0x10000))
+        encode_detections(frame(LoRaDetection(0, 0, 0, BASE), sequence=0x10000))
     with pytest.raises(LoRaCodecError, match="time 4294967296"):
-        encode_detections(frame(WireDetection(0, 0, 0, 2**32), base=2**32))
+        encode_detections(frame(LoRaDetection(0, 0, 0, 2**32), base=2**32))
     with pytest.raises(LoRaCodecError, match="at least one detection"):
         encode_detections(frame())
 
@@ -167,9 +184,9 @@ def test_status_limits_and_clamping() -> None:
 
 def test_wire_detection_quantises() -> None:
     at = datetime(2024, 5, 1, 3, 0, 0, tzinfo=UTC)
-    assert wire_detection(TIGER, 0.874, 1, at) == WireDetection(TIGER, 87, 1, int(at.timestamp()))
-    assert wire_detection(TIGER, 1.3, 1, BASE).confidence == 100
-    assert wire_detection(TIGER, -0.1, 1, BASE).confidence == 0
+    assert lora_detection(TIGER, 0.874, 1, at) == LoRaDetection(TIGER, 87, 1, int(at.timestamp()))
+    assert lora_detection(TIGER, 1.3, 1, BASE).confidence == 100
+    assert lora_detection(TIGER, -0.1, 1, BASE).confidence == 0
 
 
 @pytest.mark.parametrize(("payload", "message"), [
@@ -207,7 +224,7 @@ def test_three_detections_fit_the_smallest_uplink() -> None:
     smallest = CN470.max_payload(1)
     assert smallest == 23
     assert capacity(smallest) >= 3
-    detections = [WireDetection(TIGER, 90, 1, BASE + i) for i in range(10)]
+    detections = [LoRaDetection(TIGER, 90, 1, BASE + i) for i in range(10)]
     packed = pack_detections(detections, sequence=1, max_payload=smallest)
     assert packed is not None and len(packed.payload) <= smallest
     assert len(packed.frame.detections) == capacity(smallest) == 4
@@ -215,7 +232,7 @@ def test_three_detections_fit_the_smallest_uplink() -> None:
 
 @pytest.mark.parametrize("region", [RU864, CN470])
 def test_packing_respects_every_data_rate_limit(region) -> None:
-    detections = [WireDetection(i % 20, 80, 1, BASE + i) for i in range(200)]
+    detections = [LoRaDetection(i % 20, 80, 1, BASE + i) for i in range(200)]
     for dr in region.usable_data_rates():
         limit = region.max_payload(dr)
         rest, sent = detections, []
@@ -229,17 +246,17 @@ def test_packing_respects_every_data_rate_limit(region) -> None:
 
 
 def test_priority_detections_go_first() -> None:
-    ordinary = [WireDetection(DEER, 99, 3, BASE + i) for i in range(6)]
-    urgent = [WireDetection(HUMAN, 70, 2, BASE + 100), WireDetection(TIGER, 60, 1, BASE + 50)]
+    ordinary = [LoRaDetection(DEER, 99, 3, BASE + i) for i in range(6)]
+    urgent = [LoRaDetection(HUMAN, 70, 2, BASE + 100), LoRaDetection(TIGER, 60, 1, BASE + 50)]
     packed = pack_detections(ordinary + urgent, sequence=9, max_payload=23)
     assert [d.species_code for d in packed.frame.detections] == [TIGER, HUMAN, DEER, DEER]
     assert packed.leftover == tuple(ordinary[2:])  # in the caller's order, for next time
 
 
 def test_packing_keeps_a_frame_within_the_offset_range() -> None:
-    early = WireDetection(TIGER, 90, 1, BASE)
-    late = WireDetection(TIGER, 90, 1, BASE + MAX_OFFSET_S + 1)
-    edge = WireDetection(BOAR, 90, 1, BASE + MAX_OFFSET_S)
+    early = LoRaDetection(TIGER, 90, 1, BASE)
+    late = LoRaDetection(TIGER, 90, 1, BASE + MAX_OFFSET_S + 1)
+    edge = LoRaDetection(BOAR, 90, 1, BASE + MAX_OFFSET_S)
     packed = pack_detections([late, early, edge], sequence=1, max_payload=51)
     assert packed.frame.detections == (early, edge) and packed.leftover == (late,)
     assert packed.frame.base_time == BASE
@@ -250,9 +267,9 @@ def test_packing_keeps_a_frame_within_the_offset_range() -> None:
 def test_packing_edge_cases() -> None:
     assert pack_detections([], sequence=1, max_payload=51) is None
     with pytest.raises(LoRaCodecError, match="cannot hold a header and one detection"):
-        pack_detections([WireDetection(TIGER, 1, 1, BASE)], sequence=1, max_payload=10)
-    unknown = WireDetection(200, 50, 1, BASE)  # not in the catalogue: ordinary priority
-    packed = pack_detections([unknown, WireDetection(HUMAN, 50, 1, BASE + 1)], sequence=1, max_payload=11)
+        pack_detections([LoRaDetection(TIGER, 1, 1, BASE)], sequence=1, max_payload=10)
+    unknown = LoRaDetection(200, 50, 1, BASE)  # not in the catalogue: ordinary priority
+    packed = pack_detections([unknown, LoRaDetection(HUMAN, 50, 1, BASE + 1)], sequence=1, max_payload=11)
     assert packed.frame.detections[0].species_code == HUMAN and packed.leftover == (unknown,)
 
 
@@ -265,7 +282,7 @@ def test_detections_per_uplink_as_documented(region, expected: dict[int, int]) -
 
 
 def test_three_detection_example_of_the_docs() -> None:
-    documented = DetectionFrame(258, BASE, (WireDetection(TIGER, 87, 1, BASE + 12),
-                                            WireDetection(HUMAN, 81, 2, BASE + 300),
-                                            WireDetection(BOAR, 64, 0, BASE + 1000)))
+    documented = DetectionFrame(258, BASE, (LoRaDetection(TIGER, 87, 1, BASE + 12),
+                                            LoRaDetection(HUMAN, 81, 2, BASE + 300),
+                                            LoRaDetection(BOAR, 64, 0, BASE + 1000)))
     assert encode_detections(documented).hex() == "1101026553f10002ae200c01a2412c068003e8"

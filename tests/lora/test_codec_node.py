@@ -19,14 +19,29 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from firmware_bridge.fields import ResetCause
+from station.vision.species import by_code
 from station.wire.lora_codec import (
-    DOWNLINK_PORT, MAX_OFFSET_S, UPLINK_PORT, CaptureMode, DetectionFrame, RequestStatus, SetCaptureMode,
-    SetThresholds, StatusFrame, WireDetection, decode_downlink, encode_detections, encode_downlink, encode_status,
+    DOWNLINK_PORT,
+    MAX_OFFSET_S,
+    UPLINK_PORT,
+    CaptureMode,
+    DetectionFrame,
+    LoRaDetection,
+    RequestStatus,
+    SetCaptureMode,
+    SetThresholds,
+    StatusFrame,
+    decode_downlink,
+    encode_detections,
+    encode_downlink,
+    encode_status,
 )
 from station.wire.lora_json import (
-    decode_downlink_json, decode_uplink_json, downlink_data, encode_downlink_json,
+    decode_downlink_json,
+    decode_uplink_json,
+    downlink_data,
+    encode_downlink_json,
 )
-from station.vision.species import by_code
 
 ROOT = Path(__file__).resolve().parents[2]
 CODEC_JS = ROOT / "deploy" / "lorawan" / "codec.js"
@@ -49,7 +64,7 @@ def detection_payloads(draw: st.DrawFn) -> bytes:
     base = draw(st.integers(0, 2**32 - 1))
     fields = draw(st.lists(detection_fields, min_size=1, max_size=58))
     frame = DetectionFrame(draw(st.integers(0, 0xFFFF)), base,
-                           tuple(WireDetection(c, p, n, base + o) for c, p, n, o in fields))
+                           tuple(LoRaDetection(c, p, n, base + o) for c, p, n, o in fields))
     return encode_detections(frame)
 
 
