@@ -14,7 +14,7 @@ from hypothesis import given, strategies as st
 
 from station.cli.errors import StationErrorsGroup
 from station.cli.provision import provision as provision_command
-from station.config.models import load_config
+from station.config.load import load_config
 from station.config.edit import set_key
 from station.errors import ConfigError
 from station.provision.apply import (SYSTEM_CA_BUNDLE, ProvisionRequest, parse_broker_url, provision,

@@ -11,7 +11,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from station.camtrapdp.licenses import DEFAULT_LICENSE, LicenseId
-from station.config.models import format_validation_error
+from station.config.load import format_validation_error
 from station.errors import ConfigError
 
 DEFAULT_CENTRAL_CONFIG = "central.toml"

@@ -33,7 +33,7 @@ from station.cli.errors import StationErrorsCommand
 def export(config_path: Path, camtrap_dp: bool, out: Path, since, until, species, latitude, longitude,
            copy_media: bool, data_license: str, media_license: str, validate: bool) -> None:
     """Export this station's store as a Camtrap DP package (for cards collected by hand)."""
-    from station.config.models import check_data_dir, load_config
+    from station.config.load import check_data_dir, load_config
     from station.camtrapdp.station_export import StationExport, export_station
 
     if not camtrap_dp:

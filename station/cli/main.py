@@ -136,7 +136,7 @@ def status(config_path: Path, as_json: bool) -> None:
 @click.option("-o", "--output", type=click.File("w"), default="-", help="Write to a file instead of stdout.")
 def detections(config_path: Path, fmt: str, limit: int | None, species: str | None, output) -> None:
     """List detections, or export them as CSV or JSON."""
-    from station.config.models import check_data_dir, load_config
+    from station.config.load import check_data_dir, load_config
     from station.cli.format import print_detections
     from station.store.queries import list_detections
 
@@ -232,7 +232,7 @@ def store() -> None:
 @config_option
 def store_recover(config_path: Path) -> None:
     """Salvage a corrupt database: keep the damaged file, copy every readable row into a new one."""
-    from station.config.models import check_data_dir, load_config
+    from station.config.load import check_data_dir, load_config
     from station.store.salvage import salvage
 
     config = load_config(config_path)

@@ -45,7 +45,7 @@ def replay(config_path: Path, folder: Path, gap_s: float, max_frames: int, utc_o
     Ctrl-C stops after the sequence in progress; run the same command again to import the rest (files
     already imported or skipped are not touched again).
     """
-    from station.config.models import check_data_dir, load_config
+    from station.config.load import check_data_dir, load_config
     from station.replay.importer import ImportSettings, ReplayImporter
     from station.replay.scan import parse_utc_offset
 

@@ -27,7 +27,9 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from station.config.models import StationConfig, format_validation_error, validate_config
+from station.config.models import StationConfig
+
+from station.config.load import format_validation_error, validate_config
 from station.config.file import TEMPLATE, default_config_text, toml_value
 from station.errors import ConfigError
 from station.fsutil import fsync_dir, write_atomic
