@@ -13,7 +13,7 @@ REASON_HELP = "Why (kept with the decision)."
 
 
 def _store(ctx: click.Context):
-    from station.cli.central import _store as open_store
+    from station.cli.central_context import _store as open_store
 
     return open_store(ctx)
 
