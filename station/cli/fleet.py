@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from station.cli.central_context import UtcTime, _config, _store
+from station.config.toml import dumps
 
 
 @click.command("simulate-fleet")
@@ -88,9 +89,9 @@ def _write_setup(folder: Path, scenario) -> None:
 
     folder.mkdir(parents=True, exist_ok=True)
     write_stations_csv(folder / "stations.csv", scenario.registry())
-    villages = ",\n  ".join(f'{{name = "{s.name}", latitude = {s.latitude}, longitude = {s.longitude}, '
-                            f'country = "{s.country}"}}' for s in scenario.settlements)
-    zones = ",\n  ".join(f'{{name = "{z.name}", polygon = {[list(p) for p in z.polygon]}}}' for z in scenario.zones)
-    (folder / "alerts.toml").write_text(f"# paste into central.toml\n[alerts]\nsettlements = [\n  {villages}\n]\n"
-                                        f"protected_zones = [\n  {zones}\n]\n", encoding="utf-8")
+    villages = [{"name": s.name, "latitude": s.latitude, "longitude": s.longitude, "country": s.country}
+                for s in scenario.settlements]
+    zones = [{"name": z.name, "polygon": [list(p) for p in z.polygon]} for z in scenario.zones]
+    alerts = {"alerts": {"settlements": villages, "protected_zones": zones}}
+    (folder / "alerts.toml").write_text(dumps(alerts, header="paste into central.toml"), encoding="utf-8")
 

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from station.config.file import toml_value
+from station.config.toml import dumps
 from station.fsutil import fsync_dir, write_atomic
 from station.provision.request import ProvisionRequest, check_timezone
 
@@ -64,12 +64,11 @@ def _user_named_like_group(gid: int) -> int:
 
 def _retire(boot_file: Path, raw: dict[str, Any], request: ProvisionRequest) -> None:
     """Replace the provisioning file with a copy whose secrets are blanked; remove a key file beside it."""
-    lines = ["# Applied by `trapd provision`; secrets were removed. To provision again, copy the example",
-             f"# file to {boot_file.name} and fill it in.", ""]
-    for key, value in raw.items():  # validated: every value is a scalar
-        lines.append(f"{key} = {toml_value('' if key in SECRET_KEYS else value)}")
+    header = ("Applied by `trapd provision`; secrets were removed. To provision again, copy the example\n"
+              f"file to {boot_file.name} and fill it in.")
+    blanked = {key: "" if key in SECRET_KEYS else value for key, value in raw.items()}  # validated: scalars
     applied = boot_file.with_name(boot_file.name + APPLIED_SUFFIX)
-    write_atomic(applied, ("\n".join(lines) + "\n").encode("utf-8"))
+    write_atomic(applied, dumps(blanked, header=header).encode("utf-8"))
     boot_file.unlink()
     for secret in (request.key_file, request.web_ca_key_file):  # a private key beside the file must not stay
         if secret is not None:                                   # on the card either
