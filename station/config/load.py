@@ -4,20 +4,22 @@ naming the file, the key path and the problem (also the checks that involve seve
 from __future__ import annotations
 
 import os
-import tomllib
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
+from station.config import toml
 from station.config.models import StationConfig
 from station.errors import ConfigError
-from station.limits import nesting_depth
+from station.limits import TextBounds
 
 #: A station.toml is a few kilobytes; anything far larger is not a config file.
 MAX_FILE_BYTES = 256 * 1024
 #: Tables and arrays nested deeper than this are refused before validation (station.toml needs 2).
 MAX_DEPTH = 8
+STATION_TOML = TextBounds(max_bytes=MAX_FILE_BYTES, max_depth=MAX_DEPTH, kind="station.toml", usual_depth="two")
+FIX_HINT = "correct it there (`trapd init example.toml` writes a commented example)"
 MISSING_HINT = "a station config names its id and its hardware explicitly (see `trapd init`)"
 
 
@@ -34,32 +36,13 @@ def load_config(path: Path) -> StationConfig:
 
 def parse_toml(path: Path) -> dict[str, Any]:
     """The TOML of ``path`` as a dict, bounded in size and nesting; every failure is one ConfigError."""
-    try:
-        with path.open("rb") as handle:
-            data = handle.read(MAX_FILE_BYTES + 1)
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such file; create one with `trapd init {path}`") from None
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"{path}: cannot read: {exc}") from None
-    if len(data) > MAX_FILE_BYTES:
-        raise ConfigError(f"{path}: larger than {MAX_FILE_BYTES // 1024} KB; this is not a station.toml")
-    return parse_toml_text(data, source=str(path))
+    return toml.read_toml(path, error=ConfigError, missing=f"no such file; create one with `trapd init {path}`",
+                          fix=FIX_HINT, bounds=STATION_TOML)
 
 
 def parse_toml_text(data: bytes, *, source: str) -> dict[str, Any]:
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{source}: not UTF-8 text: {exc}") from None
-    if nesting_depth(text) > MAX_DEPTH:
-        raise ConfigError(f"{source}: arrays or tables nested deeper than {MAX_DEPTH} levels; "
-                          "station.toml needs two")
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{source}: not valid TOML: {exc}") from None
-    except (ValueError, RecursionError) as exc:  # e.g. an integer of thousands of digits
-        raise ConfigError(f"{source}: not valid TOML: {str(exc).splitlines()[0][:200]}") from None
+    """``data`` as station.toml's tables, bounded in nesting (a remote edit's result); failures as ConfigError."""
+    return toml.parse_toml(data, source=source, error=ConfigError, bounds=STATION_TOML)  # the text: no file to fix
 
 
 def validate_config(raw: dict, *, source: str, base_dir: Path) -> StationConfig:

@@ -18,13 +18,13 @@ config never points into the boot partition. Every mistake is one ``ConfigError`
 from __future__ import annotations
 
 import dataclasses
-import tomllib
 from pathlib import Path
 from typing import Any
 
 from station.config.file import TEMPLATE, default_config_text
 from station.config.load import validate_config
 from station.config.models import StationConfig
+from station.config.toml import read_toml
 from station.errors import ConfigError
 from station.network import ranger_access
 from station.network.qr import card_png
@@ -78,13 +78,9 @@ def provision(config_path: Path, *, station_id: str, park: str | None = None, co
 
 def provision_from_file(boot_file: Path, config_path: Path, *, system_root: Path | None = None) -> ProvisionResult:
     """Apply a provisioning file, then retire it (secrets blanked in ``<file>.applied``) so it runs once."""
-    try:
-        raw = tomllib.loads(boot_file.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{boot_file}: no such file; copy deploy/image/trapd-provision.example.toml "
-                          f"there and fill it in") from None
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"{boot_file}: cannot read: {exc}") from None
+    raw = read_toml(boot_file, error=ConfigError, what="the provisioning file",
+                    missing="no such file; copy deploy/image/trapd-provision.example.toml there and fill it in",
+                    fix="correct it (deploy/image/trapd-provision.example.toml shows every key)")
     request = _request(raw, source=str(boot_file))
     try:
         result = _apply(config_path, request, base=boot_file.parent, system_root=system_root)
@@ -177,12 +173,9 @@ def _write_card(path: Path, ranger: RangerAccess) -> Path:
 def _existing_raw(config_path: Path) -> dict[str, Any]:
     """The config to provision onto; no file yet: the `trapd init` template, whose hardware is written out
     explicitly (simulated until the flags or the technician say otherwise)."""
-    try:
-        return tomllib.loads(config_path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {name: dict(values) for name, values in TEMPLATE.items()}
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"{config_path}: cannot read the existing config ({exc}); fix or remove it first") from None
+    template = {name: dict(values) for name, values in TEMPLATE.items()}
+    return read_toml(config_path, error=ConfigError, what="the existing config", default=template,
+                     fix="fix or remove it first")
 
 
 def _set_identity(raw: dict[str, Any], request: ProvisionRequest) -> None:
