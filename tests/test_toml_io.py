@@ -14,7 +14,7 @@ from station.config.file import default_config_text
 from station.config.toml import dumps, read_toml, toml_value
 from station.errors import ConfigError, ModelError
 from station.limits import TextBounds
-from station.provision.files import SECRET_KEYS, _retire
+from station.provision.files import SECRET_KEYS, retire_provision_file
 from station.provision.request import ProvisionRequest
 
 HOSTILE = ['say "hi"', "back\\slash\\", "two\nlines\r\n", '"""', "'''", "тигр 老虎 🐅", "tab\there",
@@ -75,7 +75,7 @@ def test_the_retired_provisioning_file_keeps_hostile_values_and_blanks_secrets(t
     boot_file.write_text("station_id = \"x\"\n")
     raw = {"station_id": "llnp-0412", "park": HOSTILE[0], "broker_url": HOSTILE[1], "username": HOSTILE[2],
            "hotspot_ssid": HOSTILE[5], "password": HOSTILE[3], "web_password": HOSTILE[4] * 4}
-    _retire(boot_file, raw, ProvisionRequest.model_validate(raw))
+    retire_provision_file(boot_file, raw, ProvisionRequest.model_validate(raw))
     applied = tomllib.loads((tmp_path / "trapd-provision.toml.applied").read_text(encoding="utf-8"))
     assert applied == {key: "" if key in SECRET_KEYS else value for key, value in raw.items()}
     assert not boot_file.exists()

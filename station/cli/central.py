@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from station.cli.central_context import CENTRAL_CONFIG_HELP, UtcTime, _config, _store
+from station.cli.central_context import CENTRAL_CONFIG_HELP, UtcTime, central_config, central_store
 from station.cli.errors import StationErrorsGroup
 
 
@@ -47,8 +47,8 @@ def migrate(ctx: click.Context) -> None:
     """Create the central schema in PostgreSQL, or bring it up to date (safe to repeat)."""
     from station.central.migrations import MIGRATIONS
 
-    _store(ctx).close()
-    click.echo(f"central schema {_config(ctx).database.db_schema} is at version {len(MIGRATIONS)}")
+    central_store(ctx).close()
+    click.echo(f"central schema {central_config(ctx).database.db_schema} is at version {len(MIGRATIONS)}")
 
 
 @central.group()
@@ -64,7 +64,7 @@ def stations_import(ctx: click.Context, csv_file: Path) -> None:
     from station.central.registry import read_stations_csv, register_stations
 
     entries = read_stations_csv(csv_file)
-    with _store(ctx) as conn:
+    with central_store(ctx) as conn:
         count = register_stations(conn, entries)
     click.echo(f"registered {count} stations from {csv_file}")
 
@@ -76,7 +76,7 @@ def stations_list(ctx: click.Context, as_json: bool) -> None:
     """List known stations with park, country, place and last reported state."""
     from station.central.registry import list_stations
 
-    with _store(ctx) as conn:
+    with central_store(ctx) as conn:
         rows = list_stations(conn)
     if as_json:
         click.echo(json.dumps(rows, indent=2, default=str))
@@ -97,7 +97,7 @@ def ingest(ctx: click.Context, workers: int, name: str) -> None:
     """Run ingest workers on the shared subscription until SIGTERM or Ctrl-C."""
     from station.central.ingest import IngestWorker, subscriptions
 
-    config = _config(ctx)
+    config = central_config(ctx)
     running = [IngestWorker(config, name=f"{name}-{n}" if workers > 1 else name).start() for n in range(workers)]
     click.echo(f"ingesting with {workers} worker(s) on {config.mqtt.host}:{config.mqtt.port}: "
                f"{', '.join(subscriptions(config))}", err=True)
@@ -146,8 +146,8 @@ def central_export(ctx: click.Context, out: Path, parks, countries, since, until
     from station.central.export import Selection, export_central
 
     selection = Selection(tuple(parks), tuple(c.upper() for c in countries), since, until, tuple(species))
-    config = _config(ctx)
-    with _store(ctx) as conn:
+    config = central_config(ctx)
+    with central_store(ctx) as conn:
         result = export_central(conn, out, selection, config.export, write_thumbnails=thumbnails)
     rows = result.package.rows
     click.echo(f"wrote {out}: {rows['deployments']} deployments, {rows['media']} media, "
@@ -189,8 +189,8 @@ def report(ctx: click.Context, since, until, json_path: Path | None, html_path: 
     from station.central.report import build_report, render_text
     from station.central.report_html import render_html
 
-    border = _config(ctx).report.border
-    with _store(ctx) as conn:
+    border = central_config(ctx).report.border
+    with central_store(ctx) as conn:
         data = build_report(conn, since=since, until=until, border=border)
     click.echo(render_text(data), nl=False)
     if json_path:
@@ -213,7 +213,7 @@ def individuals_import(ctx: click.Context, csv_file: Path) -> None:
     """Apply a CSV of observation_id, individual_id[, name, sex, notes] (all or nothing)."""
     from station.central.individuals import import_individuals
 
-    with _store(ctx) as conn:
+    with central_store(ctx) as conn:
         count = import_individuals(conn, csv_file)
     click.echo(f"assigned {count} observations from {csv_file}")
 
@@ -229,7 +229,7 @@ def individuals_set(ctx: click.Context, observation_id: str, individual_id: str,
     """Tie one observation to an individual (created on first use with the observation's species)."""
     from station.central.individuals import Assignment, set_individual
 
-    with _store(ctx) as conn:
+    with central_store(ctx) as conn:
         species = set_individual(conn, Assignment(observation_id, individual_id, name, sex, notes))
     click.echo(f"observation {observation_id} is {individual_id} ({species})")
 
@@ -239,7 +239,7 @@ def individuals_set(ctx: click.Context, observation_id: str, individual_id: str,
 @click.pass_context
 def dead_letters(ctx: click.Context, limit: int) -> None:
     """Messages that could not be stored, with the reason (newest first)."""
-    with _store(ctx) as conn:
+    with central_store(ctx) as conn:
         rows = conn.execute("SELECT received_at, topic, reason, length(payload) FROM dead_letters "
                             "ORDER BY id DESC LIMIT %s", [limit]).fetchall()
     for received_at, topic, reason, size in rows:
@@ -253,7 +253,7 @@ def dead_letters(ctx: click.Context, limit: int) -> None:
 @click.pass_context
 def alerts(ctx: click.Context, limit: int) -> None:
     """Conflict and ranger alerts raised so far (newest first)."""
-    with _store(ctx) as conn:
+    with central_store(ctx) as conn:
         rows = conn.execute("SELECT observed_at, kind, level, station_id, species_key, payload FROM alerts "
                             "ORDER BY observed_at DESC LIMIT %s", [limit]).fetchall()
     for observed_at, kind, level, station_id, species, payload in rows:
@@ -274,7 +274,8 @@ def alerts(ctx: click.Context, limit: int) -> None:
               help="Seconds until the command expires (MQTT message expiry and expires_at): not run after that.")
 @click.option("--wait", "wait_s", type=click.FloatRange(min=0), default=30, show_default=True,
               help="Seconds to wait for the station's reply (0: send and return).")
-@click.option("--request-id", default=None, help="Request id (default: a new ops-<time>-<hex>); a repeat is not re-run.")
+@click.option("--request-id", default=None,
+              help="Request id (default: a new ops-<time>-<hex>); a repeat is not re-run.")
 @click.pass_context
 def command(ctx: click.Context, station_id: str, name: str, args_json: str, expires_in: float, wait_s: float,
             request_id: str | None) -> None:
@@ -289,7 +290,7 @@ def command(ctx: click.Context, station_id: str, name: str, args_json: str, expi
         raise click.BadParameter(f"not JSON: {exc}", param_hint="--args") from None
     if not isinstance(args, dict):
         raise click.BadParameter("must be a JSON object", param_hint="--args")
-    sent = send_command(_config(ctx).mqtt, station_id, name, args, expires_in_s=expires_in, wait_s=wait_s,
+    sent = send_command(central_config(ctx).mqtt, station_id, name, args, expires_in_s=expires_in, wait_s=wait_s,
                         request_id=request_id)
     if sent.reply is not None:
         click.echo(json.dumps(sent.reply, ensure_ascii=False))

@@ -3,7 +3,7 @@ store it names, and the time option type."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -23,10 +23,10 @@ class UtcTime(click.ParamType):
             moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
         except ValueError:
             self.fail(f"{value!r} is not an ISO date or time such as 2026-11-01 or 2026-11-01T06:00:00Z", param, ctx)
-        return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _config(ctx: click.Context):
+def central_config(ctx: click.Context):
     from station.central.config import DEFAULT_CENTRAL_CONFIG, load_central_config
 
     path = (ctx.obj or {}).get("config_path")
@@ -35,8 +35,8 @@ def _config(ctx: click.Context):
     return load_central_config(path)
 
 
-def _store(ctx: click.Context):
+def central_store(ctx: click.Context):
     from station.central.db import open_store
 
-    return open_store(_config(ctx).database)
+    return open_store(central_config(ctx).database)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from station.cli.central_context import UtcTime, _config, _store
+from station.cli.central_context import UtcTime, central_config, central_store
 from station.config.toml import dumps
 
 
@@ -44,7 +44,7 @@ def simulate_fleet(ctx: click.Context, station_count: int, hours: float, speedup
     from station.central.fleet import FleetPublisher
     from station.central.scenario import FleetPlan, Scenario
 
-    config = _config(ctx)
+    config = central_config(ctx)
     host, port = _broker(broker, config)
     scenario = Scenario(FleetPlan(stations=station_count, hours=hours, start=start, seed=seed,
                                   events_per_day=events_per_day, telemetry_interval_s=telemetry_interval,
@@ -54,7 +54,7 @@ def simulate_fleet(ctx: click.Context, station_count: int, hours: float, speedup
     if register:
         from station.central.registry import register_stations
 
-        with _store(ctx) as conn:
+        with central_store(ctx) as conn:
             register_stations(conn, scenario.registry())
         click.echo(f"registered {station_count} simulated stations", err=True)
     click.echo(f"simulating {station_count} stations for {hours} h at {speedup or 'full'}x through {host}:{port}",

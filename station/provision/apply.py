@@ -29,8 +29,8 @@ from station.errors import ConfigError
 from station.network import ranger_access
 from station.network.qr import card_png
 from station.network.ranger_access import RangerAccess
-from station.provision.files import TLS_DIR, _retire, _write_owned, apply_timezone
-from station.provision.request import ProvisionRequest, _request, check_timezone, parse_broker_url
+from station.provision.files import TLS_DIR, apply_timezone, retire_provision_file, write_owned
+from station.provision.request import ProvisionRequest, check_timezone, parse_broker_url, parse_request
 from station.web.auth import hash_password
 
 PROVISION_FILE = "trapd-provision.toml"
@@ -72,7 +72,7 @@ def provision(config_path: Path, *, station_id: str, park: str | None = None, co
     """
     settings = dict(locals())
     del settings["config_path"], settings["system_root"]
-    request = _request({key: value for key, value in settings.items() if value is not None}, source="provision")
+    request = parse_request({key: value for key, value in settings.items() if value is not None}, source="provision")
     return _apply(config_path, request, base=Path.cwd(), system_root=system_root)
 
 
@@ -81,12 +81,12 @@ def provision_from_file(boot_file: Path, config_path: Path, *, system_root: Path
     raw = read_toml(boot_file, error=ConfigError, what="the provisioning file",
                     missing="no such file; copy deploy/image/trapd-provision.example.toml there and fill it in",
                     fix="correct it (deploy/image/trapd-provision.example.toml shows every key)")
-    request = _request(raw, source=str(boot_file))
+    request = parse_request(raw, source=str(boot_file))
     try:
         result = _apply(config_path, request, base=boot_file.parent, system_root=system_root)
     except ConfigError as exc:
         raise ConfigError(f"{boot_file}: {exc}") from None
-    _retire(boot_file, raw, request)
+    retire_provision_file(boot_file, raw, request)
     return result
 
 
@@ -105,16 +105,16 @@ def _apply(config_path: Path, request: ProvisionRequest, *, base: Path,
     ranger = _plan_ranger(raw, request, config_path, system_root, base)
     config = validate_config(raw, source=str(config_path), base_dir=config_path.resolve().parent)
     (config_path.parent / TLS_DIR).mkdir(mode=0o700, parents=True, exist_ok=True)
-    written = [_write_owned(config_path.parent / TLS_DIR / f"{name}.pem", data)
+    written = [write_owned(config_path.parent / TLS_DIR / f"{name}.pem", data)
                for name, data in tls_files.items()]
-    written += [_write_owned(config_path.parent / TLS_DIR / name, data)
+    written += [write_owned(config_path.parent / TLS_DIR / name, data)
                 for name, data in ranger_access.config_files(ranger).items()]
     written.append(_write_card(config_path.parent / ranger_access.CARD_FILE, ranger))
     if system_root is not None:
         written += ranger_access.write_system_files(ranger, system_root)
     overrides = {name: getattr(config, name).model_dump(mode="json") for name in raw
                  if name in StationConfig.model_fields}
-    written.append(_write_owned(config_path, default_config_text(overrides).encode("utf-8"), daemon_rewrites=True))
+    written.append(write_owned(config_path, default_config_text(overrides).encode("utf-8"), daemon_rewrites=True))
     applied = False
     if request.timezone is not None and system_root is not None:
         apply_timezone(request.timezone, root=system_root)
@@ -167,7 +167,7 @@ def _write_card(path: Path, ranger: RangerAccess) -> Path:
     codes = [("Page", ranger.url)]
     if ranger.wifi_payload is not None:
         codes.insert(0, ("Wi-Fi", ranger.wifi_payload))
-    return _write_owned(path, card_png(codes, ranger_access.card_lines(ranger)))
+    return write_owned(path, card_png(codes, ranger_access.card_lines(ranger)))
 
 
 def _existing_raw(config_path: Path) -> dict[str, Any]:

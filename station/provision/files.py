@@ -29,7 +29,7 @@ def apply_timezone(name: str, *, root: Path = Path("/")) -> None:
     (etc / "timezone").chmod(0o644)
 
 
-def _write_owned(path: Path, data: bytes, *, daemon_rewrites: bool = False) -> Path:
+def write_owned(path: Path, data: bytes, *, daemon_rewrites: bool = False) -> Path:
     """Write durably (mode 0600); as root, hand the file over as deploy/systemd/trapd.tmpfiles lays it out.
 
     The config folder is root's with the daemon's group: TLS material stays root's, readable by that group
@@ -62,7 +62,7 @@ def _user_named_like_group(gid: int) -> int:
         return 0
 
 
-def _retire(boot_file: Path, raw: dict[str, Any], request: ProvisionRequest) -> None:
+def retire_provision_file(boot_file: Path, raw: dict[str, Any], request: ProvisionRequest) -> None:
     """Replace the provisioning file with a copy whose secrets are blanked; remove a key file beside it."""
     header = ("Applied by `trapd provision`; secrets were removed. To provision again, copy the example\n"
               f"file to {boot_file.name} and fill it in.")

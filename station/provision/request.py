@@ -89,7 +89,8 @@ def check_timezone(name: str) -> str:
     return name
 
 
-def _request(raw: dict[str, Any], *, source: str) -> ProvisionRequest:
+def parse_request(raw: dict[str, Any], *, source: str) -> ProvisionRequest:
+    """``raw`` (a provisioning file's tables, or ``provision``'s arguments) validated; mistakes as ConfigError."""
     try:
         return ProvisionRequest.model_validate(raw)
     except ValidationError as exc:
