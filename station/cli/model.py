@@ -43,8 +43,9 @@ def _progress_bar(label: str) -> tuple[Callable[[int, int], None], Callable[[], 
     def update(done: int, total: int) -> None:
         if state["bar"] is None:
             state["done"] = 0
-            state["bar"] = click.progressbar(length=total, label=label, file=sys.stderr, show_pos=True)
-            state["bar"].__enter__()
+            bar = click.progressbar(length=total, label=label, file=sys.stderr, show_pos=True)
+            bar.__enter__()
+            state["bar"] = bar
         state["bar"].update(done - state["done"])
         state["done"] = done
 

@@ -77,7 +77,7 @@ def replay(config_path: Path, folder: Path, gap_s: float, max_frames: int, utc_o
         report = importer.run(folder, ImportSettings(gap_s=gap_s, max_frames=max_frames, camera_zone=zone),
                               stop=stop, progress=progress, on_photo=on_photo)
     _print_import(report, config.data_dir)
-    if report_path is not None:
+    if on_photo is not None:
         click.echo(f"per-photo report: {report_path} ({on_photo.rows} photos)")
     sys.exit(130 if report.interrupted else 0)
 

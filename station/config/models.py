@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.fields import FieldInfo
@@ -44,11 +44,18 @@ def _strict(section: type[BaseModel]) -> type[BaseModel]:
     return type(f"Strict{section.__name__}", (section,), namespace)
 
 
-StrictLoRaSection = _strict(LoRaSection)
-StrictWebSection = _strict(WebSection)
-StrictHotspotSection = _strict(HotspotSection)
-StrictAlertSection = _strict(AlertSection)
-StrictDetectionSection = _strict(DetectionSection)
+if TYPE_CHECKING:  # the same fields as the feature's section; only the validation is stricter
+    StrictLoRaSection = LoRaSection
+    StrictWebSection = WebSection
+    StrictHotspotSection = HotspotSection
+    StrictAlertSection = AlertSection
+    StrictDetectionSection = DetectionSection
+else:
+    StrictLoRaSection = _strict(LoRaSection)
+    StrictWebSection = _strict(WebSection)
+    StrictHotspotSection = _strict(HotspotSection)
+    StrictAlertSection = _strict(AlertSection)
+    StrictDetectionSection = _strict(DetectionSection)
 
 
 def check_hostname(value: str) -> str:

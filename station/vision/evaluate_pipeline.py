@@ -27,19 +27,27 @@ Progress = Callable[[int, int], None]
 
 
 class _Box(Protocol):
-    x: float
-    y: float
-    width: float
-    height: float
-    score: float
+    @property
+    def x(self) -> float: ...
+    @property
+    def y(self) -> float: ...
+    @property
+    def width(self) -> float: ...
+    @property
+    def height(self) -> float: ...
+    @property
+    def score(self) -> float: ...
 
 
 class BoxCall(Protocol):
     """What the frame pipeline says of one box (``station.vision.frame_pipeline.BoxVerdict``)."""
 
-    box: _Box
-    species: str
-    confidence: float
+    @property
+    def box(self) -> _Box: ...
+    @property
+    def species(self) -> str: ...
+    @property
+    def confidence(self) -> float: ...
 
 
 Analyse = Callable[[np.ndarray], Sequence[BoxCall]]

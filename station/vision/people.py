@@ -20,12 +20,18 @@ HINT_KINDS = ("vehicle", "human")  # applied in this order, so human overrides v
 
 
 class _Box(Protocol):
-    x: float
-    y: float
-    width: float
-    height: float
-    score: float
-    species: str
+    @property
+    def x(self) -> float: ...
+    @property
+    def y(self) -> float: ...
+    @property
+    def width(self) -> float: ...
+    @property
+    def height(self) -> float: ...
+    @property
+    def score(self) -> float: ...
+    @property
+    def species(self) -> str: ...
 
 
 B = TypeVar("B", bound=_Box)
