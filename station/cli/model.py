@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 
@@ -95,9 +96,10 @@ def check(card: Path) -> None:
 @threads_option
 def evaluate_command(card: Path, source: Path, out: Path, labels_file: Path | None, classifier_card: Path | None,
                      people_card: Path | None, sample: int, threads: int) -> None:
-    """Evaluate CARD (a card file, or bundled: the bundled detector) on SOURCE: a labels CSV (file,label,scientific_name,count,...), a folder with one
-    subfolder per species key, or a Camtrap DP package. A detector CARD is judged as the station's whole
-    per-frame step (with --people and --classifier if given); a classifier CARD on whole frames."""
+    """Evaluate CARD (a card file, or bundled: the bundled detector) on SOURCE: a labels CSV
+    (file,label,scientific_name,count,...), a folder with one subfolder per species key, or a Camtrap DP
+    package. A detector CARD is judged as the station's whole per-frame step (with --people and --classifier if
+    given); a classifier CARD on whole frames."""
     from station.vision.dataset import load_label_map
     from station.vision.detector_card import card_kind
 
@@ -196,8 +198,8 @@ def _print_pipeline(evaluation: Any, files: dict[str, Path]) -> None:
               help="TOML map of labels or scientific names to species keys.")
 @threads_option
 def crops(detector_card: Path, source: Path, out: Path, labels_file: Path | None, threads: int) -> None:
-    """Cut DETECTOR_CARD's boxes (a card file, or bundled) from labelled photos (labels CSV, class folders or Camtrap DP) into OUT,
-    filed by label, to train a park's own classifier on crops with models/train.py."""
+    """Cut DETECTOR_CARD's boxes (a card file, or bundled) from labelled photos (labels CSV, class folders or
+    Camtrap DP) into OUT, filed by label, to train a park's own classifier on crops with models/train.py."""
     from station.vision.assemble import build_pipeline
     from station.vision.crops import write_crops
     from station.vision.dataset import load_label_map

@@ -155,19 +155,23 @@ BUNDLED = "bundled"
 class ModelSection(Section):
     """The models. Each card beside its .tflite says everything else (input, classes, thresholds)."""
 
-    detector: Path | None = Field(None, strict=False, description="Detector card (kind = \"detector\"), relative to this file, "
-                                                    "or \"bundled\" (the detector installed with trapd); set: "
-                                                    "every frame goes through it first and only its boxes count. "
-                                                    "Unset: the classifier sees whole frames.")
-    classifier: Path | None = Field(None, strict=False, description="Classifier card: names the species in each box (with a "
-                                                      "detector) or in the whole frame (without one).")
-    card: Path | None = Field(None, strict=False, description="Old name of classifier (kept working); unset with no detector "
-                                                "and no classifier: the bundled pipeline model (simulated scenes "
-                                                "only).")
-    people: Path | None = Field(None, strict=False, description="Person/vehicle detector card (kind = \"detector\") run beside "
-                                                  "[model] detector: its person and vehicle boxes name the "
-                                                  "detector's boxes (a one-class detector cannot tell a person "
-                                                  "from an animal). Unset: people are reported as animals.")
+    detector: Path | None = Field(None, strict=False,
+        description="Detector card (kind = \"detector\"), relative to this file, "
+                    "or \"bundled\" (the detector installed with trapd); set: "
+                    "every frame goes through it first and only its boxes count. "
+                    "Unset: the classifier sees whole frames.")
+    classifier: Path | None = Field(None, strict=False,
+        description="Classifier card: names the species in each box (with a "
+                    "detector) or in the whole frame (without one).")
+    card: Path | None = Field(None, strict=False,
+        description="Old name of classifier (kept working); unset with no detector "
+                    "and no classifier: the bundled pipeline model (simulated scenes "
+                    "only).")
+    people: Path | None = Field(None, strict=False,
+        description="Person/vehicle detector card (kind = \"detector\") run beside "
+                    "[model] detector: its person and vehicle boxes name the "
+                    "detector's boxes (a one-class detector cannot tell a person "
+                    "from an animal). Unset: people are reported as animals.")
     allow_non_field: bool = Field(False, description="Let a model whose card says field_model = false run on a "
                                                      "real camera (picamera2); refused otherwise.")
     threads: int = Field(2, ge=1, le=8, description="Interpreter threads.")
@@ -204,7 +208,8 @@ class MqttSection(Section):
         "webp", description="Thumbnail encoding: webp (about a quarter smaller at the same SSIM) or jpeg.")
     reconnect_max_s: float = Field(300.0, ge=1.0, le=3600.0, description="Longest wait between reconnects.")
     encoding: Literal["zstd-dict", "json"] = Field(
-        "zstd-dict", description='Payload encoding (docs/wire.md): "zstd-dict" (compact, default) or "json" (debugging).')
+        "zstd-dict",
+        description='Payload encoding (docs/wire.md): "zstd-dict" (compact, default) or "json" (debugging).')
     batch_max: int = Field(100, ge=1, le=1000,
                            description="A backlog goes as batches of up to this many messages (1: never batch).")
     session_expiry_s: int = Field(7 * 86_400, ge=0, le=4_294_967_295,

@@ -89,7 +89,7 @@ class Classifier:
         """Resize a full RGB frame to the model's input size (what a camera's low-res stream provides)."""
         if pixels.shape[:2] == self._frame_shape:
             return pixels
-        return np.asarray(Image.fromarray(pixels).resize(self.input_size, Image.BILINEAR))
+        return np.asarray(Image.fromarray(pixels).resize(self.input_size, Image.Resampling.BILINEAR))
 
     def quantize(self, pixels: np.ndarray) -> np.ndarray:
         """The model's input tensor for one RGB frame (any size; resized if needed)."""
@@ -98,7 +98,7 @@ class Classifier:
             small = small[..., ::-1]
         if small.dtype != np.uint8 or not small.flags.c_contiguous:
             small = np.ascontiguousarray(small, dtype=np.uint8)
-        if self._identity_input:
+        if self._lut_pairs is None:  # the identity input: the pixels as they are
             return small[None, ...]
         if small.size % 2:
             return np.take(self._lut, small)[None, ...]
@@ -111,14 +111,14 @@ class Classifier:
         self._interpreter.invoke()
         raw = self._interpreter.get_tensor(self._out_index).reshape(-1).view(np.uint8)
         if self._fold is None and self._softmax:  # own models: one output per species, one lookup each
-            return dict(zip(self.species, map(self._dequantize_list.__getitem__, raw.tobytes())))
+            return dict(zip(self.species, map(self._dequantize_list.__getitem__, raw.tobytes()), strict=False))
         probs = self._dequantize[raw]
         if not self._softmax:
             probs = np.exp(probs - probs.max())
             probs /= probs.sum()
         if self._fold is not None:
             probs = np.bincount(self._fold, weights=probs, minlength=len(self.species))
-        return dict(zip(self.species, probs.tolist()))
+        return dict(zip(self.species, probs.tolist(), strict=False))
 
     def invoke_bare(self, quantized: np.ndarray) -> np.ndarray:
         """Only ``set_tensor`` + ``invoke`` + ``get_tensor``: the baseline the benchmarks compare against."""

@@ -62,7 +62,7 @@ class Detector:
         """The whole frame stretched to the input size (what a Pi camera's lores stream delivers)."""
         if pixels.shape[:2] == self._frame_shape:
             return pixels
-        return np.asarray(Image.fromarray(pixels).resize(self.input_size, Image.BILINEAR))
+        return np.asarray(Image.fromarray(pixels).resize(self.input_size, Image.Resampling.BILINEAR))
 
     def quantize(self, pixels: np.ndarray) -> np.ndarray:
         small = self.prepare(pixels)
@@ -94,7 +94,7 @@ class Detector:
         boxes, classes, scores, count = (get(d["index"]) for d in self._outputs)
         n = int(np.asarray(count).reshape(-1)[0])
         rows = []
-        for (ymin, xmin, ymax, xmax), cls, score in zip(boxes[0][:n], classes[0][:n], scores[0][:n]):
+        for (ymin, xmin, ymax, xmax), cls, score in zip(boxes[0][:n], classes[0][:n], scores[0][:n], strict=False):
             xmin, ymin = max(0.0, float(xmin)), max(0.0, float(ymin))
             xmax, ymax = min(1.0, float(xmax)), min(1.0, float(ymax))
             rows.append((xmin, ymin, xmax - xmin, ymax - ymin, float(score), int(round(float(cls)))))
@@ -122,7 +122,8 @@ def _input_lut(card: DetectorCard, quantization: tuple[float, int]) -> np.ndarra
     return np.clip(np.round(real / (scale or 1.0) + zero), info.min, info.max).astype(_DTYPES[card.input.dtype])
 
 
-def detector_tensor_problems(card: DetectorCard, inputs: list[dict[str, Any]], outputs: list[dict[str, Any]]) -> list[str]:
+def detector_tensor_problems(card: DetectorCard, inputs: list[dict[str, Any]],
+                             outputs: list[dict[str, Any]]) -> list[str]:
     """What in the model's tensors disagrees with the card (empty: all as the card says)."""
     if len(inputs) != 1:
         return [f"expected one input tensor, the model has {len(inputs)}"]

@@ -14,7 +14,8 @@ stays a vehicle; a person hint inside it (a rider, a driver) is added as a box o
 from __future__ import annotations
 
 import dataclasses
-from typing import Protocol, Sequence, TypeVar
+from collections.abc import Sequence
+from typing import Protocol, TypeVar
 
 HINT_KINDS = ("vehicle", "human")  # applied in this order, so human overrides vehicle
 
