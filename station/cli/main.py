@@ -56,9 +56,9 @@ def run(config_path: Path) -> None:
 
     A broken config file with a last-known-good copy beside it (station.toml.good) starts on the copy,
     loudly. Exit 75 after a remote change that applies at restart (systemd starts it again)."""
-    from station.daemon.app import StationApp
     from station.config.edit import load_with_fallback
     from station.config.remote import RESTART_EXIT_CODE
+    from station.daemon.app import StationApp
     from station.daemon.service import ServiceNotifier, station_status
 
     config = load_with_fallback(config_path)
@@ -89,8 +89,8 @@ def run(config_path: Path) -> None:
 @click.option("--keep", type=click.Path(path_type=Path), help="Keep the demo station in this folder.")
 def demo(broker: str | None, keep: Path | None) -> None:
     """Run a simulated station end to end in a temporary folder and show what it did."""
-    from station.devtools.demo import run_demo
     from station.cli.format import print_demo
+    from station.devtools.demo import run_demo
 
     def progress(line: str) -> None:
         click.echo(f"  · {line}")
@@ -111,8 +111,8 @@ def demo(broker: str | None, keep: Path | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def status(config_path: Path, as_json: bool) -> None:
     """Last sequences, detections per species, outbox depth, disk use and uptime."""
-    from station.config.edit import load_with_fallback
     from station.cli.format import print_status
+    from station.config.edit import load_with_fallback
     from station.daemon.runstate import read_run_state
     from station.store.queries import status_summary
 
@@ -136,8 +136,8 @@ def status(config_path: Path, as_json: bool) -> None:
 @click.option("-o", "--output", type=click.File("w"), default="-", help="Write to a file instead of stdout.")
 def detections(config_path: Path, fmt: str, limit: int | None, species: str | None, output) -> None:
     """List detections, or export them as CSV or JSON."""
-    from station.config.load import check_data_dir, load_config
     from station.cli.format import print_detections
+    from station.config.load import check_data_dir, load_config
     from station.store.queries import list_detections
 
     config = load_config(config_path)
