@@ -10,7 +10,6 @@ from pathlib import Path
 import click
 
 from station.cli.central_context import UtcTime, central_config, central_store
-from station.config.toml import dumps
 
 
 @click.command("simulate-fleet")
@@ -86,6 +85,7 @@ def _broker(value: str | None, config) -> tuple[str, int]:
 
 def _write_setup(folder: Path, scenario) -> None:
     from station.central.registry import write_stations_csv
+    from station.config.toml import dumps
 
     folder.mkdir(parents=True, exist_ok=True)
     write_stations_csv(folder / "stations.csv", scenario.registry())
