@@ -19,11 +19,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from station.config.toml import dumps
 from station.vision.card import card_species_from_catalogue, sha256_of
 from station.vision.detector_card import load_detector_card
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import cardtoml  # noqa: E402  (sibling module of this script)
 
 MODELS_DIR = Path(__file__).resolve().parent
 DEFAULT_SHARED = MODELS_DIR.parents[1] / "shared" / "models"
@@ -134,14 +132,14 @@ def main(argv: list[str] | None = None) -> int:
         path = BUNDLED_DIR / BUNDLED_MODEL.replace(".tflite", ".toml")
         header = ("Card of the bundled detector, written by models/make_detector_cards.py --bundled;\n"
                   "rebuild the model with models/detector/convert.py and rerun, not edit here.")
-        path.write_text(cardtoml.dumps(bundled_card(), header=header), encoding="utf-8")
+        path.write_text(dumps(bundled_card(), header=header), encoding="utf-8")
         print(f"wrote {path}: {load_detector_card(path)[0].label}", file=sys.stderr)
         return 0
     header = ("Our card for a third-party reference detector (not copied into the project), written by\n"
               "models/make_detector_cards.py; edit it there and rerun, not here.")
     for name, build in ((MDLITE["card"], mdlite_card), (COCO["card"], coco_card)):
         path = MODELS_DIR / name
-        path.write_text(cardtoml.dumps(build(args.shared.resolve()), header=header), encoding="utf-8")
+        path.write_text(dumps(build(args.shared.resolve()), header=header), encoding="utf-8")
         card, _ = load_detector_card(path)
         print(f"wrote {path}: {card.label}", file=sys.stderr)
     return 0

@@ -16,11 +16,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from station.config.toml import dumps
 from station.vision.card import card_species_from_catalogue, load_card, sha256_of
 from station.vision.species import catalogue
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import cardtoml  # noqa: E402  (sibling module of this script)
 
 MODELS_DIR = Path(__file__).resolve().parent
 CARD_PATH = MODELS_DIR / "imagenet-mobilenet-v2.toml"
@@ -177,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     mapping = class_map(read_labels(args.shared / "imagenet_labels.txt"))
     header = ("Our card for a third-party model (not copied into the project), written by\n"
               "models/make_imagenet_card.py; edit the class map there and rerun, not here.")
-    CARD_PATH.write_text(cardtoml.dumps(card_document(args.shared.resolve(), mapping), header=header),
+    CARD_PATH.write_text(dumps(card_document(args.shared.resolve(), mapping), header=header),
                          encoding="utf-8")
     card, model_path = load_card(CARD_PATH)
     print(f"wrote {CARD_PATH}: {len(mapping)} of 1001 classes mapped to {len(card.species) - 1} species; "

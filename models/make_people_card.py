@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from models.cardtoml import dumps  # noqa: E402
+from station.config.toml import dumps  # noqa: E402
 from station.vision.card import card_species_from_catalogue, sha256_of  # noqa: E402
 
 MODEL_FILE = "yolox_nano_ti_lite_416_full_integer_quant.tflite"

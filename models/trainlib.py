@@ -11,12 +11,13 @@ import contextlib
 import os
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import numpy as np
 
-import cardtoml  # sibling module (the scripts put models/ on sys.path)
+from station.config.toml import dumps
 from station.vision.card import load_card
 
 #: (filters, stride) of each 3x3 convolution of the small CNN.
@@ -144,6 +145,6 @@ def predict_int8(model_path: Path, images: np.ndarray) -> np.ndarray:
 
 def write_card(doc: dict[str, Any], card_path: Path, *, header: str) -> Path:
     """Write the card and read it back as the station does (a card the station refuses is never left)."""
-    card_path.write_text(cardtoml.dumps(doc, header=header), encoding="utf-8")
+    card_path.write_text(dumps(doc, header=header), encoding="utf-8")
     load_card(card_path)
     return card_path

@@ -2,6 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
+
+
+@dataclasses.dataclass(frozen=True)
+class TextBounds:
+    """How large and how deeply nested a kind of file may be before it is parsed, and how a refusal names it."""
+
+    max_bytes: int
+    max_depth: int
+    kind: str  # "station.toml": "larger than 256 KB; this is not a station.toml"
+    usual_depth: str  # "two": "nested deeper than 8 levels; station.toml needs two"
+
 
 def nesting_depth(text: str) -> int:
     """Upper bound of the bracket nesting of TOML or JSON outside strings and comments.

@@ -13,7 +13,8 @@ import click
 import pytest
 
 from station.daemon.app import StationApp
-from station.config.models import StationConfig, validate_config
+from station.config.models import StationConfig
+from station.config.load import validate_config
 from station.devtools.collector import TopicCollector
 from station.devtools.mosquitto import PrivateBroker
 

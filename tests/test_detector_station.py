@@ -179,7 +179,7 @@ def test_init_and_the_pi_image_use_the_bundled_real_detector(tmp_path: Path) -> 
     from click.testing import CliRunner
 
     from station.cli.main import main
-    from station.config.models import load_config
+    from station.config.load import load_config
 
     result = CliRunner().invoke(main, ["init", str(tmp_path / "station.toml")])
     assert result.exit_code == 0, result.output
@@ -190,7 +190,7 @@ def test_init_and_the_pi_image_use_the_bundled_real_detector(tmp_path: Path) -> 
 
 
 def test_the_bundled_detector_loads_as_a_field_model(tmp_path: Path) -> None:
-    from station.config.models import load_config
+    from station.config.load import load_config
     from station.vision.bundled import BUNDLED_DETECTOR
 
     pi = load_config(Path(__file__).resolve().parents[1] / "deploy" / "image" / "station.pi.toml")

@@ -13,7 +13,7 @@ from typing import Iterator
 
 import pytest
 
-from station.config.models import load_config
+from station.config.load import load_config
 from tests.conftest import ROOT
 from tests.test_service import unit_values
 

@@ -144,7 +144,7 @@ def test_bookworm_image_step_keeps_the_os_numpy_applies_owners_and_runs_the_int8
     verify = subprocess.run(["systemd-analyze", "verify", "--man=no", f"--root={root}", *units],
                             capture_output=True, text=True, timeout=120)
     assert verify.returncode == 0 and verify.stdout + verify.stderr == "", verify.stdout + verify.stderr
-    config = in_root(root, venv, "-c", "from pathlib import Path; from station.config.models import load_config; "
+    config = in_root(root, venv, "-c", "from pathlib import Path; from station.config.load import load_config; "
                      "print(load_config(Path('/etc/trapd/station.toml')).station.id)", user="trapd")
     assert config.stdout.strip() == "unprovisioned", config.stderr  # was: exit 2, "not readable"
     print(f"\nbookworm venv: numpy {numpy_version} ({numpy_file}), ml_dtypes {ml_dtypes_version}; "

@@ -38,7 +38,7 @@ pytestmark = [
 AS_DAEMON = """
 import json, os, sys
 from pathlib import Path
-from station.config.models import load_config
+from station.config.load import load_config
 from station.fsutil import write_atomic
 etc = Path(sys.argv[1])
 out = {"station_id": load_config(etc / "station.toml").station.id}

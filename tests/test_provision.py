@@ -10,15 +10,16 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from station.cli.errors import StationErrorsGroup
 from station.cli.provision import provision as provision_command
-from station.config.models import load_config
 from station.config.edit import set_key
+from station.config.load import load_config
 from station.errors import ConfigError
-from station.provision.apply import (SYSTEM_CA_BUNDLE, ProvisionRequest, parse_broker_url, provision,
-                               provision_from_file)
+from station.provision.apply import SYSTEM_CA_BUNDLE, provision, provision_from_file
+from station.provision.request import ProvisionRequest, parse_broker_url
 from tests.conftest import ROOT
 
 EXAMPLE = ROOT / "deploy" / "image" / "trapd-provision.example.toml"

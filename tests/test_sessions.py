@@ -14,7 +14,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from station.daemon.app import StationApp
-from station.config.models import load_config
+from station.config.load import load_config
 from station.config.file import default_config_text
 from station.fsutil import write_atomic
 

@@ -14,7 +14,7 @@ from station.central.chirpstack import uplink_event, uplink_topic
 from station.central.decode import decode
 from station.central.errors import BadMessage, RegistryError
 from station.central.registry import read_stations_csv
-from station.config.models import validate_config
+from station.config.load import validate_config
 from station.errors import ConfigError
 from station.provision.apply import ProvisionRequest
 from station.wire.lora_codec import StatusFrame

@@ -64,7 +64,7 @@ class Detector:
 
 def stretch_rgb(path: Path, size: int) -> np.ndarray:
     with Image.open(path) as im:
-        return np.asarray(im.convert("RGB").resize((size, size), Image.BILINEAR), dtype=np.uint8)
+        return np.asarray(im.convert("RGB").resize((size, size), Image.Resampling.BILINEAR), dtype=np.uint8)
 
 
 def iou(a: np.ndarray, b: np.ndarray) -> float:

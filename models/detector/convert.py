@@ -57,7 +57,7 @@ def calibration_files(folder: Path, count: int | None) -> list[Path]:
 def stretch_rgb(path: Path, size: int) -> np.ndarray:
     """The whole frame, stretched to size x size, RGB uint8 [size, size, 3] (what the station feeds)."""
     with Image.open(path) as im:
-        return np.asarray(im.convert("RGB").resize((size, size), Image.BILINEAR), dtype=np.uint8)
+        return np.asarray(im.convert("RGB").resize((size, size), Image.Resampling.BILINEAR), dtype=np.uint8)
 
 
 # ---------------------------------------------------------------- TensorFlow side
@@ -136,7 +136,7 @@ def onnx_to_keras(onnx_path: Path, head, probe: np.ndarray):
     import torch
 
     # onnx2tf's self-check fetches sample images from the internet; hand it photos of ours instead.
-    sample = np.stack([np.asarray(Image.fromarray(probe).resize((128, 128), Image.BILINEAR))]) / 255.0
+    sample = np.stack([np.asarray(Image.fromarray(probe).resize((128, 128), Image.Resampling.BILINEAR))]) / 255.0
     onnx2tf_main.download_test_image_data = lambda: sample.astype(np.float32)
     keras_model = onnx2tf.convert(input_onnx_file_path=str(onnx_path), output_folder_path=str(onnx_path.parent),
                                   not_use_onnxsim=True, disable_model_save=True, verbosity="error")

@@ -5,13 +5,13 @@ A mistake in the file is one ConfigError naming the file, the key path and the p
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from station.camtrapdp.licenses import DEFAULT_LICENSE, LicenseId
-from station.config.models import format_validation_error
+from station.config.load import format_validation_error
+from station.config.toml import read_toml
 from station.errors import ConfigError
 
 DEFAULT_CENTRAL_CONFIG = "central.toml"
@@ -152,14 +152,7 @@ def load_central_config(path: Path | None) -> CentralConfig:
     """Read ``path`` (None or a missing default file: all defaults); problems are one ConfigError."""
     if path is None:
         return CentralConfig()
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such file; write one with `trapd central init {path}`") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read: {exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    raw = read_toml(path, error=ConfigError, missing=f"no such file; write one with `trapd central init {path}`")
     return validate_central_config(raw, source=str(path))
 
 

@@ -8,14 +8,10 @@ from pathlib import Path
 
 import click
 
+from station.cli.central_context import central_store
+
 BY_HELP = "Who decided (kept with the decision)."
 REASON_HELP = "Why (kept with the decision)."
-
-
-def _store(ctx: click.Context):
-    from station.cli.central import _store as open_store
-
-    return open_store(ctx)
 
 
 def add_catalogue_commands(central: click.Group, individuals: click.Group) -> None:
@@ -42,7 +38,7 @@ def catalogue_import(ctx: click.Context, csv_file: Path, country: str, park: str
     """Apply a park's catalogue CSV: code, species, observation_id[, sex, life_stage, other_codes]."""
     from station.central.catalogue import Decision, import_catalogue
 
-    with _store(ctx) as conn:
+    with central_store(ctx) as conn:
         done = import_catalogue(conn, csv_file, country=country.upper(), park=park,
                                 decision=Decision(decided_by, reason))
     click.echo(f"{csv_file}: {done['rows']} rows, {done['sightings']} sightings tied, "
@@ -60,7 +56,7 @@ def merge(ctx: click.Context, keep: str, other: str, decided_by: str, reason: st
     from station.central.catalogue import Decision
     from station.central.catalogue import merge as merge_individuals
 
-    with _store(ctx) as conn:
+    with central_store(ctx) as conn:
         into = merge_individuals(conn, keep, other, Decision(decided_by, reason))
     click.echo(f"merged {other} into {into} (undo with `trapd central individuals split {other}`)")
 
@@ -75,7 +71,7 @@ def split(ctx: click.Context, other: str, decided_by: str, reason: str) -> None:
     from station.central.catalogue import Decision
     from station.central.catalogue import split as split_individual
 
-    with _store(ctx) as conn:
+    with central_store(ctx) as conn:
         was = split_individual(conn, other, Decision(decided_by, reason))
     click.echo(f"split {other} from {was}")
 
@@ -87,7 +83,7 @@ def conflicts(ctx: click.Context, as_json: bool) -> None:
     """Codes claimed for two animals, and sightings two catalogues claim: for the experts to settle."""
     from station.central.catalogue import conflicts as find_conflicts
 
-    with _store(ctx) as conn:
+    with central_store(ctx) as conn:
         found = find_conflicts(conn)
     if as_json:
         click.echo(json.dumps(found, indent=2))
@@ -106,7 +102,7 @@ def show(ctx: click.Context, individual_id: str, as_json: bool) -> None:
     """One individual: its codes, sightings, what it is now, and every decision about it."""
     from station.central.catalogue import history
 
-    with _store(ctx) as conn:
+    with central_store(ctx) as conn:
         found = history(conn, individual_id)
     if as_json:
         click.echo(json.dumps(found, indent=2))

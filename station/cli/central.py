@@ -10,44 +10,12 @@ import json
 import signal
 import sys
 import threading
-from datetime import datetime, timezone
 from pathlib import Path
 
 import click
 
+from station.cli.central_context import CENTRAL_CONFIG_HELP, UtcTime, central_config, central_store
 from station.cli.errors import StationErrorsGroup
-
-CENTRAL_CONFIG_HELP = "Central server configuration (env TRAPD_CENTRAL_CONFIG; default ./central.toml if present)."
-
-
-class UtcTime(click.ParamType):
-    """An ISO 8601 date or time; without a zone it is taken as UTC."""
-
-    name = "TIME"
-
-    def convert(self, value, param, ctx) -> datetime:
-        if isinstance(value, datetime):
-            return value
-        try:
-            moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-        except ValueError:
-            self.fail(f"{value!r} is not an ISO date or time such as 2026-11-01 or 2026-11-01T06:00:00Z", param, ctx)
-        return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-
-
-def _config(ctx: click.Context):
-    from station.central.config import DEFAULT_CENTRAL_CONFIG, load_central_config
-
-    path = (ctx.obj or {}).get("config_path")
-    if path is None and Path(DEFAULT_CENTRAL_CONFIG).exists():
-        path = Path(DEFAULT_CENTRAL_CONFIG)
-    return load_central_config(path)
-
-
-def _store(ctx: click.Context):
-    from station.central.db import open_store
-
-    return open_store(_config(ctx).database)
 
 
 @click.group(cls=StationErrorsGroup)
@@ -79,8 +47,8 @@ def migrate(ctx: click.Context) -> None:
     """Create the central schema in PostgreSQL, or bring it up to date (safe to repeat)."""
     from station.central.migrations import MIGRATIONS
 
-    _store(ctx).close()
-    click.echo(f"central schema {_config(ctx).database.db_schema} is at version {len(MIGRATIONS)}")
+    central_store(ctx).close()
+    click.echo(f"central schema {central_config(ctx).database.db_schema} is at version {len(MIGRATIONS)}")
 
 
 @central.group()
@@ -96,7 +64,7 @@ def stations_import(ctx: click.Context, csv_file: Path) -> None:
     from station.central.registry import read_stations_csv, register_stations
 
     entries = read_stations_csv(csv_file)
-    with _store(ctx) as conn:
+    with central_store(ctx) as conn:
         count = register_stations(conn, entries)
     click.echo(f"registered {count} stations from {csv_file}")
 
@@ -108,7 +76,7 @@ def stations_list(ctx: click.Context, as_json: bool) -> None:
     """List known stations with park, country, place and last reported state."""
     from station.central.registry import list_stations
 
-    with _store(ctx) as conn:
+    with central_store(ctx) as conn:
         rows = list_stations(conn)
     if as_json:
         click.echo(json.dumps(rows, indent=2, default=str))
@@ -129,7 +97,7 @@ def ingest(ctx: click.Context, workers: int, name: str) -> None:
     """Run ingest workers on the shared subscription until SIGTERM or Ctrl-C."""
     from station.central.ingest import IngestWorker, subscriptions
 
-    config = _config(ctx)
+    config = central_config(ctx)
     running = [IngestWorker(config, name=f"{name}-{n}" if workers > 1 else name).start() for n in range(workers)]
     click.echo(f"ingesting with {workers} worker(s) on {config.mqtt.host}:{config.mqtt.port}: "
                f"{', '.join(subscriptions(config))}", err=True)
@@ -178,8 +146,8 @@ def central_export(ctx: click.Context, out: Path, parks, countries, since, until
     from station.central.export import Selection, export_central
 
     selection = Selection(tuple(parks), tuple(c.upper() for c in countries), since, until, tuple(species))
-    config = _config(ctx)
-    with _store(ctx) as conn:
+    config = central_config(ctx)
+    with central_store(ctx) as conn:
         result = export_central(conn, out, selection, config.export, write_thumbnails=thumbnails)
     rows = result.package.rows
     click.echo(f"wrote {out}: {rows['deployments']} deployments, {rows['media']} media, "
@@ -221,8 +189,8 @@ def report(ctx: click.Context, since, until, json_path: Path | None, html_path: 
     from station.central.report import build_report, render_text
     from station.central.report_html import render_html
 
-    border = _config(ctx).report.border
-    with _store(ctx) as conn:
+    border = central_config(ctx).report.border
+    with central_store(ctx) as conn:
         data = build_report(conn, since=since, until=until, border=border)
     click.echo(render_text(data), nl=False)
     if json_path:
@@ -245,7 +213,7 @@ def individuals_import(ctx: click.Context, csv_file: Path) -> None:
     """Apply a CSV of observation_id, individual_id[, name, sex, notes] (all or nothing)."""
     from station.central.individuals import import_individuals
 
-    with _store(ctx) as conn:
+    with central_store(ctx) as conn:
         count = import_individuals(conn, csv_file)
     click.echo(f"assigned {count} observations from {csv_file}")
 
@@ -261,7 +229,7 @@ def individuals_set(ctx: click.Context, observation_id: str, individual_id: str,
     """Tie one observation to an individual (created on first use with the observation's species)."""
     from station.central.individuals import Assignment, set_individual
 
-    with _store(ctx) as conn:
+    with central_store(ctx) as conn:
         species = set_individual(conn, Assignment(observation_id, individual_id, name, sex, notes))
     click.echo(f"observation {observation_id} is {individual_id} ({species})")
 
@@ -271,7 +239,7 @@ def individuals_set(ctx: click.Context, observation_id: str, individual_id: str,
 @click.pass_context
 def dead_letters(ctx: click.Context, limit: int) -> None:
     """Messages that could not be stored, with the reason (newest first)."""
-    with _store(ctx) as conn:
+    with central_store(ctx) as conn:
         rows = conn.execute("SELECT received_at, topic, reason, length(payload) FROM dead_letters "
                             "ORDER BY id DESC LIMIT %s", [limit]).fetchall()
     for received_at, topic, reason, size in rows:
@@ -285,7 +253,7 @@ def dead_letters(ctx: click.Context, limit: int) -> None:
 @click.pass_context
 def alerts(ctx: click.Context, limit: int) -> None:
     """Conflict and ranger alerts raised so far (newest first)."""
-    with _store(ctx) as conn:
+    with central_store(ctx) as conn:
         rows = conn.execute("SELECT observed_at, kind, level, station_id, species_key, payload FROM alerts "
                             "ORDER BY observed_at DESC LIMIT %s", [limit]).fetchall()
     for observed_at, kind, level, station_id, species, payload in rows:
@@ -322,7 +290,7 @@ def command(ctx: click.Context, station_id: str, name: str, args_json: str, expi
         raise click.BadParameter(f"not JSON: {exc}", param_hint="--args") from None
     if not isinstance(args, dict):
         raise click.BadParameter("must be a JSON object", param_hint="--args")
-    sent = send_command(_config(ctx).mqtt, station_id, name, args, expires_in_s=expires_in, wait_s=wait_s,
+    sent = send_command(central_config(ctx).mqtt, station_id, name, args, expires_in_s=expires_in, wait_s=wait_s,
                         request_id=request_id)
     if sent.reply is not None:
         click.echo(json.dumps(sent.reply, ensure_ascii=False))
@@ -332,93 +300,12 @@ def command(ctx: click.Context, station_id: str, name: str, args_json: str, expi
     sys.exit(1 if wait_s > 0 else 0)
 
 
-@central.command("simulate-fleet")
-@click.option("--stations", "station_count", type=click.IntRange(1, 100_000), required=True,
-              help="Simulated stations (half LLNP/Russia, half TLNP/China).")
-@click.option("--hours", type=click.FloatRange(0.01, 24 * 365), default=24.0, show_default=True,
-              help="Scenario length in hours.")
-@click.option("--speedup", type=click.FloatRange(min=0), default=60.0, show_default=True,
-              help="Scenario seconds per wall-clock second; 0 publishes as fast as the broker takes it.")
-@click.option("--broker", metavar="HOST:PORT", help="Broker to publish to (default: [mqtt] of central.toml).")
-@click.option("--seed", type=int, default=7, show_default=True, help="Same seed, same traffic.")
-@click.option("--start", type=UtcTime(), default="2026-11-01T00:00:00Z", show_default=True,
-              help="Scenario start time.")
-@click.option("--events-per-day", type=click.FloatRange(0, 1000), default=12.0, show_default=True,
-              help="Mean sequences per station per day (peaks at dawn and dusk).")
-@click.option("--telemetry-interval", type=click.FloatRange(10, 86_400), default=300.0, show_default=True,
-              help="Seconds between a station's telemetry messages.")
-@click.option("--bad-messages", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Malformed messages to add at the end (they must land in dead letters).")
-@click.option("--connections", type=click.IntRange(1, 64), default=4, show_default=True,
-              help="MQTT connections the simulated stations share.")
-@click.option("--register", is_flag=True, help="Also register the simulated stations in the central database.")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Write stations.csv, alerts.toml (villages, zone), and after the run individuals.csv and "
-                   "truth.json here.")
-@click.pass_context
-def simulate_fleet(ctx: click.Context, station_count: int, hours: float, speedup: float, broker: str | None,
-                   seed: int, start: datetime, events_per_day: float, telemetry_interval: float,
-                   bad_messages: int, connections: int, register: bool, out_dir: Path | None) -> None:
-    """Publish realistic fleet traffic (bursts, telemetry, LoRa via ChirpStack topics, outages and floods)."""
-    from station.central.fleet import FleetPublisher
-    from station.central.scenario import FleetPlan, Scenario
-
-    config = _config(ctx)
-    host, port = _broker(broker, config)
-    scenario = Scenario(FleetPlan(stations=station_count, hours=hours, start=start, seed=seed,
-                                  events_per_day=events_per_day, telemetry_interval_s=telemetry_interval,
-                                  bad_messages=bad_messages, topic_root=config.mqtt.topic_root))
-    if out_dir:
-        _write_setup(out_dir, scenario)
-    if register:
-        from station.central.registry import register_stations
-
-        with _store(ctx) as conn:
-            register_stations(conn, scenario.registry())
-        click.echo(f"registered {station_count} simulated stations", err=True)
-    click.echo(f"simulating {station_count} stations for {hours} h at {speedup or 'full'}x through {host}:{port}",
-               err=True)
-    with FleetPublisher(host, port, connections=connections) as publisher:
-        run = publisher.run(scenario.publications(), speedup=speedup,
-                            progress=lambda n, s: click.echo(f"  {n} messages, scenario +{s / 3600:.1f} h", err=True))
-    click.echo(f"published {run.published} messages in {run.seconds:.1f} s ({run.rate:.0f} msg/s); "
-               f"at most {run.behind_s:.1f} s behind schedule")
-    summary = scenario.truth.summary()
-    click.echo(f"truth: {summary['sequences']} sequences, {summary['observations']} observations "
-               f"({summary['joined_lora_and_full']} joined LoRa+full, {summary['lora_only']} LoRa only), "
-               f"crossings {summary['crossings']}")
-    if out_dir:
-        from station.central.individuals import write_assignments
-
-        write_assignments(out_dir / "individuals.csv", scenario.truth.assignments())
-        (out_dir / "truth.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-
-
-def _broker(value: str | None, config) -> tuple[str, int]:
-    if not value:
-        return config.mqtt.host, config.mqtt.port
-    host, _, port = value.rpartition(":")
-    if not host or not port.isdigit():
-        raise click.BadParameter(f"{value!r}: use HOST:PORT, e.g. 127.0.0.1:1883", param_hint="--broker")
-    return host, int(port)
-
-
-def _write_setup(folder: Path, scenario) -> None:
-    from station.central.registry import write_stations_csv
-
-    folder.mkdir(parents=True, exist_ok=True)
-    write_stations_csv(folder / "stations.csv", scenario.registry())
-    villages = ",\n  ".join(f'{{name = "{s.name}", latitude = {s.latitude}, longitude = {s.longitude}, '
-                            f'country = "{s.country}"}}' for s in scenario.settlements)
-    zones = ",\n  ".join(f'{{name = "{z.name}", polygon = {[list(p) for p in z.polygon]}}}' for z in scenario.zones)
-    (folder / "alerts.toml").write_text(f"# paste into central.toml\n[alerts]\nsettlements = [\n  {villages}\n]\n"
-                                        f"protected_zones = [\n  {zones}\n]\n", encoding="utf-8")
-
-
 def _add_catalogue_commands() -> None:
     from station.cli.catalogue import add_catalogue_commands
+    from station.cli.fleet import simulate_fleet
 
     add_catalogue_commands(central, individuals)
+    central.add_command(simulate_fleet)
 
 
 _add_catalogue_commands()

@@ -7,7 +7,8 @@ from pathlib import Path
 import click
 
 from station.camtrapdp.licenses import DEFAULT_LICENSE, LICENSE_IDS
-from station.cli.central import UtcTime, _report_validation
+from station.cli.central import _report_validation
+from station.cli.central_context import UtcTime
 from station.cli.errors import StationErrorsCommand
 from station.store.paths import media_dir, station_db_path
 
@@ -35,7 +36,7 @@ def export(config_path: Path, camtrap_dp: bool, out: Path, since, until, species
            copy_media: bool, data_license: str, media_license: str, validate: bool) -> None:
     """Export this station's store as a Camtrap DP package (for cards collected by hand)."""
     from station.camtrapdp.station_export import StationExport, export_station
-    from station.config.models import check_data_dir, load_config
+    from station.config.load import check_data_dir, load_config
 
     if not camtrap_dp:
         raise click.UsageError("choose the format: --camtrap-dp (Camtrap DP 1.0.2)")

@@ -138,7 +138,7 @@ def status(config_path: Path, as_json: bool) -> None:
 def detections(config_path: Path, fmt: str, limit: int | None, species: str | None, output) -> None:
     """List detections, or export them as CSV or JSON."""
     from station.cli.format import print_detections
-    from station.config.models import check_data_dir, load_config
+    from station.config.load import check_data_dir, load_config
     from station.store.queries import list_detections
 
     config = load_config(config_path)
@@ -233,7 +233,7 @@ def store() -> None:
 @config_option
 def store_recover(config_path: Path) -> None:
     """Salvage a corrupt database: keep the damaged file, copy every readable row into a new one."""
-    from station.config.models import check_data_dir, load_config
+    from station.config.load import check_data_dir, load_config
     from station.store.salvage import salvage
 
     config = load_config(config_path)

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 
@@ -43,8 +44,9 @@ def _progress_bar(label: str) -> tuple[Callable[[int, int], None], Callable[[], 
     def update(done: int, total: int) -> None:
         if state["bar"] is None:
             state["done"] = 0
-            state["bar"] = click.progressbar(length=total, label=label, file=sys.stderr, show_pos=True)
-            state["bar"].__enter__()
+            bar = click.progressbar(length=total, label=label, file=sys.stderr, show_pos=True)
+            bar.__enter__()
+            state["bar"] = bar
         state["bar"].update(done - state["done"])
         state["done"] = done
 
@@ -95,9 +97,9 @@ def check(card: Path) -> None:
 def evaluate_command(card: Path, source: Path, out: Path, labels_file: Path | None, classifier_card: Path | None,
                      people_card: Path | None, sample: int, threads: int) -> None:
     """Evaluate CARD (a card file, or bundled: the bundled detector) on SOURCE: a labels CSV
-    (file,label,scientific_name,count,...), a folder with one subfolder per species key, or a Camtrap DP package.
-    A detector CARD is judged as the station's whole per-frame step (with --people and --classifier if given); a
-    classifier CARD on whole frames."""
+    (file,label,scientific_name,count,...), a folder with one subfolder per species key, or a Camtrap DP
+    package. A detector CARD is judged as the station's whole per-frame step (with --people and --classifier if
+    given); a classifier CARD on whole frames."""
     from station.vision.dataset import load_label_map
     from station.vision.detector_card import card_kind
 

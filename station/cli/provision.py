@@ -8,7 +8,6 @@ turned into one line and exit code 2 by the group.
 from __future__ import annotations
 
 import sys
-import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -70,7 +69,8 @@ UNPROVISIONED = {"unprovisioned", "demo-station", None}
 def provision(config_path: Path, from_file: Path | None, interactive: bool | None, system_root: Path,
               **settings: Any) -> None:
     """Give this station its identity, broker, keys and time zone; writes a validated config."""
-    from station.provision.apply import provision as provision_station, provision_from_file
+    from station.provision.apply import provision as provision_station
+    from station.provision.apply import provision_from_file
 
     if from_file is not None and any(value is not None for value in settings.values()):
         raise click.UsageError("--from-file takes every setting from the file; drop the other flags")
@@ -94,9 +94,12 @@ def provision(config_path: Path, from_file: Path | None, interactive: bool | Non
 
 def _existing(config_path: Path) -> dict[str, Any]:
     """The current config's values, offered as prompt defaults (nothing if there is no readable file)."""
+    from station.config.toml import read_toml
+    from station.errors import ConfigError
+
     try:
-        raw = tomllib.loads(config_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        raw = read_toml(config_path, error=ConfigError)
+    except ConfigError:
         return {}
     station, mqtt = raw.get("station", {}), raw.get("mqtt", {})
     broker = ""

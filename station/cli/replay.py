@@ -10,8 +10,9 @@ import contextlib
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 
@@ -45,7 +46,7 @@ def replay(config_path: Path, folder: Path, gap_s: float, max_frames: int, utc_o
     Ctrl-C stops after the sequence in progress; run the same command again to import the rest (files
     already imported or skipped are not touched again).
     """
-    from station.config.models import check_data_dir, load_config
+    from station.config.load import check_data_dir, load_config
     from station.replay.importer import ImportSettings, ReplayImporter
     from station.replay.scan import parse_utc_offset
 
@@ -77,7 +78,7 @@ def replay(config_path: Path, folder: Path, gap_s: float, max_frames: int, utc_o
         report = importer.run(folder, ImportSettings(gap_s=gap_s, max_frames=max_frames, camera_zone=zone),
                               stop=stop, progress=progress, on_photo=on_photo)
     _print_import(report, config.data_dir)
-    if report_path is not None:
+    if on_photo is not None:
         click.echo(f"per-photo report: {report_path} ({on_photo.rows} photos)")
     sys.exit(130 if report.interrupted else 0)
 

@@ -18,7 +18,8 @@ from typing import Any
 import tomlkit
 import tomlkit.exceptions
 
-from station.config.models import StationConfig, check_data_dir, load_config, parse_toml_text, validate_config
+from station.config.load import check_data_dir, load_config, parse_toml_text, validate_config
+from station.config.models import StationConfig
 from station.errors import ConfigError
 from station.fsutil import write_atomic
 

@@ -6,13 +6,12 @@ validation that checks it cannot drift apart.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
 
 from station.config.models import StationConfig
+from station.config.toml import toml_value
 
 #: What `trapd init` writes for the keys every station must name itself: an id nobody will mistake for a
 #: provisioned station, and the simulated hardware spelled out (a technician sees it and changes it).
@@ -51,22 +50,3 @@ def _bounds(metadata: list[Any]) -> str:
             if getattr(item, attr, None) is not None:
                 parts.append(f"{sign} {getattr(item, attr)}")
     return f" ({', '.join(parts)})" if parts else ""
-
-
-def toml_value(value: Any) -> str | None:
-    """TOML literal for a config value; None for 'unset' (written as a commented key)."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if isinstance(value, Path):
-        value = value.as_posix()
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{json.dumps(str(k))} = {toml_value(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(toml_value(v) or '""' for v in value) + "]"
-    raise TypeError(f"cannot write {type(value).__name__} to TOML")

@@ -10,7 +10,9 @@ from typing import Callable, Iterator
 
 import paho.mqtt.client as mqtt
 
-from station.config.models import StationConfig, check_data_dir, load_config
+from station.config.models import StationConfig
+
+from station.config.load import check_data_dir, load_config
 from station.errors import StationError
 from station.hardware import factory
 from station.hardware.scenes import Scene, render

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Callable
 
 from station.daemon.app import StationApp
-from station.config.models import load_config
+from station.config.load import load_config
 from station.config.file import default_config_text
 from station.devtools.collector import TopicCollector
 from station.devtools.mosquitto import PrivateBroker, mosquitto_binary

@@ -18,84 +18,30 @@ config never points into the boot partition. Every mistake is one ``ConfigError`
 from __future__ import annotations
 
 import dataclasses
-import os
-import tomllib
-import zoneinfo
 from pathlib import Path
-from typing import Any, Literal
-from urllib.parse import urlsplit
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
-from station.config.models import StationConfig, format_validation_error, validate_config
-from station.config.file import TEMPLATE, default_config_text, toml_value
+from station.config.file import TEMPLATE, default_config_text
+from station.config.load import validate_config
+from station.config.models import StationConfig
+from station.config.toml import read_toml
 from station.errors import ConfigError
-from station.fsutil import fsync_dir, write_atomic
 from station.network import ranger_access
 from station.network.qr import card_png
 from station.network.ranger_access import RangerAccess
-from station.web.auth import MIN_PASSWORD_LENGTH, hash_password
-from station.wire.station_id import STATION_ID_PATTERN
+from station.provision.files import TLS_DIR, apply_timezone, retire_provision_file, write_owned
+from station.provision.request import ProvisionRequest, check_timezone, parse_broker_url, parse_request
+from station.web.auth import hash_password
 
 PROVISION_FILE = "trapd-provision.toml"
-APPLIED_SUFFIX = ".applied"
 #: Where the first-boot unit looks (Raspberry Pi OS Bookworm and later mount the boot partition here).
 BOOT_PROVISION_PATH = Path("/boot/firmware") / PROVISION_FILE
 #: Debian's CA bundle: used for mqtts:// when no CA of the broker's own is given (a public CA signed it).
 SYSTEM_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
-TLS_DIR = "tls"
-SECRET_KEYS = ("password", "lora_app_key", "key_pem", "web_password", "hotspot_password")
-MQTT_SCHEMES = {"mqtt": (1883, False), "tcp": (1883, False), "mqtts": (8883, True), "ssl": (8883, True)}
 #: The LoRa module band a region needs (RAK3172-H for RU864, -L for CN470).
 MODULE_VARIANT = {"RU864": "high", "CN470": "low"}
 #: The ranger's page over HTTPS, unless the config already names a port (also in the avahi announcement).
 HTTPS_PORT = 8443
-
-
-class ProvisionRequest(BaseModel):
-    """The keys of ``trapd-provision.toml`` (and the arguments of ``provision``). Unset keys keep the config."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    station_id: str = Field(pattern=STATION_ID_PATTERN, description="e.g. llnp-0412")
-    park: str | None = Field(None, min_length=1, max_length=32)
-    country: Literal["RU", "CN", "XX"] | None = None
-    broker_url: str | None = Field(None, description='mqtt://host[:port] or mqtts://host[:port]; "" = no MQTT')
-    username: str | None = None
-    password: str | None = None
-    ca_file: Path | None = None
-    cert_file: Path | None = None
-    key_file: Path | None = None
-    ca_pem: str | None = Field(None, description="the broker's CA certificate inline (file only)")
-    cert_pem: str | None = Field(None, description="this station's certificate inline (file only)")
-    key_pem: str | None = Field(None, description="this station's private key inline (file only)")
-    lora_dev_eui: str | None = Field(None, pattern=r"^[0-9A-Fa-f]{16}$")
-    lora_app_eui: str | None = Field(None, pattern=r"^[0-9A-Fa-f]{16}$")
-    lora_app_key: str | None = Field(None, pattern=r"^[0-9A-Fa-f]{32}$")
-    lora_region: Literal["RU864", "CN470"] | None = None
-    lora_modem: Literal["rui3", "bridge", "simulated"] | None = None
-    lora_device: str | None = Field(None, min_length=1)
-    timezone: str | None = None
-    camera: Literal["simulated", "replay", "picamera2"] | None = None
-    trigger: Literal["simulated", "gpio", "bridge"] | None = None
-    illuminator: Literal["none", "simulated", "gpio", "bridge"] | None = None
-    bridge_port: str | None = Field(None, min_length=1, description="serial device of the companion board")
-    data_dir: Path | None = None
-    web_password: str | None = Field(None, min_length=MIN_PASSWORD_LENGTH,
-                                     description="password of the ranger's page (only its hash is kept)")
-    hotspot: Literal["none", "simulated", "nmcli"] | None = Field(None, description="the ranger's Wi-Fi adapter")
-    hotspot_ssid: str | None = Field(None, description="hotspot network name (default trapd-<station id>)")
-    hotspot_password: str | None = Field(None, description="hotspot WPA2 password, 8-63 ASCII (default: kept or new)")
-    web_ca_file: Path | None = Field(None, description="the park's CA certificate for the page (default: a CA "
-                                                       "of this station's own)")
-    web_ca_key_file: Path | None = Field(None, description="the park's CA key; used once, never copied")
-
-
-@dataclasses.dataclass(frozen=True)
-class BrokerAddress:
-    host: str
-    port: int
-    tls: bool
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,44 +52,6 @@ class ProvisionResult:
     timezone: str | None
     timezone_applied: bool
     ranger: RangerAccess | None = None  # how the ranger's phone reaches the page (station.network)
-
-
-def parse_broker_url(url: str) -> BrokerAddress:
-    """``mqtts://broker.example.org:8883`` → host, port and TLS; a bare ``host[:port]`` means plain MQTT."""
-    parts = urlsplit(url if "://" in url else f"mqtt://{url}")
-    if parts.scheme not in MQTT_SCHEMES:
-        raise ConfigError(f"broker_url: scheme {parts.scheme!r} not supported; use mqtt:// or mqtts://")
-    default_port, tls = MQTT_SCHEMES[parts.scheme]
-    try:
-        port = parts.port or default_port
-    except ValueError:
-        raise ConfigError(f"broker_url: {url!r} has an invalid port (1-65535)") from None
-    if not parts.hostname or parts.path not in ("", "/") or parts.query or parts.username:
-        raise ConfigError(f"broker_url: {url!r} is not host[:port] (e.g. mqtts://broker.example.org:8883); "
-                          "give the user name and password separately")
-    return BrokerAddress(host=parts.hostname, port=port, tls=tls)
-
-
-def check_timezone(name: str) -> str:
-    try:
-        zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(f"timezone: unknown time zone {name!r}; use an IANA name such as Asia/Vladivostok "
-                          "(LLNP) or Asia/Shanghai (TLNP)") from None
-    return name
-
-
-def apply_timezone(name: str, *, root: Path = Path("/")) -> None:
-    """Set the system time zone below ``root`` the way timedatectl does (/etc/localtime and /etc/timezone)."""
-    check_timezone(name)
-    etc = root / "etc"
-    etc.mkdir(parents=True, exist_ok=True)
-    tmp_link = etc / ".localtime.trapd.tmp"
-    tmp_link.unlink(missing_ok=True)
-    tmp_link.symlink_to(Path("/usr/share/zoneinfo") / name)
-    os.replace(tmp_link, etc / "localtime")
-    write_atomic(etc / "timezone", f"{name}\n".encode())
-    (etc / "timezone").chmod(0o644)
 
 
 def provision(config_path: Path, *, station_id: str, park: str | None = None, country: str | None = None,
@@ -164,36 +72,25 @@ def provision(config_path: Path, *, station_id: str, park: str | None = None, co
     """
     settings = dict(locals())
     del settings["config_path"], settings["system_root"]
-    request = _request({key: value for key, value in settings.items() if value is not None}, source="provision")
+    request = parse_request({key: value for key, value in settings.items() if value is not None}, source="provision")
     return _apply(config_path, request, base=Path.cwd(), system_root=system_root)
 
 
 def provision_from_file(boot_file: Path, config_path: Path, *, system_root: Path | None = None) -> ProvisionResult:
     """Apply a provisioning file, then retire it (secrets blanked in ``<file>.applied``) so it runs once."""
-    try:
-        raw = tomllib.loads(boot_file.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{boot_file}: no such file; copy deploy/image/trapd-provision.example.toml "
-                          f"there and fill it in") from None
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"{boot_file}: cannot read: {exc}") from None
-    request = _request(raw, source=str(boot_file))
+    raw = read_toml(boot_file, error=ConfigError, what="the provisioning file",
+                    missing="no such file; copy deploy/image/trapd-provision.example.toml there and fill it in",
+                    fix="correct it (deploy/image/trapd-provision.example.toml shows every key)")
+    request = parse_request(raw, source=str(boot_file))
     try:
         result = _apply(config_path, request, base=boot_file.parent, system_root=system_root)
     except ConfigError as exc:
         raise ConfigError(f"{boot_file}: {exc}") from None
-    _retire(boot_file, raw, request)
+    retire_provision_file(boot_file, raw, request)
     return result
 
 
 # -- internals ---------------------------------------------------------------------------------------------------
-def _request(raw: dict[str, Any], *, source: str) -> ProvisionRequest:
-    try:
-        return ProvisionRequest.model_validate(raw)
-    except ValidationError as exc:
-        raise ConfigError(format_validation_error(source, exc)) from None
-
-
 def _apply(config_path: Path, request: ProvisionRequest, *, base: Path,
            system_root: Path | None) -> ProvisionResult:
     if request.timezone is not None:
@@ -208,16 +105,16 @@ def _apply(config_path: Path, request: ProvisionRequest, *, base: Path,
     ranger = _plan_ranger(raw, request, config_path, system_root, base)
     config = validate_config(raw, source=str(config_path), base_dir=config_path.resolve().parent)
     (config_path.parent / TLS_DIR).mkdir(mode=0o700, parents=True, exist_ok=True)
-    written = [_write_owned(config_path.parent / TLS_DIR / f"{name}.pem", data)
+    written = [write_owned(config_path.parent / TLS_DIR / f"{name}.pem", data)
                for name, data in tls_files.items()]
-    written += [_write_owned(config_path.parent / TLS_DIR / name, data)
+    written += [write_owned(config_path.parent / TLS_DIR / name, data)
                 for name, data in ranger_access.config_files(ranger).items()]
     written.append(_write_card(config_path.parent / ranger_access.CARD_FILE, ranger))
     if system_root is not None:
         written += ranger_access.write_system_files(ranger, system_root)
     overrides = {name: getattr(config, name).model_dump(mode="json") for name in raw
                  if name in StationConfig.model_fields}
-    written.append(_write_owned(config_path, default_config_text(overrides).encode("utf-8"), daemon_rewrites=True))
+    written.append(write_owned(config_path, default_config_text(overrides).encode("utf-8"), daemon_rewrites=True))
     applied = False
     if request.timezone is not None and system_root is not None:
         apply_timezone(request.timezone, root=system_root)
@@ -270,18 +167,15 @@ def _write_card(path: Path, ranger: RangerAccess) -> Path:
     codes = [("Page", ranger.url)]
     if ranger.wifi_payload is not None:
         codes.insert(0, ("Wi-Fi", ranger.wifi_payload))
-    return _write_owned(path, card_png(codes, ranger_access.card_lines(ranger)))
+    return write_owned(path, card_png(codes, ranger_access.card_lines(ranger)))
 
 
 def _existing_raw(config_path: Path) -> dict[str, Any]:
     """The config to provision onto; no file yet: the `trapd init` template, whose hardware is written out
     explicitly (simulated until the flags or the technician say otherwise)."""
-    try:
-        return tomllib.loads(config_path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {name: dict(values) for name, values in TEMPLATE.items()}
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"{config_path}: cannot read the existing config ({exc}); fix or remove it first") from None
+    template = {name: dict(values) for name, values in TEMPLATE.items()}
+    return read_toml(config_path, error=ConfigError, what="the existing config", default=template,
+                     fix="fix or remove it first")
 
 
 def _set_identity(raw: dict[str, Any], request: ProvisionRequest) -> None:
@@ -359,51 +253,3 @@ def _set_lora(raw: dict[str, Any], request: ProvisionRequest) -> None:
         lora["device"] = request.lora_device
 
 
-def _write_owned(path: Path, data: bytes, *, daemon_rewrites: bool = False) -> Path:
-    """Write durably (mode 0600); as root, hand the file over as deploy/systemd/trapd.tmpfiles lays it out.
-
-    The config folder is root's with the daemon's group: TLS material stays root's, readable by that group
-    (0640); the config itself, which the daemon rewrites (remote config_set), goes to the user named like
-    that group (``trapd``). Without such a user root keeps it until trapd.service's start applies tmpfiles.
-    """
-    write_atomic(path, data)
-    if not (hasattr(os, "geteuid") and os.geteuid() == 0):
-        return path
-    config_dir = path.parent.parent if path.parent.name == TLS_DIR else path.parent
-    gid = config_dir.stat().st_gid
-    if daemon_rewrites:
-        os.chown(path, _user_named_like_group(gid), gid)
-        return path
-    os.chown(path, 0, gid)
-    path.chmod(0o640)
-    if path.parent.name == TLS_DIR:
-        os.chown(path.parent, 0, gid)
-        path.parent.chmod(0o750)
-    return path
-
-
-def _user_named_like_group(gid: int) -> int:
-    import grp
-    import pwd
-
-    try:
-        return pwd.getpwnam(grp.getgrgid(gid).gr_name).pw_uid
-    except KeyError:
-        return 0
-
-
-def _retire(boot_file: Path, raw: dict[str, Any], request: ProvisionRequest) -> None:
-    """Replace the provisioning file with a copy whose secrets are blanked; remove a key file beside it."""
-    lines = ["# Applied by `trapd provision`; secrets were removed. To provision again, copy the example",
-             f"# file to {boot_file.name} and fill it in.", ""]
-    for key, value in raw.items():  # validated: every value is a scalar
-        lines.append(f"{key} = {toml_value('' if key in SECRET_KEYS else value)}")
-    applied = boot_file.with_name(boot_file.name + APPLIED_SUFFIX)
-    write_atomic(applied, ("\n".join(lines) + "\n").encode("utf-8"))
-    boot_file.unlink()
-    for secret in (request.key_file, request.web_ca_key_file):  # a private key beside the file must not stay
-        if secret is not None:                                   # on the card either
-            key_file = (boot_file.parent / secret).resolve()
-            if key_file.parent == boot_file.parent.resolve():
-                key_file.unlink(missing_ok=True)
-    fsync_dir(boot_file.parent)

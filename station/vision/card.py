@@ -9,12 +9,12 @@ one species, for a foreign model such as an ImageNet classifier; indices not lis
 from __future__ import annotations
 
 import hashlib
-import tomllib
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from station.config.toml import read_toml
 from station.errors import ModelError
 from station.vision.species import Species, catalogue
 
@@ -104,12 +104,8 @@ class ModelCard(BaseModel):
 
 def load_card(path: Path) -> tuple[ModelCard, Path]:
     """Read and validate a card; return it with the absolute path of its model file."""
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ModelError(f"{path}: model card not found; set [model] card in station.toml") from None
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ModelError(f"{path}: cannot read model card: {exc}") from None
+    raw = read_toml(path, error=ModelError, what="model card",
+                    missing="model card not found; set [model] card in station.toml")
     try:
         card = ModelCard.model_validate(raw)
     except ValidationError as exc:

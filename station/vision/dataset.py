@@ -17,13 +17,13 @@ import bisect
 import collections
 import csv
 import dataclasses
-import tomllib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from station.config.toml import read_toml
 from station.errors import ModelError
 from station.vision.species import catalogue
 
@@ -56,10 +56,7 @@ def load_label_map(path: Path | None) -> dict[str, str]:
     """Name -> species key from a TOML file (``None``: no map). Refuses keys the catalogue does not know."""
     if path is None:
         return {}
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise DatasetError(f"{path}: cannot read the label map: {exc}") from None
+    raw = read_toml(path, error=DatasetError, what="the label map")
     table = raw.get("labels", raw)
     known = catalogue()
     wrong = [f"{name} = {key!r}" for name, key in table.items() if not isinstance(key, str) or
@@ -123,7 +120,7 @@ def _when(text: str) -> datetime | None:
         moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
         return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _observation_species(row: dict[str, str], label_map: dict[str, str]) -> str | None:

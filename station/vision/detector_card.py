@@ -17,12 +17,12 @@ station refuses a non-field model on a real camera unless the config allows it e
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from station.config.toml import read_toml
 from station.errors import ModelError
 from station.vision.card import CardInput, CardSpecies
 
@@ -110,9 +110,5 @@ def load_detector_card(path: Path) -> tuple[DetectorCard, Path]:
 
 
 def _read_toml(path: Path) -> dict:
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ModelError(f"{path}: model card not found; check [model] detector/classifier in station.toml") from None
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ModelError(f"{path}: cannot read model card: {exc}") from None
+    return read_toml(path, error=ModelError, what="model card",
+                     missing="model card not found; check [model] detector/classifier in station.toml")

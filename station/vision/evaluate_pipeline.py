@@ -14,8 +14,9 @@ from __future__ import annotations
 import collections
 import dataclasses
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Protocol, Sequence
+from typing import Protocol, TypedDict
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -27,22 +28,43 @@ Progress = Callable[[int, int], None]
 
 
 class _Box(Protocol):
-    x: float
-    y: float
-    width: float
-    height: float
-    score: float
+    @property
+    def x(self) -> float: ...
+    @property
+    def y(self) -> float: ...
+    @property
+    def width(self) -> float: ...
+    @property
+    def height(self) -> float: ...
+    @property
+    def score(self) -> float: ...
 
 
 class BoxCall(Protocol):
     """What the frame pipeline says of one box (``station.vision.frame_pipeline.BoxVerdict``)."""
 
-    box: _Box
-    species: str
-    confidence: float
+    @property
+    def box(self) -> _Box: ...
+    @property
+    def species(self) -> str: ...
+    @property
+    def confidence(self) -> float: ...
 
 
 Analyse = Callable[[np.ndarray], Sequence[BoxCall]]
+
+
+class PhotoBox(TypedDict):
+    """One box of a photo's result, as the reports write it (coordinates 0..1, top-left origin)."""
+
+    x: float
+    y: float
+    width: float
+    height: float
+    score: float
+    species: str
+    confidence: float
+    kind: str  # human, vehicle or animal
 
 
 def kind_of(species: str) -> str:
@@ -55,7 +77,7 @@ def kind_of(species: str) -> str:
 @dataclasses.dataclass(frozen=True)
 class PhotoResult:
     photo: LabelledPhoto
-    boxes: list[dict[str, object]]  # x, y, width, height, score, species, confidence, kind
+    boxes: list[PhotoBox]
 
     def kinds(self) -> set[str]:
         return {str(b["kind"]) for b in self.boxes}
@@ -144,7 +166,7 @@ def read_frame(path: Path) -> np.ndarray:
         raise OSError(f"corrupt image ({exc})") from None
 
 
-def box_dict(call: BoxCall) -> dict[str, object]:
+def box_dict(call: BoxCall) -> PhotoBox:
     box = call.box
     return {"x": round(float(box.x), 4), "y": round(float(box.y), 4), "width": round(float(box.width), 4),
             "height": round(float(box.height), 4), "score": round(float(box.score), 4), "species": call.species,

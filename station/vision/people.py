@@ -14,18 +14,25 @@ stays a vehicle; a person hint inside it (a rider, a driver) is added as a box o
 from __future__ import annotations
 
 import dataclasses
-from typing import Protocol, Sequence, TypeVar
+from collections.abc import Sequence
+from typing import Protocol, TypeVar
 
 HINT_KINDS = ("vehicle", "human")  # applied in this order, so human overrides vehicle
 
 
 class _Box(Protocol):
-    x: float
-    y: float
-    width: float
-    height: float
-    score: float
-    species: str
+    @property
+    def x(self) -> float: ...
+    @property
+    def y(self) -> float: ...
+    @property
+    def width(self) -> float: ...
+    @property
+    def height(self) -> float: ...
+    @property
+    def score(self) -> float: ...
+    @property
+    def species(self) -> str: ...
 
 
 B = TypeVar("B", bound=_Box)

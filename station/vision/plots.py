@@ -14,21 +14,22 @@ from station.vision.evaluate import Evaluation, TradeoffPoint, confusion_table
 WHITE, BLACK, GREY, LIGHT = (255, 255, 255), (20, 20, 20), (120, 120, 120), (225, 225, 225)
 BLUE, ORANGE, GREEN = (31, 90, 170), (214, 110, 20), (30, 140, 60)
 CELL = 46
+Font = ImageFont.ImageFont | ImageFont.FreeTypeFont  # load_default gives either, by Pillow version
 
 
-def _font(size: int) -> ImageFont.ImageFont:
+def _font(size: int) -> Font:
     try:
         return ImageFont.load_default(size=size)
     except TypeError:  # Pillow < 10.1 has one fixed bitmap font
         return ImageFont.load_default()
 
 
-def _text_width(draw: ImageDraw.ImageDraw, text: str, font: ImageFont.ImageFont) -> int:
+def _text_width(draw: ImageDraw.ImageDraw, text: str, font: Font) -> int:
     left, _, right, _ = draw.textbbox((0, 0), text, font=font)
     return int(right - left)
 
 
-def _vertical_text(text: str, font: ImageFont.ImageFont, colour: tuple[int, int, int]) -> Image.Image:
+def _vertical_text(text: str, font: Font, colour: tuple[int, int, int]) -> Image.Image:
     probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
     left, top, right, bottom = probe.textbbox((0, 0), text, font=font)
     label = Image.new("RGBA", (int(right - left) + 2, int(bottom - top) + 4), (255, 255, 255, 0))
@@ -38,7 +39,8 @@ def _vertical_text(text: str, font: ImageFont.ImageFont, colour: tuple[int, int,
 
 def _cell_colour(share: float) -> tuple[int, int, int]:
     """White for 0, deep blue for 1 (share of the row)."""
-    return tuple(int(round(w + (b - w) * share)) for w, b in zip(WHITE, BLUE, strict=True))
+    red, green, blue = (int(round(w + (b - w) * share)) for w, b in zip(WHITE, BLUE, strict=True))
+    return red, green, blue
 
 
 def confusion_png(labels: list[str], matrix: np.ndarray, path: Path, *, title: str) -> Path:
@@ -80,7 +82,7 @@ def _plot_xy(threshold: float, rate: float, box: tuple[int, int, int, int]) -> t
     return x0 + threshold * (x1 - x0), y1 - rate * (y1 - y0)
 
 
-def _axes(draw: ImageDraw.ImageDraw, box: tuple[int, int, int, int], font: ImageFont.ImageFont) -> None:
+def _axes(draw: ImageDraw.ImageDraw, box: tuple[int, int, int, int], font: Font) -> None:
     x0, y0, x1, y1 = box
     for step in range(11):
         x, y = x0 + step * (x1 - x0) / 10, y1 - step * (y1 - y0) / 10

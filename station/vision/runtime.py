@@ -37,7 +37,7 @@ def interpreter_class() -> tuple[type, str]:
     except ImportError:
         pass
     try:
-        from tflite_runtime.interpreter import Interpreter  # type: ignore[no-redef]
+        from tflite_runtime.interpreter import Interpreter
 
         return Interpreter, "tflite-runtime"
     except ImportError:

@@ -20,7 +20,7 @@ from station.central.config import DatabaseSection, validate_central_config
 from station.central.db import drop_schema, open_store
 from station.central.ingest import IngestWorker
 from station.central.registry import StationEntry, register_stations
-from station.config.models import validate_config
+from station.config.load import validate_config
 from station.devtools.mosquitto import PrivateBroker
 
 PG_URL = "postgresql://postgres@127.0.0.1:5432/test"

@@ -8,7 +8,7 @@ import json
 from click.testing import CliRunner
 
 from station.cli.central import central
-from station.config.models import load_config
+from station.config.load import load_config
 from station.config.file import default_config_text
 from station.devtools.collector import TopicCollector
 from station.fsutil import write_atomic

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from station.daemon.app import StationApp
-from station.config.models import load_config
+from station.config.load import load_config
 from station.config.file import default_config_text
 from station.wire.messages import CommandRequest
 from tests.conftest import wait_until

@@ -12,7 +12,9 @@ from pathlib import Path
 import tomlkit
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from station.config.models import StationConfig, load_config, parse_toml_text, validate_config
+from station.config.models import StationConfig
+
+from station.config.load import load_config, parse_toml_text, validate_config
 from station.config.edit import set_key
 from station.config.file import default_config_text
 from station.errors import ConfigError

@@ -10,7 +10,7 @@ import tomllib
 
 import pytest
 
-from station.config.models import load_config
+from station.config.load import load_config
 from station.config.remote import REMOTE_KEYS
 from tests.hostile.conftest import TOPIC, ask, flood, send
 from tests.conftest import wait_until

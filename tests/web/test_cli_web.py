@@ -9,7 +9,8 @@ from click.testing import CliRunner
 
 from station.cli.web import web
 from station.config.models import StationConfig
-from station.provision.apply import ProvisionRequest, provision_from_file
+from station.provision.apply import provision_from_file
+from station.provision.request import ProvisionRequest
 from station.web.auth import verify_password
 
 
