@@ -9,7 +9,7 @@ from pathlib import Path
 
 from station.errors import ModelError
 from station.vision.classifier import Classifier
-from station.vision.detector import Detector
+from station.vision.detector import BoxDetector, Detector
 from station.vision.detector_card import card_kind
 from station.vision.frame_pipeline import FramePipeline
 from station.vision.people import SeparatingDetector
@@ -31,11 +31,11 @@ def load_classifier(card: Path, *, threads: int) -> Classifier:
 def build_pipeline(detector_card: Path, *, classifier_card: Path | None = None, people_card: Path | None = None,
                    settings: DetectionSection | None = None, threads: int = 2) -> FramePipeline:
     """The station's per-frame step for these cards (the people card's hints relabel the detector's boxes)."""
-    detector = load_detector(detector_card, threads=threads)
+    detector: BoxDetector = load_detector(detector_card, threads=threads)
     if people_card is not None:
         detector = SeparatingDetector.from_cards(detector, load_detector(people_card, threads=threads))
     classifier = None if classifier_card is None else load_classifier(classifier_card, threads=threads)
-    return FramePipeline(detector, classifier, settings)  # type: ignore[arg-type]
+    return FramePipeline(detector, classifier, settings)
 
 
 def pipeline_models(pipeline: FramePipeline) -> list[str]:

@@ -141,10 +141,11 @@ def _classifier_sides(card_path: Path, threads: int) -> tuple[str, Side, Side]:
 
 def _detector_sides(card_path: Path, threads: int) -> tuple[str, Side, Side]:
     """A detector card: bare invoke against the station's per-frame detect step (no classifier)."""
-    from station.vision.assemble import build_pipeline
+    from station.vision.assemble import load_detector
+    from station.vision.frame_pipeline import FramePipeline
 
-    pipeline = build_pipeline(card_path, threads=threads)
-    detector = pipeline.detector
+    detector = load_detector(card_path, threads=threads)
+    pipeline = FramePipeline(detector)  # what build_pipeline makes of a detector card alone
     frames = [detector.prepare(render(scene, BENCH_FRAME_SIZE)) for scene in BENCH_SCENES]
     quantized = [detector.quantize(frame) for frame in frames]
     return (detector.card.label, lambda i: detector.invoke_bare(quantized[i % len(frames)]),

@@ -10,7 +10,7 @@ the species key that class maps to. Thresholds, masks and the minimum area are t
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -21,7 +21,22 @@ from station.vision.quantize import InputQuantizer
 from station.vision.runtime import load_verified
 from station.vision.yolox import decode_yolox, grid_size
 
-__all__ = ["Box", "Detector", "detector_tensor_problems"]
+__all__ = ["Box", "BoxDetector", "Detector", "detector_tensor_problems"]
+
+
+class BoxDetector(Protocol):
+    """What the frame pipeline needs of a detector: the ``Detector`` itself, or one with a people detector
+    beside it (``people.SeparatingDetector``)."""
+
+    @property
+    def card(self) -> DetectorCard: ...
+
+    @property
+    def input_size(self) -> tuple[int, int]: ...
+
+    def prepare(self, pixels: np.ndarray) -> np.ndarray: ...
+
+    def detect(self, pixels: np.ndarray) -> list[Box]: ...
 
 
 class Detector:

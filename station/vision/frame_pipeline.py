@@ -20,7 +20,7 @@ from PIL import Image
 
 from station.vision.classifier import Classifier
 from station.types import Box, BoxVerdict
-from station.vision.detector import Detector
+from station.vision.detector import BoxDetector
 from station.vision.settings import DetectionSection
 from station.vision.species import catalogue
 
@@ -53,7 +53,7 @@ class FrameVerdict:
 
 
 class FramePipeline:
-    def __init__(self, detector: Detector, classifier: Classifier | None = None,
+    def __init__(self, detector: BoxDetector, classifier: Classifier | None = None,
                  settings: DetectionSection | None = None) -> None:
         self.detector, self.classifier = detector, classifier
         self.settings = settings or DetectionSection()
@@ -92,7 +92,8 @@ class FramePipeline:
         """One frame: ``pixels`` at any size (the detector's input size is cheapest); crops for the classifier
         come from ``crop_source`` (an array, or a function that loads one only when needed; None: ``pixels``)."""
         boxes = [box for box in self.detector.detect(pixels) if self.counts(box)]
-        if not boxes or self.classifier is None:
+        classifier = self.classifier
+        if not boxes or classifier is None:
             return FrameVerdict(tuple(BoxVerdict(box, box.species, box.score) for box in boxes))
         kinds = catalogue()
         source = _load(crop_source, pixels)
@@ -102,20 +103,13 @@ class FramePipeline:
             if entry is None or entry.kind not in CLASSIFIABLE_KINDS:
                 verdicts.append(BoxVerdict(box, box.species, box.score))
             else:
-                verdicts.append(self._classify(box, crop(source, box, self.settings.crop_margin)))
+                verdicts.append(_classify(classifier, box, crop(source, box, self.settings.crop_margin)))
         return FrameVerdict(tuple(verdicts))
 
     def analyse_image(self, rgb: np.ndarray) -> FrameVerdict:
         """A whole photo (replay, eval): the detector sees it stretched, the classifier its own crops."""
         return self.analyse(rgb, crop_source=rgb)
 
-    def _classify(self, box: Box, pixels: np.ndarray) -> BoxVerdict:
-        classifier = self.classifier
-        scores = classifier.classify(pixels)
-        top = max(scores, key=scores.__getitem__)
-        if top == classifier.card.empty_species or scores[top] < classifier.card.threshold(top):
-            return BoxVerdict(box, box.species, box.score)
-        return BoxVerdict(box, top, round(float(scores[top]), 4), classified=True)
 
 
 def _load(crop_source: CropSource, pixels: np.ndarray) -> np.ndarray:
@@ -145,3 +139,12 @@ def crop_image(image: Image.Image, box: list[float], margin: float) -> Image.Ima
     return image.crop((int(left * image.width), int(top * image.height),
                        max(int(right * image.width), int(left * image.width) + 2),
                        max(int(bottom * image.height), int(top * image.height) + 2)))
+
+
+def _classify(classifier: Classifier, box: Box, pixels: np.ndarray) -> BoxVerdict:
+    """The classifier's name for a box's crop, or the detector's when the classifier is not sure."""
+    scores = classifier.classify(pixels)
+    top = max(scores, key=scores.__getitem__)
+    if top == classifier.card.empty_species or scores[top] < classifier.card.threshold(top):
+        return BoxVerdict(box, box.species, box.score)
+    return BoxVerdict(box, top, round(float(scores[top]), 4), classified=True)

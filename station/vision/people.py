@@ -15,7 +15,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from typing import Protocol, TypeVar
+from typing import Protocol
+
+import numpy as np
+
+from station.types import Box
+from station.vision.detector import BoxDetector
+from station.vision.detector_card import DetectorCard
 
 HINT_KINDS = ("vehicle", "human")  # applied in this order, so human overrides vehicle
 
@@ -35,9 +41,6 @@ class _Box(Protocol):
     def species(self) -> str: ...
 
 
-B = TypeVar("B", bound=_Box)
-
-
 @dataclasses.dataclass(frozen=True)
 class PeopleSettings:
     thresholds: dict[str, float]  # species key (human, vehicle) -> least score of a hint
@@ -53,7 +56,7 @@ def covered_share(hint: _Box, box: _Box) -> float:
     return max(0.0, width) * max(0.0, height) / area if area > 0 else 0.0
 
 
-def separate(boxes: Sequence[B], hints: Sequence[B], settings: PeopleSettings) -> list[B]:
+def separate(boxes: Sequence[Box], hints: Sequence[Box], settings: PeopleSettings) -> list[Box]:
     """``boxes`` with the species of the hints that fall in them; uncovered person hints added as boxes."""
     result = list(boxes)
     for kind in HINT_KINDS:
@@ -73,31 +76,24 @@ def separate(boxes: Sequence[B], hints: Sequence[B], settings: PeopleSettings) -
                 result.append(hint)
     return result
 
-class _Detects(Protocol):
-    card: object
-
-    @property
-    def input_size(self) -> tuple[int, int]: ...
-
-    def prepare(self, pixels: object) -> object: ...
-
-    def detect(self, pixels: object) -> list: ...
-
-
 class SeparatingDetector:
     """The camera-trap detector with a people/vehicle detector beside it, behind the detector's own interface
     (``card``, ``input_size``, ``prepare``, ``detect``), so the frame pipeline needs no second path."""
 
-    def __init__(self, detector: _Detects, people: _Detects, settings: PeopleSettings) -> None:
+    def __init__(self, detector: BoxDetector, people: BoxDetector, settings: PeopleSettings) -> None:
         self.detector, self.people, self.settings = detector, people, settings
-        self.card = detector.card
+        self._card = detector.card
 
     @classmethod
-    def from_cards(cls, detector: _Detects, people: _Detects, *, cover: float = 0.5) -> SeparatingDetector:
+    def from_cards(cls, detector: BoxDetector, people: BoxDetector, *, cover: float = 0.5) -> SeparatingDetector:
         """Thresholds from the people card's human and vehicle species (what it was measured at)."""
         card = people.card
         thresholds = {key: card.threshold(key) for key in HINT_KINDS if key in card.species_by_key()}
         return cls(detector, people, PeopleSettings(thresholds=thresholds, cover=cover))
+
+    @property
+    def card(self) -> DetectorCard:
+        return self._card
 
     @property
     def input_size(self) -> tuple[int, int]:
@@ -107,9 +103,9 @@ class SeparatingDetector:
     def models(self) -> list[str]:
         return [self.detector.card.label, self.people.card.label]
 
-    def prepare(self, pixels: object) -> object:
+    def prepare(self, pixels: np.ndarray) -> np.ndarray:
         return self.detector.prepare(pixels)
 
-    def detect(self, pixels: object) -> list:
+    def detect(self, pixels: np.ndarray) -> list[Box]:
         hints = [box for box in self.people.detect(pixels) if box.species in HINT_KINDS]
         return separate(self.detector.detect(pixels), hints, self.settings)

@@ -21,7 +21,7 @@ from station.errors import ConfigError
 from station.types import Detection, FrameResult
 from station.vision.aggregate import aggregate, aggregate_boxes, top_species
 from station.vision.classifier import Classifier
-from station.vision.detector import Detector
+from station.vision.detector import BoxDetector, Detector
 from station.vision.frame_pipeline import CropSource, FramePipeline
 from station.vision.people import SeparatingDetector
 from station.vision.settings import DetectionSection
@@ -35,7 +35,7 @@ class ClassifierVision:
 
     def __init__(self, classifier: Classifier) -> None:
         self.classifier = classifier
-        self.detector: Detector | None = None
+        self.detector: BoxDetector | None = None
 
     @property
     def input_size(self) -> tuple[int, int]:
@@ -136,10 +136,10 @@ def build_vision(*, detector_card: Path | None, classifier_card: Path | None, se
         if classifier is None:
             raise ValueError("a classifier card is needed when there is no detector")
         return ClassifierVision(classifier)
-    detector = Detector.from_card(detector_card, threads=threads)
+    detector: BoxDetector = Detector.from_card(detector_card, threads=threads)
     if people_card is not None:
         detector = SeparatingDetector.from_cards(detector, Detector.from_card(people_card, threads=threads))
-    return DetectorVision(FramePipeline(detector, classifier, settings))  # type: ignore[arg-type]
+    return DetectorVision(FramePipeline(detector, classifier, settings))
 
 
 def load_vision(config, *, camera: str | None = None) -> Vision:  # config: StationConfig (no import cycle)
@@ -172,11 +172,11 @@ def reload_vision(config, current: Vision, card: Path | None) -> Vision:
     threads = config.model.threads
     if card_kind(card) == "detector":
         classifier = current.classifier
-        detector = Detector.from_card(card, threads=threads)
+        detector: BoxDetector = Detector.from_card(card, threads=threads)
         people = getattr(current, "people", None)  # a new detector keeps the people separator
         if people is not None:
             detector = SeparatingDetector.from_cards(detector, people)
-        vision: Vision = DetectorVision(FramePipeline(detector, classifier, config.detection))  # type: ignore[arg-type]
+        vision: Vision = DetectorVision(FramePipeline(detector, classifier, config.detection))
     elif isinstance(current, DetectorVision):
         vision = DetectorVision(FramePipeline(current.detector, Classifier.from_card_file(card, threads=threads),
                                               config.detection))
