@@ -54,8 +54,12 @@ class Box:
     def area(self) -> float:
         return self.width * self.height
 
+    def as_tuple(self) -> tuple[float, float, float, float]:
+        """x, y, width, height rounded to 4 places (the box as stored and sent)."""
+        return round(self.x, 4), round(self.y, 4), round(self.width, 4), round(self.height, 4)
+
     def as_list(self) -> list[float]:
-        return [round(self.x, 4), round(self.y, 4), round(self.width, 4), round(self.height, 4)]
+        return list(self.as_tuple())
 
 
 @dataclasses.dataclass(frozen=True)

@@ -52,7 +52,7 @@ def aggregate_boxes(results: Sequence[FrameResult], *, new_id: Callable[[], str]
             seen[species] = seen.get(species, 0) + 1
         for verdict in result.boxes:
             if verdict.species not in best or verdict.confidence > best[verdict.species][0]:
-                best[verdict.species] = (verdict.confidence, result.media_id, tuple(verdict.box.as_list()))
+                best[verdict.species] = (verdict.confidence, result.media_id, verdict.box.as_tuple())
     if not results:
         return []
     sequence_id = results[0].sequence_id

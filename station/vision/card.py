@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Literal
+from collections.abc import Sequence
+from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -115,7 +116,14 @@ def load_card(path: Path) -> tuple[ModelCard, Path]:
     return card, (path.parent / card.model_file).resolve()
 
 
-def catalogue_conflicts(card: ModelCard) -> list[str]:
+class _NamesSpecies(Protocol):
+    """A classifier or a detector card: both list the species they report."""
+
+    @property
+    def species(self) -> Sequence[CardSpecies]: ...
+
+
+def catalogue_conflicts(card: _NamesSpecies) -> list[str]:
     """Species whose code or names disagree with the project catalogue (the server trusts the codes)."""
     problems = []
     known = catalogue()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import time
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
@@ -106,7 +106,7 @@ class Evaluation:
     def at_card_thresholds(self) -> TradeoffPoint:
         return self._point(self.verdicts(), None)
 
-    def report(self) -> dict[str, object]:
+    def report(self) -> dict[str, Any]:  # a JSON document (report.json)
         labels, matrix = self.confusion()
         return {
             "model": self.model, "photos": len(self.truth), "seconds": round(self.seconds, 2),
