@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.reasoncodes import ReasonCode
 
 from station.config.models import StationConfig
 
@@ -84,10 +85,10 @@ def _store(config: StationConfig) -> str:
 def _link(config: StationConfig) -> str:
     if not config.mqtt.enabled:
         return "MQTT disabled in config"
-    result: dict[str, object] = {}
+    result: dict[str, ReasonCode] = {}
     done = threading.Event()
 
-    def on_connect(client, userdata, flags, reason_code, properties) -> None:
+    def on_connect(client, userdata, flags, reason_code: ReasonCode, properties) -> None:
         result["rc"] = reason_code
         done.set()
 
@@ -100,7 +101,7 @@ def _link(config: StationConfig) -> str:
         client.connect(config.mqtt.host, config.mqtt.port, keepalive=10)
     except OSError as exc:
         raise StationError(f"MQTT {config.mqtt.host}:{config.mqtt.port} unreachable ({exc}); "
-                           "detections stay queued until it is") from None
+                           "detections stay queued until it is") from exc
     client.loop_start()
     try:
         if not done.wait(5):
