@@ -22,7 +22,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 from PIL import Image
@@ -38,7 +38,7 @@ class Detector:
     path: Path
     threads: int = 1
     size: int = 0
-    _interpreter: object = field(default=None, repr=False)
+    _interpreter: Any = field(default=None, repr=False)  # LiteRT publishes no types
 
     def __post_init__(self) -> None:
         from ai_edge_litert.interpreter import Interpreter
