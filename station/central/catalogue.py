@@ -75,7 +75,7 @@ def read_catalogue(path: Path) -> list[CatalogueRow]:
         with path.open(encoding="utf-8-sig", newline="") as handle:  # a spreadsheet's BOM is not the header
             rows = list(csv.DictReader(handle))
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise RegistryError(f"{path}: cannot read the catalogue ({exc})") from None
+        raise RegistryError(f"{path}: cannot read the catalogue ({exc})") from exc
     if not rows or not set(CATALOGUE_COLUMNS) <= set(rows[0]):
         raise RegistryError(f"{path}: the header needs {', '.join(CATALOGUE_COLUMNS)} (and optionally sex, "
                             f"life_stage, other_codes)")

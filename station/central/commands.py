@@ -67,7 +67,7 @@ def send_command(settings: CentralMqttSection, station_id: str, name: str, args:
         client.connect(settings.host, settings.port, keepalive=30)
     except OSError as exc:
         raise UplinkError(f"cannot reach the broker at {settings.host}:{settings.port} ({exc}); check [mqtt] "
-                          "in central.toml") from None
+                          "in central.toml") from exc
     client.loop_start()
     try:
         client.subscribe(reply_topic, qos=1)

@@ -53,7 +53,7 @@ def connect(database: DatabaseSection, *, autocommit: bool = True) -> psycopg.Co
     except psycopg.OperationalError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DatabaseError(f"cannot connect to PostgreSQL at {redacted(database.url)} ({first}); start the "
-                            f"server or fix [database] url in central.toml") from None
+                            f"server or fix [database] url in central.toml") from exc
     schema = psycopg.sql.Identifier(database.db_schema)
     conn.execute(psycopg.sql.SQL("SET search_path TO {}, public").format(schema))
     # no wait on a lock is endless: a batch that times out is retried, a command reports it

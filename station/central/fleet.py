@@ -50,7 +50,7 @@ class FleetPublisher:
         try:
             client.connect(self.host, self.port, keepalive=60)
         except OSError as exc:
-            raise UplinkError(f"fleet: cannot reach the broker at {self.host}:{self.port} ({exc})") from None
+            raise UplinkError(f"fleet: cannot reach the broker at {self.host}:{self.port} ({exc})") from exc
         client.loop_start()
         return client
 

@@ -76,7 +76,7 @@ def read_assignments(path: Path) -> list[Assignment]:
         with path.open(encoding="utf-8", newline="") as handle:
             rows = list(csv.DictReader(handle))
     except OSError as exc:
-        raise RegistryError(f"{path}: cannot read ({exc})") from None
+        raise RegistryError(f"{path}: cannot read ({exc})") from exc
     if rows and not {"observation_id", "individual_id"} <= set(rows[0]):
         raise RegistryError(f"{path}: the header needs observation_id and individual_id (and optionally name, "
                             f"sex, notes)")

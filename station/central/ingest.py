@@ -117,7 +117,7 @@ class IngestWorker:
             self._client.connect(settings.host, settings.port, keepalive=30, clean_start=False, properties=props)
         except OSError as exc:
             raise UplinkError(f"ingest {self.name}: cannot reach the broker at {settings.host}:{settings.port} "
-                              f"({exc}); start it or fix [mqtt] in central.toml") from None
+                              f"({exc}); start it or fix [mqtt] in central.toml") from exc
         self._client.loop_start()
         if not self._subscribed.wait(timeout):
             self._client.loop_stop()

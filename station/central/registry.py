@@ -40,7 +40,7 @@ def read_stations_csv(path: Path) -> list[StationEntry]:
         with path.open(encoding="utf-8", newline="") as handle:
             rows = list(csv.DictReader(handle))
     except OSError as exc:
-        raise RegistryError(f"{path}: cannot read ({exc})") from None
+        raise RegistryError(f"{path}: cannot read ({exc})") from exc
     if rows and (missing := [c for c in REQUIRED_COLUMNS if c not in rows[0]]):
         raise RegistryError(f"{path}: missing column(s) {', '.join(missing)}; the header needs "
                             f"{', '.join(REQUIRED_COLUMNS)} (and optionally location_name, dev_eui)")

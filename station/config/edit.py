@@ -56,7 +56,7 @@ def set_key(config_path: Path, key_path: str, value: Any) -> StationConfig:
         table[key] = value
         new_text = tomlkit.dumps(document)
     except OSError as exc:
-        raise ConfigError(f"{config_path}: cannot read: {exc}") from None
+        raise ConfigError(f"{config_path}: cannot read: {exc}") from exc
     except (tomlkit.exceptions.TOMLKitError, ValueError, RecursionError) as exc:
         raise ConfigError(f"{config_path}: cannot edit: {str(exc)[:200]}") from None
     config = validate_text(new_text, config_path)

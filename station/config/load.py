@@ -105,7 +105,7 @@ def check_data_dir(config: StationConfig, *, writable: bool = True) -> None:
         probe_file.unlink()
     except OSError as exc:
         raise ConfigError(f"{where}: {folder} is not writable ({exc.strerror or exc}); fix its owner or mount, "
-                          "or point data_dir elsewhere") from None
+                          "or point data_dir elsewhere") from exc
 
 
 def cross_field_problems(config: StationConfig) -> list[str]:

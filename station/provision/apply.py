@@ -159,7 +159,7 @@ def _park_ca(request: ProvisionRequest, base: Path) -> tuple[bytes, bytes] | Non
         try:
             pems.append(path.read_bytes())
         except OSError as exc:
-            raise ConfigError(f"{key}: cannot read {path}: {exc.strerror or exc}") from None
+            raise ConfigError(f"{key}: cannot read {path}: {exc.strerror or exc}") from exc
     return pems[0], pems[1]
 
 
@@ -205,7 +205,7 @@ def _tls_material(request: ProvisionRequest, base: Path) -> dict[str, bytes]:
             try:
                 inline = path.read_text(encoding="ascii")
             except (OSError, UnicodeDecodeError) as exc:
-                raise ConfigError(f"{name}_file: cannot read {path}: {exc}") from None
+                raise ConfigError(f"{name}_file: cannot read {path}: {exc}") from exc
         if inline is not None:
             if "-----BEGIN " not in inline:
                 raise ConfigError(f"{name}_file: not a PEM file (no '-----BEGIN' line); give the PEM text")

@@ -64,7 +64,7 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite_utils.Database:
             conn.execute("PRAGMA journal_size_limit = 1048576")
         conn.execute("PRAGMA foreign_keys = ON")
     except sqlite3.DatabaseError as exc:
-        raise StoreError(f"{path}: cannot open the database ({exc}); {RECOVERY_HINT}") from None
+        raise StoreError(f"{path}: cannot open the database ({exc}); {RECOVERY_HINT}") from exc
     return sqlite_utils.Database(conn)
 
 
@@ -72,7 +72,7 @@ def check_integrity(db: sqlite_utils.Database, path: Path) -> None:
     try:
         rows = db.execute("PRAGMA quick_check").fetchall()
     except sqlite3.DatabaseError as exc:
-        raise StoreError(f"{path}: database is corrupt ({exc}); {RECOVERY_HINT}") from None
+        raise StoreError(f"{path}: database is corrupt ({exc}); {RECOVERY_HINT}") from exc
     problems = [r[0] for r in rows if r[0] != "ok"]
     if problems:
         raise StoreError(f"{path}: database is corrupt ({problems[0]}); {RECOVERY_HINT}")

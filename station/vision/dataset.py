@@ -112,7 +112,7 @@ def _read_csv(path: Path) -> list[dict[str, str]]:
         with path.open(newline="", encoding="utf-8-sig") as handle:
             return list(csv.DictReader(handle))
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise DatasetError(f"{path}: cannot read it: {exc}") from None
+        raise DatasetError(f"{path}: cannot read it: {exc}") from exc
 
 
 def _when(text: str) -> datetime | None:

@@ -93,7 +93,7 @@ def read_labels_csv(path: Path, label_map: dict[str, str] | None = None) -> Labe
             columns = reader.fieldnames or []
             rows = list(reader)
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise DatasetError(f"{path}: cannot read the labels CSV: {exc}") from None
+        raise DatasetError(f"{path}: cannot read the labels CSV: {exc}") from exc
     missing = [c for c in REQUIRED_COLUMNS if c not in columns]
     if missing:
         raise DatasetError(f"{path}: the labels CSV has no column {', '.join(missing)}; it needs at least "

@@ -51,7 +51,7 @@ def read_model(model_path: Path) -> bytes:
     except FileNotFoundError:
         raise ModelError(f"{model_path}: model file not found; check model_file in the card") from None
     except OSError as exc:
-        raise ModelError(f"{model_path}: cannot read the model ({exc})") from None
+        raise ModelError(f"{model_path}: cannot read the model ({exc})") from exc
 
 
 def load_interpreter(model_path: Path, *, threads: int, content: bytes | None = None) -> Any:
@@ -66,7 +66,7 @@ def load_interpreter(model_path: Path, *, threads: int, content: bytes | None = 
         interpreter = interpreter_cls(model_content=content, num_threads=threads)
         interpreter.allocate_tensors()
     except (ValueError, RuntimeError) as exc:
-        raise ModelError(f"{model_path}: not a usable TFLite model ({exc}); replace the file") from None
+        raise ModelError(f"{model_path}: not a usable TFLite model ({exc}); replace the file") from exc
     return interpreter
 
 

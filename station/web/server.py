@@ -158,7 +158,7 @@ class WebServer:
             httpd = server_class((self.settings.bind, self.settings.port), PageHandler)
         except OSError as exc:
             raise WebError(f"the ranger's page cannot listen on {self.settings.bind}:{self.settings.port} "
-                           f"({exc.strerror or exc}); choose another [web] port or bind") from None
+                           f"({exc.strerror or exc}); choose another [web] port or bind") from exc
         httpd.web = self  # type: ignore[attr-defined]  # what PageHandler reaches through self.server
         return httpd
 

@@ -47,7 +47,7 @@ def tls_context(cert_file: Path, key_file: Path) -> ssl.SSLContext:
         reason = "the key does not belong to the certificate" if "KEY_VALUES_MISMATCH" in str(exc) else \
             f"not a PEM certificate and its private key ({exc.reason or exc})"
         raise WebError(f"the ranger's page stays off: [web] tls_cert_file {cert_file} / tls_key_file "
-                       f"{key_file}: {reason}; run `trapd provision` again to make a new pair") from None
+                       f"{key_file}: {reason}; run `trapd provision` again to make a new pair") from exc
     return context
 
 
