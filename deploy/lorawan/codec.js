@@ -48,7 +48,7 @@ var SPECIES = {
   254: "unknown_animal"
 };
 
-// The companion board's reset causes (docs/bridge-protocol.md section 7; firmware_bridge/protocol.py ResetCause).
+// The companion board's reset causes (docs/bridge-protocol.md section 7; firmware_bridge/fields.py ResetCause).
 var RESET_CAUSES = ["unknown", "power_on", "watchdog", "hard", "soft", "deepsleep"];
 var CAPTURE_MODES = ["paused", "normal", "walk_test"];
 
