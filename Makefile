@@ -10,7 +10,8 @@ setup:
 demo: setup  ## run a simulated station end to end (capture, classify, store, forward)
 	@$(VENV)/bin/trapd demo
 
-test: setup  ## run the default test suite (no benchmarks, no long soak)
+test: setup  ## check the code (ruff, mypy), then run the default test suite (no benchmarks, no long soak)
+	@bash scripts/check-code.sh
 	@bash scripts/run-tests.sh
 
 bench: setup  ## benchmarks: ratios and figures measured side by side in one run
