@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import time
 
+from station.daemon.control import StationSnapshot
 from station.daemon.telemetry import telemetry_message
 from station.store import retention
 from station.store.media import MediaStore
@@ -46,8 +46,10 @@ def test_uplink_retention_status_and_telemetry_count_the_same_pending_messages(t
     with sqlite3.connect(db_path) as conn:
         assert pending_by_kind(conn) == expected and pending_count(conn) == 3
     assert status_summary(db_path, tmp_path / "media")["outbox_pending"] == expected
-    message = telemetry_message(station_id="llnp-0412", data_dir=tmp_path, db_path=db_path,
-                                started_mono=time.monotonic(), queue_depths={}, counters={}, board={})
+    snapshot = StationSnapshot(station_id="llnp-0412", park="LLNP", deployment_id=None, board={}, disk_free=1 << 30,
+                               disk_total=1 << 31, disk_low=False, mqtt_connected=True, lora=None, queue_depths={},
+                               model="test", uptime_s=1.0, counters={}, warmup_left_s=0.0)
+    message = telemetry_message(snapshot, db_path=db_path)
     assert json.loads(message.payload)["outbox_pending"] == 3
 
 

@@ -18,7 +18,7 @@ def test_the_daemon_writes_the_store_where_the_commands_read_it(tmp_path):
     config = make_config(data)
     with running_station(config) as app:
         assert (app.db_path, app.media.root) == (station_db_path(data), media_dir(data))
-        app.trigger_source.fire("amur_tiger")
+        app.parts.trigger_source.fire("amur_tiger")
         assert app.wait_idle(30)
     assert station_db_path(data) == data / "station.db" and station_db_path(data).is_file()
     assert any(media_dir(data).rglob("*.jpg")) and media_dir(data).parent == data
