@@ -59,7 +59,18 @@ def detection_rows(db: Path) -> int:
         return 0
 
 
+#: What `trapd run` prints once ``app.start()`` returned; it sets its SIGTERM handler before that.
+RUNNING = b"running; Ctrl-C to stop"
+
+
+def runs_started(log: Path) -> int:
+    """How many runs said they were running in ``log`` (start_daemon appends every run to one log)."""
+    return log.read_bytes().count(RUNNING) if log.exists() else 0
+
+
 def stop_daemon(process: subprocess.Popen, timeout: float = 30.0) -> int:
+    """SIGTERM, then the exit code: 0 for a clean stop; a stop that outlasts ``timeout`` raises TimeoutExpired,
+    and a process that died of the signal (-15: it had no handler yet) is not a clean stop."""
     process.send_signal(signal.SIGTERM)
     return process.wait(timeout=timeout)
 

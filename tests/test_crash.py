@@ -10,10 +10,19 @@ import time
 
 import pytest
 
-from tests.test_outage import PersistentCentral
 from tests.conftest import wait_until
-from tests.crash_tools import (detection_rows, kill_hard, media_rows, settled, start_daemon, stop_daemon,
-                               store_problems, write_station_config)
+from tests.crash_tools import (
+    detection_rows,
+    kill_hard,
+    media_rows,
+    runs_started,
+    settled,
+    start_daemon,
+    stop_daemon,
+    store_problems,
+    write_station_config,
+)
+from tests.test_outage import PersistentCentral
 
 
 def crash_and_recover(tmp_path, *, kills: int, seed: int) -> None:
@@ -30,8 +39,13 @@ def crash_and_recover(tmp_path, *, kills: int, seed: int) -> None:
         time.sleep(rng.uniform(0.0, 0.6))  # somewhere mid-burst, mid-write or mid-commit
         kill_hard(process)
     write_station_config(tmp_path, capture={"timelapse_s": 0.0})
+    started = runs_started(log)
     process = start_daemon(config, log)
     try:
+        # up first: the last kill may have left the store settled already, and a SIGTERM sent before `trapd run`
+        # sets its handler kills it (exit -15) instead of stopping it
+        wait_until(lambda: process.poll() is not None or runs_started(log) > started, timeout=60, interval=0.1,
+                   message=lambda: log.read_text()[-2000:])
         wait_until(lambda: settled(db), timeout=60, interval=0.2, message=lambda: log.read_text()[-2000:])
     finally:
         assert stop_daemon(process) == 0, log.read_text()[-2000:]

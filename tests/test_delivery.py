@@ -5,7 +5,12 @@ from __future__ import annotations
 import sqlite3
 
 from station.wire.messages import DetectionMessage
-from tests.conftest import make_config, running_station
+from tests.conftest import make_config, running_station, wait_until
+
+
+def unsent(db_path) -> int:
+    with sqlite3.connect(db_path) as conn:
+        return conn.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL").fetchone()[0]
 
 
 def test_broker_down_then_up_delivers_every_detection_once_per_id(tmp_path, broker, collector_for):
@@ -23,6 +28,7 @@ def test_broker_down_then_up_delivers_every_detection_once_per_id(tmp_path, brok
         broker.start()
         collector = collector_for(broker, "camtrap/v1/test-station/#")
         received = collector.wait_for("/detections", len(subjects), timeout=30)
+        wait_until(lambda: unsent(app.db_path) == 0, timeout=30, message="every row marked sent (PUBACKs settled)")
     ids = [DetectionMessage.model_validate_json(p).id for _, p in received]
     assert sorted(set(ids)) == sorted(queued)  # each one arrived; duplicates (same id) are allowed
     # the backlog went as batches (one zstd frame for many detections), not one publish per detection
@@ -70,6 +76,8 @@ def test_a_broker_whose_acl_refuses_batches_still_gets_every_message_one_by_one(
         uplink.start()
         try:
             received = central.wait_for("/detections", len(ids), timeout=30)
+            wait_until(lambda: unsent(tmp_path / "station.db") == 0, timeout=30,
+                       message="every row marked sent (PUBACKs settled)")
         finally:
             uplink.stop()
     assert sorted({DetectionMessage.model_validate_json(p).id for _, p in received}) == sorted(ids)

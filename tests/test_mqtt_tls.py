@@ -81,6 +81,8 @@ def test_station_publishes_over_tls_with_its_certificate(tls_broker, pki, centra
     station.start()
     try:
         received = central.wait_for("/detections", 1, timeout=15)
+        # seen by the central side is not yet marked sent: that waits for the PUBACK to reach the station
+        wait_until(lambda: unsent(tmp_path / "station.db") == 0, timeout=15, message="the row marked sent")
     finally:
         station.stop()
     assert received == [("camtrap/v1/station-a/detections", b'{"test": true}')]

@@ -12,11 +12,11 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from station.config.models import MqttSection
-from station.wire.ids import uuid7
 from station.stats import Stats
-from station.store.repo import OutboxMessage, StationStore
-from station.wire.encoding import decode_payload
+from station.store.repo import StationStore
 from station.uplink.mqtt import MqttUplink
+from station.wire.encoding import decode_payload
+from station.wire.ids import uuid7
 from tests.conftest import make_config, running_station, wait_until
 
 
@@ -35,6 +35,11 @@ def queue_messages(db_path, count: int, seed: int = 3) -> dict[str, int]:
     return priorities
 
 
+def unsent(db_path) -> int:
+    with sqlite3.connect(db_path) as conn:
+        return conn.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL").fetchone()[0]
+
+
 def test_ten_thousand_detections_queued_during_an_outage_all_arrive_in_priority_order(tmp_path, broker):
     central = PersistentCentral(broker)  # its session survives the outage, so it cannot miss a message
     broker.stop()
@@ -48,6 +53,7 @@ def test_ten_thousand_detections_queued_during_an_outage_all_arrive_in_priority_
         wait_until(lambda: stats.get("mqtt_connect_failures") >= 1, message="a failed connect")
         broker.start()
         central.wait_for_ids(set(priorities), timeout=180)
+        wait_until(lambda: unsent(db) == 0, timeout=30, interval=0.1, message="every row marked sent (PUBACKs settled)")
     finally:
         uplink.stop()
         central.close()
@@ -55,8 +61,7 @@ def test_ten_thousand_detections_queued_during_an_outage_all_arrive_in_priority_
     assert set(first_seen) == set(priorities)  # all 10,000, each id at least once
     order = [priorities[i] for i in first_seen]
     assert order == sorted(order)  # people and big cats first, blanks last
-    with sqlite3.connect(db) as conn:
-        assert conn.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL").fetchone()[0] == 0
+    assert unsent(db) == 0
 
 
 def test_flapping_broker_during_a_burst_storm_loses_nothing(tmp_path, broker):

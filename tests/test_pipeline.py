@@ -22,6 +22,9 @@ def test_pir_fire_stores_a_sequence_and_publishes_its_detection(tmp_path, broker
         app.parts.trigger_source.fire("amur_tiger", night=False)
         assert app.wait_idle(30)
         received = collector.wait_for("/detections", 1, timeout=15)
+        # seen by the collector is not yet marked sent: that waits for the PUBACK to reach the station
+        wait_until(lambda: rows(app.db_path, "SELECT count(*) FROM outbox WHERE kind = 'detection' "
+                                             "AND sent_at IS NULL") == [(0,)], message="the detection marked sent")
     db = app.db_path
     events = rows(db, "SELECT event_id, state, bursts FROM events")
     assert len(events) == 1 and events[0][1] == "closed" and events[0][2] == 1

@@ -12,7 +12,9 @@ from __future__ import annotations
 import shutil
 import subprocess
 import threading
-import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
@@ -22,8 +24,8 @@ from station.config.models import MqttSection
 from station.devtools.mosquitto import PrivateBroker, free_port
 from station.stats import Stats
 from station.store.repo import StationStore
-from station.wire.encoding import decode_payload
 from station.uplink.mqtt import MqttUplink
+from station.wire.encoding import decode_payload
 from tests.conftest import ROOT, wait_until
 from tests.pki import make_ca, make_cert
 
@@ -102,6 +104,12 @@ class Watcher:
         return sum(1 for topic, payload in self.statuses
                    if topic == f"camtrap/v1/{station_id}/status" and b"offline" in payload)
 
+    def round_trip(self) -> None:
+        """A QoS 1 publish the broker acknowledges. Had the broker cut this session before, paho counted the
+        disconnect (``on_disconnect`` runs before paho reconnects and sends the message again)."""
+        info = self.client.publish("camtrap/v1/round-trip/cmd/ping", b"", qos=1)  # central may write cmd/
+        wait_until(info.is_published, timeout=10, message="the broker's PUBACK")
+
     def close(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
@@ -114,23 +122,53 @@ def station_uplink(broker: PrivateBroker, pki: Path, tmp_path: Path) -> MqttUpli
     return MqttUplink(settings=settings, station_id="station-a", db_path=tmp_path / "station.db", stats=Stats())
 
 
-def impostor_connects(broker: PrivateBroker, pki: Path, client_id: str) -> bool:
-    """station-b's certificate connects with ``client_id``, stays a moment, and leaves; True if accepted."""
-    accepted = threading.Event()
+def station_b_client(broker: PrivateBroker, pki: Path, client_id: str) -> mqtt.Client:
     client = mqtt.Client(callback_api_version=mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
                          protocol=mqtt.MQTTv5)
     client.tls_set(ca_certs=str(pki / "park-ca.crt"), certfile=str(pki / "station-b.crt"),
                    keyfile=str(pki / "station-b.key"))
+    return client
+
+
+def impostor_connects(broker: PrivateBroker, pki: Path, client_id: str) -> bool:
+    """station-b's certificate connects with ``client_id``, holds the session until the broker has acknowledged
+    a message on it (or cut it off), and leaves; True if accepted."""
+    accepted, gone = threading.Event(), threading.Event()
+    client = station_b_client(broker, pki, client_id)
     client.on_connect = lambda c, u, f, rc, p: accepted.set() if not rc.is_failure else None
+    client.on_disconnect = lambda *args: gone.set()
     client.connect(broker.host, broker.port)
     client.loop_start()
     try:
-        accepted.wait(10)
-        time.sleep(0.3)
+        if accepted.wait(10):
+            info = client.publish("camtrap/v1/station-b/status", b'{"impostor": true}', qos=1)
+            wait_until(lambda: info.is_published() or gone.is_set(), timeout=10,
+                       message="the broker's answer on the impostor's session")
     finally:
         client.disconnect()
         client.loop_stop()
     return accepted.is_set()
+
+
+def wait_for_a_marker(broker: PrivateBroker, pki: Path, watcher: Watcher) -> None:
+    """station-b publishes a marker status; once the watcher has it, it has every status queued for it before.
+
+    Mosquitto queues one subscriber's messages in order (here: one connection, one subscription, QoS 1). A Last
+    Will set off by an attack is queued during that attack's CONNECT, before its CONNACK, so before this marker:
+    if none is in ``watcher.statuses`` when the marker is, none came.
+    """
+    marker = f'{{"marker": "{uuid.uuid4().hex}"}}'.encode()
+    client = station_b_client(broker, pki, "marker")
+    client.connect(broker.host, broker.port)
+    client.loop_start()
+    try:
+        info = client.publish("camtrap/v1/station-b/status", marker, qos=1)
+        wait_until(info.is_published, timeout=10, message="the broker's PUBACK for the marker")
+    finally:
+        client.disconnect()
+        client.loop_stop()
+    wait_until(lambda: ("camtrap/v1/station-b/status", marker) in watcher.statuses, timeout=10,
+               message="the marker at the watcher")
 
 
 def two_ports() -> tuple[int, int]:
@@ -141,8 +179,10 @@ def two_ports() -> tuple[int, int]:
     return station, central
 
 
-def attack(pki: Path, tmp_path: Path, *, tie_client_ids: bool) -> tuple[MqttUplink, int, int]:
-    """(station-a's uplink, Last Wills of station-a seen before it stopped, impostor connections accepted)."""
+@contextmanager
+def attacked(pki: Path, tmp_path: Path, *, tie_client_ids: bool) -> Iterator[tuple[MqttUplink, Watcher, int]]:
+    """(station-a's running uplink, the watcher, impostor connections accepted) once every Last Will the attacks
+    set off has reached the watcher; station-a stops on leaving (stopping publishes "offline" too: count before)."""
     station_port, central_port = two_ports()
     listener = shipped_config(pki, central_port, tie_client_ids=tie_client_ids)
     with PrivateBroker(port=station_port, workdir=tmp_path / "broker", listener=listener) as broker:
@@ -152,16 +192,16 @@ def attack(pki: Path, tmp_path: Path, *, tie_client_ids: bool) -> tuple[MqttUpli
         try:
             wait_until(lambda: station.connected, timeout=15, message="station-a connected")
             accepted = sum(impostor_connects(broker, pki, "trapd-station-a") for _ in range(ATTACKS))
-            time.sleep(1.0)  # a Last Will, if one fired, reaches the watcher
-            wills = watcher.offline("station-a")  # stopping publishes "offline" too: count before
+            wait_for_a_marker(broker, pki, watcher)
+            yield station, watcher, accepted
         finally:
             station.stop()
             watcher.close()
-    return station, wills, accepted
 
 
 def test_another_stations_certificate_cannot_kick_a_station_off(pki, tmp_path):
-    station, wills, accepted = attack(pki, tmp_path, tie_client_ids=True)
+    with attacked(pki, tmp_path, tie_client_ids=True) as (station, watcher, accepted):
+        wills = watcher.offline("station-a")
     assert accepted == ATTACKS  # station-b may connect (as itself)...
     assert station._stats.get("mqtt_connects") == 1  # ...but station-a was never disconnected
     assert wills == 0  # and its Last Will never fired
@@ -169,7 +209,10 @@ def test_another_stations_certificate_cannot_kick_a_station_off(pki, tmp_path):
 
 def test_without_tied_client_ids_the_same_attack_kicks_the_station_off(pki, tmp_path):
     """The control: the attack is real, and ``use_username_as_clientid`` is what stops it."""
-    station, wills, accepted = attack(pki, tmp_path, tie_client_ids=False)
+    with attacked(pki, tmp_path, tie_client_ids=False) as (station, watcher, accepted):
+        wills = watcher.offline("station-a")
+        wait_until(lambda: station._stats.get("mqtt_connects") > 1, timeout=15,
+                   message="station-a back after being kicked off")
     assert accepted == ATTACKS
     assert station._stats.get("mqtt_connects") > 1 and wills >= 1
 
@@ -180,7 +223,8 @@ def test_central_workers_share_a_user_but_keep_their_own_sessions_and_stations_c
     with PrivateBroker(port=station_port, workdir=tmp_path / "broker", listener=shipped_config(pki, central_port)):
         workers = [Watcher(central_port, f"trapd-central-{n}") for n in (1, 2)]
         try:
-            time.sleep(0.5)
+            for worker in workers:
+                worker.round_trip()
             assert [w.disconnects for w in workers] == [0, 0]
             refused = threading.Event()
             intruder = mqtt.Client(callback_api_version=mqtt.CallbackAPIVersion.VERSION2, client_id="trapd-central-1",
@@ -190,7 +234,8 @@ def test_central_workers_share_a_user_but_keep_their_own_sessions_and_stations_c
             intruder.loop_start()
             assert refused.wait(10)
             intruder.loop_stop()
-            time.sleep(0.3)
+            for worker in workers:  # the broker refused the intruder before this: a kick would be counted now
+                worker.round_trip()
             assert [w.disconnects for w in workers] == [0, 0]
         finally:
             for worker in workers:

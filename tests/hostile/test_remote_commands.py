@@ -5,15 +5,20 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import time
 import tomllib
 
 import pytest
 
 from station.config.load import load_config
 from station.config.remote import REMOTE_KEYS
-from tests.hostile.conftest import TOPIC, ask, flood, send
 from tests.conftest import wait_until
+from tests.hostile.conftest import TOPIC, ask, flood, send
+
+
+def unsent(db_path) -> int:
+    with sqlite3.connect(db_path) as conn:
+        return conn.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL AND dropped_reason IS NULL"
+                            ).fetchone()[0]
 
 
 def test_a_control_character_never_reaches_station_toml(station):
@@ -64,7 +69,10 @@ def test_live_keys_take_effect_at_once(station):
     app.parts.trigger_source.fire("amur_tiger")
     assert results.wait_for("/detections", 1, timeout=20)
     assert app.wait_idle(20)
-    time.sleep(0.5)
+    # "no thumbnail went out": every message the sequence queued is at the broker, then a reply the station
+    # sent after them has reached ``results``; the broker forwards to one subscriber in order, so they have too
+    wait_until(lambda: unsent(app.db_path) == 0, timeout=20, message="the sequence's messages delivered")
+    assert ask(broker, results, "status")["ok"]
     assert results.matching("/detections") and not [t for t, _ in results.messages if "/media/" in t]
     assert ask(broker, results, "config_set", {"key": "capture.timelapse_s", "value": 1})["result"]["applied"]
     scheduled = [json.loads(p) for p in [p for _, p in results.wait_for("/detections", 2, timeout=20)]]
