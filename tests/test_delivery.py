@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 
 from station.wire.messages import DetectionMessage
 from tests.conftest import make_config, running_station, wait_until
@@ -84,3 +85,41 @@ def test_a_broker_whose_acl_refuses_batches_still_gets_every_message_one_by_one(
     assert stats.snapshot().get("mqtt_batches_refused") == 1
     with sqlite3.connect(tmp_path / "station.db") as conn:
         assert conn.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL").fetchone()[0] == 0
+
+
+
+def test_a_message_in_flight_as_the_station_stops_is_marked_sent_when_its_ack_comes(tmp_path):
+    """stop() while a detection is on the wire and its PUBACK still on the way (a slow link), with the worker
+    descheduled between handing it to paho and noting it in flight: the row must end marked sent, so the next
+    start does not send it again. (The grace for acknowledgements used to be judged from the stopping thread,
+    which could see nothing in flight yet.)"""
+    from station.config.models import MqttSection
+    from station.stats import Stats
+    from station.store.repo import OutboxMessage, StationStore
+    from station.uplink.mqtt import MqttUplink
+    from tests.test_wire_bytes import RecordingBroker, documented_example
+
+    db_path = tmp_path / "station.db"
+    store = StationStore(db_path)
+    example = documented_example()
+    store.enqueue(OutboxMessage(message_id=DetectionMessage.model_validate_json(example).id, kind="detection",
+                                priority=0, topic="detections", payload=example, content_type="application/json"))
+    store.close()
+    broker = RecordingBroker(ack_delay_s=0.5)
+    uplink = MqttUplink(settings=MqttSection(port=broker.port), station_id="llnp-0412", db_path=db_path,
+                        stats=Stats())
+    publish = uplink._client.publish  # fault injection: the worker thread loses the CPU right after publish()
+
+    def descheduled_publish(topic, *args, **kwargs):
+        info = publish(topic, *args, **kwargs)
+        if topic.endswith("/detections"):
+            time.sleep(0.2)
+        return info
+
+    uplink._client.publish = descheduled_publish  # type: ignore[method-assign]
+    uplink.start()
+    try:
+        assert broker.detection.wait(15)  # on the wire; its PUBACK comes 0.5 s later
+    finally:
+        uplink.stop()  # the grace (2 s) covers the PUBACK
+    assert unsent(db_path) == 0, "acknowledged within the grace, yet left to be sent again"

@@ -6,6 +6,7 @@ import re
 import socket
 import struct
 import threading
+import time
 
 import pytest
 
@@ -34,9 +35,11 @@ def read_packet(conn: socket.socket) -> tuple[int, bytes]:
 
 
 class RecordingBroker:
-    """Just enough MQTT 5 to accept one client and record its PUBLISH packets, acknowledging each."""
+    """Just enough MQTT 5 to accept one client and record its PUBLISH packets, acknowledging each (a
+    detection after ``ack_delay_s``: a slow broker or link; ``detection`` is set when one arrives, before its PUBACK)."""
 
-    def __init__(self) -> None:
+    def __init__(self, ack_delay_s: float = 0.0) -> None:
+        self.ack_delay_s = ack_delay_s
         self.server = socket.create_server(("127.0.0.1", 0))
         self.port = self.server.getsockname()[1]
         self.publishes: list[tuple[int, bytes]] = []
@@ -57,9 +60,10 @@ class RecordingBroker:
                 if first >> 4 == 3:
                     self.publishes.append((first, body))
                     topic_len = struct.unpack(">H", body[:2])[0]
-                    conn.sendall(b"\x40\x02" + body[2 + topic_len:4 + topic_len])  # PUBACK with packet id
                     if b"/detections" in body[:2 + topic_len]:
                         self.detection.set()
+                        time.sleep(self.ack_delay_s)
+                    conn.sendall(b"\x40\x02" + body[2 + topic_len:4 + topic_len])  # PUBACK with packet id
 
 
 @pytest.mark.parametrize("encoding", ["zstd-dict", "json"])

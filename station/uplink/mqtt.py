@@ -19,6 +19,7 @@ import random
 import ssl
 import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -68,6 +69,7 @@ class MqttUplink:
         self._single_only = False  # set when the broker refuses a batch (an ACL from before batches)
         self._client = self._make_client()
         self._thread = threading.Thread(target=self._run, name="uplink-mqtt", daemon=True)
+        self._drain_timeout = 2.0  # set by stop(): how long acknowledgements of in-flight messages are awaited
         self.delivered = 0
 
     # -- life cycle -------------------------------------------------------------------------------------------
@@ -84,11 +86,7 @@ class MqttUplink:
         """Stop after a short grace for in-flight acknowledgements; unsent rows stay in the outbox."""
         if not self._thread.is_alive():
             return
-        if self._connected.is_set() and self._inflight:
-            deadline = threading.Event()
-            for _ in range(int(drain_timeout / 0.05)):
-                if not self._inflight or deadline.wait(0.05):
-                    break
+        self._drain_timeout = drain_timeout
         self._stopping.set()
         self._wake.set()
         self._thread.join()
@@ -237,9 +235,19 @@ class MqttUplink:
                 self._settle_acks(outbox)
                 if self._connected.is_set() and not self._stopping.is_set():
                     self._publish_pending(outbox)
-            self._settle_acks(outbox)
+            self._drain(outbox)
         finally:
             outbox.close()
+
+    def _drain(self, outbox: OutboxReader) -> None:
+        """On stop: nothing new is published; acknowledgements of what is in flight are awaited a short
+        while and marked. This thread alone publishes and settles, so nothing it sent can be missed here."""
+        deadline = time.monotonic() + self._drain_timeout
+        self._settle_acks(outbox)
+        while self._inflight and self._connected.is_set() and time.monotonic() < deadline:
+            self._wake.wait(0.05)
+            self._wake.clear()
+            self._settle_acks(outbox)
 
     def _settle_acks(self, outbox: OutboxReader) -> None:
         # Every mid this thread handed to paho is registered before this runs (same thread), so an
