@@ -35,8 +35,8 @@ def read_packet(conn: socket.socket) -> tuple[int, bytes]:
 
 
 class RecordingBroker:
-    """Just enough MQTT 5 to accept one client and record its PUBLISH packets, acknowledging each (a
-    detection after ``ack_delay_s``: a slow broker or link; ``detection`` is set when one arrives, before its PUBACK)."""
+    """Just enough MQTT 5 to accept one client and record its PUBLISH packets, acknowledging each (a detection
+    after ``ack_delay_s``: a slow broker or link; ``detection`` is set when one arrives, before its PUBACK)."""
 
     def __init__(self, ack_delay_s: float = 0.0) -> None:
         self.ack_delay_s = ack_delay_s
