@@ -15,6 +15,7 @@ from station.hardware.ports import Illuminator, TriggerSource
 from station.hardware.preview import PreviewCamera
 from station.hardware.timelapse import Ticker, TimelapseTrigger
 from station.lora.link import LoRaLink
+from station.lora.radio import build_lora_modem
 from station.lora.settings import LoRaSection
 from station.pipeline.alerts import ProvisionalAlerts
 from station.pipeline.capture import CaptureWorker
@@ -116,8 +117,7 @@ def build_uplink(app: StationApp, vision: Vision, commands: CommandWorker) -> Mq
 
 def build_lora(app: StationApp, companion: CompanionBoard | None) -> LoRaLink:
     return LoRaLink(settings=app.config.lora, db_path=app.db_path, stats=app.stats,
-                    modem_factory=lambda on_downlink: factory.build_lora_modem(app.config, on_downlink,
-                                                                               board=companion),
+                    modem_factory=lambda on_downlink: build_lora_modem(app.config, on_downlink, board=companion),
                     mqtt_up=(lambda: mqtt_up(app)), status_frame=app._lora_status)
 
 def mqtt_up(app: StationApp) -> bool:
