@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import queue
-import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -20,14 +19,13 @@ from pathlib import Path
 
 from station.config.edit import set_key
 from station.config.models import StationConfig
-from station.daemon.clock import ClockGuard, save_trusted_unix
+from station.daemon import board_reports
 from station.daemon.control import StationSnapshot
 from station.daemon.parts import StationParts, build_parts, composer
 from station.daemon.runstate import clear_run_state, write_run_state
 from station.daemon.snapshot import take_snapshot
 from station.daemon.telemetry import full_media_message, telemetry_message
 from station.errors import ConfigError, HardwareError, StationError
-from station.hardware.board import CompanionBoard
 from station.hardware.ports import TriggerSource
 from station.hardware.timelapse import Ticker, TimelapseTrigger
 from station.hardware.warmup import WarmupGate
@@ -41,7 +39,6 @@ from station.store.repo import StationStore
 from station.types import Trigger
 from station.vision.station_vision import model_label, reload_vision
 from station.web.errors import WebError
-from station.wire.lora_codec import ResetCause, StatusFrame
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +133,8 @@ class StationApp:
         self._switch_telemetry(True)
         if parts.companion is not None:
             companion = parts.companion
-            parts.watchdog = Ticker(self.config.bridge.kick_interval_s, lambda: self._kick_watchdog(companion))
+            parts.watchdog = Ticker(self.config.bridge.kick_interval_s,
+                                    lambda: board_reports._kick_watchdog(self, companion))
             stops.callback(parts.watchdog.stop)
             parts.watchdog.start()
 
@@ -260,38 +258,6 @@ class StationApp:
         return WarmupGate(source, warmup_s=self.config.capture.warmup_s,
                           on_ignored=lambda trigger: self.stats.add("triggers_warmup_ignored"))
 
-    def _kick_watchdog(self, companion: CompanionBoard) -> None:
-        if self.healthy():
-            if companion.kick_watchdog():
-                self.stats.add("watchdog_kicks")
-        else:
-            log.error("pipeline unhealthy: not kicking the hardware watchdog (the board will power-cycle the Pi)")
-            self.stats.add("watchdog_withheld")
-
-    def _board_reading(self, reading: dict, clock: ClockGuard) -> None:
-        """From the bridge's reader thread: remember, store, and check the clock against the board's RTC."""
-        self.board = reading
-        writer = self.parts.writer
-        running = writer.alive()  # readings before the writer runs: the latest is stored when it starts
-        if running:
-            writer.submit(lambda store: store.add_board_telemetry(reading))
-        check = clock.check(reading["rtc_unix"], received_unix=reading["received_unix"])
-        if check is not None:
-            self.stats.add(check.counter)
-        if running:
-            if check is not None:
-                writer.submit(lambda store: store.log(check.kind, check.detail))
-            trusted = clock.take_time_to_save()
-            if trusted is not None:
-                writer.submit(lambda store: save_trusted_unix(store, trusted))
-
-    def _tamper(self, detail: str) -> None:
-        log.warning("tamper: %s", detail)
-        self.stats.add("tamper_events")
-        writer = self.parts.writer
-        if writer.alive():
-            writer.submit(lambda store: store.log("tamper", detail))
-
     def wait_idle(self, timeout: float = 30.0) -> bool:
         """True once nothing is in flight: every opened or recovered sequence closed, classified and
         committed. Used by tools that must report a result (demo, replay, tests); it polls briefly, the
@@ -383,13 +349,3 @@ class StationApp:
     def snapshot(self) -> StationSnapshot:
         """The running station at this moment (``station.daemon.control``)."""
         return take_snapshot(self)
-
-    def _lora_status(self, sequence: int) -> StatusFrame:
-        usage = shutil.disk_usage(self.config.data_dir)
-        return StatusFrame.measured(sequence=sequence, time=int(time.time()),
-                                    battery_mv=self.board.get("battery_mv", 0),
-                                    storage_used_pct=100 * (usage.total - usage.free) / usage.total,
-                                    temperature_c=self.board.get("temperature_c"),
-                                    queue_depth=self.frames.qsize(),
-                                    reset_cause=self.board.get("reset_cause", ResetCause.UNKNOWN))
-
