@@ -139,5 +139,5 @@ def test_lora_status_carries_the_boards_reset_cause(tmp_path):
         app.parts.companion.simulator.reset()  # the RUN pin: the board reports a hard reset
         assert wait_until(lambda: app.board.get("reset_cause") == ResetCause.HARD)
         # what the LoRa link sends (its timing is tested elsewhere)
-        payload = encode_status(board_reports._lora_status(app, 7))
+        payload = encode_status(board_reports.lora_status(app, 7))
     assert decode_uplink(payload).reset_cause == ResetCause.HARD == 3

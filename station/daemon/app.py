@@ -134,7 +134,7 @@ class StationApp:
         if parts.companion is not None:
             companion = parts.companion
             parts.watchdog = Ticker(self.config.bridge.kick_interval_s,
-                                    lambda: board_reports._kick_watchdog(self, companion))
+                                    lambda: board_reports.kick_watchdog(self, companion))
             stops.callback(parts.watchdog.stop)
             parts.watchdog.start()
 

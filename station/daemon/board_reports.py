@@ -1,4 +1,5 @@
-"""What the station does with what its companion board reports: readings, tamper, the watchdog's kick."""
+"""What the station does with what its companion board reports: readings (and the clock check), tamper,
+the watchdog's kick while healthy, and the LoRa status frame built from the latest reading."""
 
 from __future__ import annotations
 
@@ -17,25 +18,26 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def _kick_watchdog(self, companion: CompanionBoard) -> None:
-    if self.healthy():
+def kick_watchdog(app: StationApp, companion: CompanionBoard) -> None:
+    """From the watchdog ticker: kick the board's hardware watchdog while the pipeline is healthy."""
+    if app.healthy():
         if companion.kick_watchdog():
-            self.stats.add("watchdog_kicks")
+            app.stats.add("watchdog_kicks")
     else:
         log.error("pipeline unhealthy: not kicking the hardware watchdog (the board will power-cycle the Pi)")
-        self.stats.add("watchdog_withheld")
+        app.stats.add("watchdog_withheld")
 
 
-def _board_reading(self, reading: dict, clock: ClockGuard) -> None:
+def on_reading(app: StationApp, reading: dict, clock: ClockGuard) -> None:
     """From the bridge's reader thread: remember, store, and check the clock against the board's RTC."""
-    self.board = reading
-    writer = self.parts.writer
+    app.board = reading
+    writer = app.parts.writer
     running = writer.alive()  # readings before the writer runs: the latest is stored when it starts
     if running:
         writer.submit(lambda store: store.add_board_telemetry(reading))
     check = clock.check(reading["rtc_unix"], received_unix=reading["received_unix"])
     if check is not None:
-        self.stats.add(check.counter)
+        app.stats.add(check.counter)
     if running:
         if check is not None:
             writer.submit(lambda store: store.log(check.kind, check.detail))
@@ -44,19 +46,21 @@ def _board_reading(self, reading: dict, clock: ClockGuard) -> None:
             writer.submit(lambda store: save_trusted_unix(store, trusted))
 
 
-def _tamper(self, detail: str) -> None:
+def on_tamper(app: StationApp, detail: str) -> None:
+    """From the bridge's reader thread: the lid was opened or the board was moved."""
     log.warning("tamper: %s", detail)
-    self.stats.add("tamper_events")
-    writer = self.parts.writer
+    app.stats.add("tamper_events")
+    writer = app.parts.writer
     if writer.alive():
         writer.submit(lambda store: store.log("tamper", detail))
 
 
-def _lora_status(self, sequence: int) -> StatusFrame:
-    usage = shutil.disk_usage(self.config.data_dir)
+def lora_status(app: StationApp, sequence: int) -> StatusFrame:
+    """The LoRa link's status frame: the board's latest reading, the disk and the frame queue."""
+    usage = shutil.disk_usage(app.config.data_dir)
     return StatusFrame.measured(sequence=sequence, time=int(time.time()),
-                                battery_mv=self.board.get("battery_mv", 0),
+                                battery_mv=app.board.get("battery_mv", 0),
                                 storage_used_pct=100 * (usage.total - usage.free) / usage.total,
-                                temperature_c=self.board.get("temperature_c"),
-                                queue_depth=self.frames.qsize(),
-                                reset_cause=self.board.get("reset_cause", ResetCause.UNKNOWN))
+                                temperature_c=app.board.get("temperature_c"),
+                                queue_depth=app.frames.qsize(),
+                                reset_cause=app.board.get("reset_cause", ResetCause.UNKNOWN))

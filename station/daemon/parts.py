@@ -76,8 +76,8 @@ def build_parts(app: StationApp, stops: ExitStack) -> StationParts:
                            trusted_unix=load_trusted_unix(app.db_path))
         board_clock = clock
         companion = CompanionBoard(config.bridge, night_lux=config.camera.night_lux,
-                                   on_telemetry=lambda reading: board_reports._board_reading(app, reading, board_clock),
-                                   on_tamper=lambda detail: board_reports._tamper(app, detail))
+                                   on_telemetry=lambda reading: board_reports.on_reading(app, reading, board_clock),
+                                   on_tamper=lambda detail: board_reports.on_tamper(app, detail))
     illuminator = factory.build_illuminator(config, board=companion)
     stops.callback(_close_lamp, illuminator, companion)
     camera = PreviewCamera(factory.build_camera(config, illuminator=illuminator, lores_size=vision.input_size,
@@ -120,7 +120,7 @@ def build_lora(app: StationApp, companion: CompanionBoard | None) -> LoRaLink:
     return LoRaLink(settings=app.config.lora, db_path=app.db_path, stats=app.stats,
                     modem_factory=lambda on_downlink: build_lora_modem(app.config, on_downlink, board=companion),
                     mqtt_up=(lambda: mqtt_up(app)),
-                    status_frame=lambda sequence: board_reports._lora_status(app, sequence))
+                    status_frame=lambda sequence: board_reports.lora_status(app, sequence))
 
 def mqtt_up(app: StationApp) -> bool:
     uplink = app.parts.uplink
