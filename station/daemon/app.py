@@ -45,6 +45,22 @@ log = logging.getLogger(__name__)
 WALK_TEST_LOG_S = 5.0  # the walk-test feed polls every second; one station_log row per this many seconds
 
 
+def _start(stops: ExitStack, name: str, start: Callable[[], object], stop: Callable[[], object]) -> None:
+    """Start the part ``name`` with its stop registered first on ``stops``, so that a start failing half-way
+    is stopped too. The debug log names each part as it starts and as it stops (in the reverse order)."""
+    _on_stop(stops, name, stop)
+    log.debug("starting %s", name)
+    start()
+
+
+def _on_stop(stops: ExitStack, name: str, stop: Callable[..., object], *args: object) -> None:
+    def stopping() -> None:
+        log.debug("stopping %s", name)
+        stop(*args)
+
+    stops.callback(stopping)
+
+
 class StationApp:
     def __init__(self, config: StationConfig, *, on_sequence: Callable[[SequenceRecord], None] | None = None) -> None:
         self.config = config
@@ -96,47 +112,38 @@ class StationApp:
         """Start in the reverse of stop's flow order: links and store first, then the pipeline from its end
         (classify, camera, capture) to its start (triggers, timers), the ranger's page last."""
         if parts.companion is not None:
+            log.debug("starting board")
             parts.companion.open()
-            stops.callback(parts.companion.close)
+            _on_stop(stops, "board", parts.companion.close)  # registered once open (a failed open closes itself)
         if parts.lora is not None:
-            stops.callback(parts.lora.stop)
-            parts.lora.start()
+            _start(stops, "lora", parts.lora.start, parts.lora.stop)
         if parts.uplink is not None:
-            stops.callback(parts.uplink.stop)
-            parts.uplink.start()
+            _start(stops, "mqtt", parts.uplink.start, parts.uplink.stop)
         early_reading = self.board  # the board reports right after the handshake, before the writer runs
-        stops.callback(parts.writer.stop)
-        parts.writer.start()
+        _start(stops, "writer", parts.writer.start, parts.writer.stop)
         if early_reading:
             parts.writer.submit(lambda store: store.add_board_telemetry(early_reading))
-        for worker in (parts.commands, parts.classify):
-            stops.callback(worker.stop)
-            worker.start()
+        _start(stops, "commands", parts.commands.start, parts.commands.stop)
+        _start(stops, "classify", parts.classify.start, parts.classify.stop)
         for closed in parts.recovery.sequences_to_finish:
             self.frames.put(closed)
-        for stage in (parts.camera, parts.capture):
-            stops.callback(stage.stop)
-            stage.start()
+        _start(stops, "camera", parts.camera.start, parts.camera.stop)
+        _start(stops, "capture", parts.capture.start, parts.capture.stop)
         self._start_triggers(parts, stops)
         if parts.hotspot is not None:
             hotspot: HotspotSection = self.config.hotspot
-            stops.callback(parts.hotspot.wait_settled, hotspot.switch_timeout_s)
-        stops.callback(parts.web.stop)
-        self._start_web(parts)
+            _on_stop(stops, "hotspot", parts.hotspot.wait_settled, hotspot.switch_timeout_s)
+        _start(stops, "web", lambda: self._start_web(parts), parts.web.stop)
 
     def _start_triggers(self, parts: StationParts, stops: ExitStack) -> None:
-        stops.callback(parts.trigger_source.stop)
-        parts.trigger_source.start(self.on_trigger)
-        stops.callback(self._switch_timelapse, False)
-        self._switch_timelapse(True)
-        stops.callback(self._switch_telemetry, False)
-        self._switch_telemetry(True)
+        _start(stops, "triggers", lambda: parts.trigger_source.start(self.on_trigger), parts.trigger_source.stop)
+        _start(stops, "timelapse", lambda: self._switch_timelapse(True), lambda: self._switch_timelapse(False))
+        _start(stops, "telemetry", lambda: self._switch_telemetry(True), lambda: self._switch_telemetry(False))
         if parts.companion is not None:
             companion = parts.companion
             parts.watchdog = Ticker(self.config.bridge.kick_interval_s,
                                     lambda: board_reports.kick_watchdog(self, companion))
-            stops.callback(parts.watchdog.stop)
-            parts.watchdog.start()
+            _start(stops, "watchdog", parts.watchdog.start, parts.watchdog.stop)
 
     def stop(self) -> None:
         """Stop in flow order (the reverse of start) so that everything captured is classified and committed:
