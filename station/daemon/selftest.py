@@ -5,10 +5,13 @@ from __future__ import annotations
 import dataclasses
 import shutil
 import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.client import ConnectFlags
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
 
 from station.config.models import StationConfig, check_data_dir, load_config
 from station.errors import StationError
@@ -17,8 +20,9 @@ from station.hardware.scenes import Scene, render
 from station.store.db import open_store_db
 from station.store.paths import station_db_path
 from station.types import Trigger
-from station.wire.ids import utc_now
 from station.vision.station_vision import load_vision, model_label
+from station.web.settings import WebSection
+from station.wire.ids import utc_now
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,10 +86,11 @@ def _store(config: StationConfig) -> str:
 def _link(config: StationConfig) -> str:
     if not config.mqtt.enabled:
         return "MQTT disabled in config"
-    result: dict[str, object] = {}
+    result: dict[str, ReasonCode] = {}
     done = threading.Event()
 
-    def on_connect(client, userdata, flags, reason_code, properties) -> None:
+    def on_connect(client: mqtt.Client, userdata: object, flags: ConnectFlags, reason_code: ReasonCode,
+                   properties: Properties | None) -> None:
         result["rc"] = reason_code
         done.set()
 
@@ -116,7 +121,7 @@ def _page(config: StationConfig) -> str:
     from station.network.certs import fingerprint
     from station.web.tls import tls_context
 
-    web = config.web
+    web: WebSection = config.web
     if not web.password_hash:
         return "off: no password (set one with `trapd web passwd`)"
     if web.tls_cert_file is None or web.tls_key_file is None:
