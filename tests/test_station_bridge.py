@@ -8,6 +8,7 @@ import time
 import pytest
 
 from firmware_bridge.protocol import SetTime
+from station.daemon import board_reports
 from station.wire import ids
 from tests.conftest import make_config, running_station, wait_until
 
@@ -137,5 +138,6 @@ def test_lora_status_carries_the_boards_reset_cause(tmp_path):
         assert wait_until(lambda: app.board.get("reset_cause") == ResetCause.POWER_ON)
         app.parts.companion.simulator.reset()  # the RUN pin: the board reports a hard reset
         assert wait_until(lambda: app.board.get("reset_cause") == ResetCause.HARD)
-        payload = encode_status(app._lora_status(7))  # what the LoRa link sends (its timing is tested elsewhere)
+        # what the LoRa link sends (its timing is tested elsewhere)
+        payload = encode_status(board_reports.lora_status(app, 7))
     assert decode_uplink(payload).reset_cause == ResetCause.HARD == 3

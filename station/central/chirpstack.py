@@ -8,6 +8,9 @@ returned; with deploy/lorawan/codec.js that is the ``data`` of ``decodeUplink``)
 
 The payload is decoded with the project's own codec (``station.wire.lora_codec``); ``object`` is only used when
 a network server was set up to drop the raw bytes.
+
+This module belongs to the central server (``trapd central``): it reads what ChirpStack received from the
+stations. The station's own LoRa side (modem, duty-cycle budget, link policy) is ``station.lora``.
 """
 
 from __future__ import annotations

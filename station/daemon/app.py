@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import queue
-import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -20,14 +19,13 @@ from pathlib import Path
 
 from station.config.edit import set_key
 from station.config.models import StationConfig
-from station.daemon.clock import ClockGuard, save_trusted_unix
+from station.daemon import board_reports
 from station.daemon.control import StationSnapshot
 from station.daemon.parts import StationParts, build_parts, composer
 from station.daemon.runstate import clear_run_state, write_run_state
 from station.daemon.snapshot import take_snapshot
 from station.daemon.telemetry import full_media_message, telemetry_message
 from station.errors import ConfigError, HardwareError, StationError
-from station.hardware.board import CompanionBoard
 from station.hardware.ports import TriggerSource
 from station.hardware.timelapse import Ticker, TimelapseTrigger
 from station.hardware.warmup import WarmupGate
@@ -41,11 +39,26 @@ from station.store.repo import StationStore
 from station.types import Trigger
 from station.vision.station_vision import model_label, reload_vision
 from station.web.errors import WebError
-from station.wire.lora_codec import ResetCause, StatusFrame
 
 log = logging.getLogger(__name__)
 
 WALK_TEST_LOG_S = 5.0  # the walk-test feed polls every second; one station_log row per this many seconds
+
+
+def _start(stops: ExitStack, name: str, start: Callable[[], object], stop: Callable[[], object]) -> None:
+    """Start the part ``name`` with its stop registered first on ``stops``, so that a start failing half-way
+    is stopped too. The debug log names each part as it starts and as it stops (in the reverse order)."""
+    _on_stop(stops, name, stop)
+    log.debug("starting %s", name)
+    start()
+
+
+def _on_stop(stops: ExitStack, name: str, stop: Callable[..., object], *args: object) -> None:
+    def stopping() -> None:
+        log.debug("stopping %s", name)
+        stop(*args)
+
+    stops.callback(stopping)
 
 
 class StationApp:
@@ -99,46 +112,38 @@ class StationApp:
         """Start in the reverse of stop's flow order: links and store first, then the pipeline from its end
         (classify, camera, capture) to its start (triggers, timers), the ranger's page last."""
         if parts.companion is not None:
+            log.debug("starting board")
             parts.companion.open()
-            stops.callback(parts.companion.close)
+            _on_stop(stops, "board", parts.companion.close)  # registered once open (a failed open closes itself)
         if parts.lora is not None:
-            stops.callback(parts.lora.stop)
-            parts.lora.start()
+            _start(stops, "lora", parts.lora.start, parts.lora.stop)
         if parts.uplink is not None:
-            stops.callback(parts.uplink.stop)
-            parts.uplink.start()
+            _start(stops, "mqtt", parts.uplink.start, parts.uplink.stop)
         early_reading = self.board  # the board reports right after the handshake, before the writer runs
-        stops.callback(parts.writer.stop)
-        parts.writer.start()
+        _start(stops, "writer", parts.writer.start, parts.writer.stop)
         if early_reading:
             parts.writer.submit(lambda store: store.add_board_telemetry(early_reading))
-        for worker in (parts.commands, parts.classify):
-            stops.callback(worker.stop)
-            worker.start()
+        _start(stops, "commands", parts.commands.start, parts.commands.stop)
+        _start(stops, "classify", parts.classify.start, parts.classify.stop)
         for closed in parts.recovery.sequences_to_finish:
             self.frames.put(closed)
-        for stage in (parts.camera, parts.capture):
-            stops.callback(stage.stop)
-            stage.start()
+        _start(stops, "camera", parts.camera.start, parts.camera.stop)
+        _start(stops, "capture", parts.capture.start, parts.capture.stop)
         self._start_triggers(parts, stops)
         if parts.hotspot is not None:
             hotspot: HotspotSection = self.config.hotspot
-            stops.callback(parts.hotspot.wait_settled, hotspot.switch_timeout_s)
-        stops.callback(parts.web.stop)
-        self._start_web(parts)
+            _on_stop(stops, "hotspot", parts.hotspot.wait_settled, hotspot.switch_timeout_s)
+        _start(stops, "web", lambda: self._start_web(parts), parts.web.stop)
 
     def _start_triggers(self, parts: StationParts, stops: ExitStack) -> None:
-        stops.callback(parts.trigger_source.stop)
-        parts.trigger_source.start(self.on_trigger)
-        stops.callback(self._switch_timelapse, False)
-        self._switch_timelapse(True)
-        stops.callback(self._switch_telemetry, False)
-        self._switch_telemetry(True)
+        _start(stops, "triggers", lambda: parts.trigger_source.start(self.on_trigger), parts.trigger_source.stop)
+        _start(stops, "timelapse", lambda: self._switch_timelapse(True), lambda: self._switch_timelapse(False))
+        _start(stops, "telemetry", lambda: self._switch_telemetry(True), lambda: self._switch_telemetry(False))
         if parts.companion is not None:
             companion = parts.companion
-            parts.watchdog = Ticker(self.config.bridge.kick_interval_s, lambda: self._kick_watchdog(companion))
-            stops.callback(parts.watchdog.stop)
-            parts.watchdog.start()
+            parts.watchdog = Ticker(self.config.bridge.kick_interval_s,
+                                    lambda: board_reports.kick_watchdog(self, companion))
+            _start(stops, "watchdog", parts.watchdog.start, parts.watchdog.stop)
 
     def stop(self) -> None:
         """Stop in flow order (the reverse of start) so that everything captured is classified and committed:
@@ -260,38 +265,6 @@ class StationApp:
         return WarmupGate(source, warmup_s=self.config.capture.warmup_s,
                           on_ignored=lambda trigger: self.stats.add("triggers_warmup_ignored"))
 
-    def _kick_watchdog(self, companion: CompanionBoard) -> None:
-        if self.healthy():
-            if companion.kick_watchdog():
-                self.stats.add("watchdog_kicks")
-        else:
-            log.error("pipeline unhealthy: not kicking the hardware watchdog (the board will power-cycle the Pi)")
-            self.stats.add("watchdog_withheld")
-
-    def _board_reading(self, reading: dict, clock: ClockGuard) -> None:
-        """From the bridge's reader thread: remember, store, and check the clock against the board's RTC."""
-        self.board = reading
-        writer = self.parts.writer
-        running = writer.alive()  # readings before the writer runs: the latest is stored when it starts
-        if running:
-            writer.submit(lambda store: store.add_board_telemetry(reading))
-        check = clock.check(reading["rtc_unix"], received_unix=reading["received_unix"])
-        if check is not None:
-            self.stats.add(check.counter)
-        if running:
-            if check is not None:
-                writer.submit(lambda store: store.log(check.kind, check.detail))
-            trusted = clock.take_time_to_save()
-            if trusted is not None:
-                writer.submit(lambda store: save_trusted_unix(store, trusted))
-
-    def _tamper(self, detail: str) -> None:
-        log.warning("tamper: %s", detail)
-        self.stats.add("tamper_events")
-        writer = self.parts.writer
-        if writer.alive():
-            writer.submit(lambda store: store.log("tamper", detail))
-
     def wait_idle(self, timeout: float = 30.0) -> bool:
         """True once nothing is in flight: every opened or recovered sequence closed, classified and
         committed. Used by tools that must report a result (demo, replay, tests); it polls briefly, the
@@ -383,13 +356,3 @@ class StationApp:
     def snapshot(self) -> StationSnapshot:
         """The running station at this moment (``station.daemon.control``)."""
         return take_snapshot(self)
-
-    def _lora_status(self, sequence: int) -> StatusFrame:
-        usage = shutil.disk_usage(self.config.data_dir)
-        return StatusFrame.measured(sequence=sequence, time=int(time.time()),
-                                    battery_mv=self.board.get("battery_mv", 0),
-                                    storage_used_pct=100 * (usage.total - usage.free) / usage.total,
-                                    temperature_c=self.board.get("temperature_c"),
-                                    queue_depth=self.frames.qsize(),
-                                    reset_cause=self.board.get("reset_cause", ResetCause.UNKNOWN))
-

@@ -23,9 +23,9 @@ import dataclasses
 import logging
 import sqlite3
 import time
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable
 
 from station.wire import ids
 
@@ -186,7 +186,7 @@ def save_trusted_unix(store, unix: float) -> None:  # noqa: ANN001 - a StationSt
 
 def _iso(unix: float) -> str:
     try:
-        return datetime.fromtimestamp(unix, timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
+        return datetime.fromtimestamp(unix, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
     except (OverflowError, OSError, ValueError):
         return "out of range"
 

@@ -6,6 +6,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from station.daemon import board_reports
 from station.daemon.clock import ClockGuard, load_trusted_unix
 from station.daemon.commands import CommandWorker
 from station.hardware import factory
@@ -15,6 +16,7 @@ from station.hardware.ports import Illuminator, TriggerSource
 from station.hardware.preview import PreviewCamera
 from station.hardware.timelapse import Ticker, TimelapseTrigger
 from station.lora.link import LoRaLink
+from station.lora.radio import build_lora_modem
 from station.lora.settings import LoRaSection
 from station.pipeline.alerts import ProvisionalAlerts
 from station.pipeline.capture import CaptureWorker
@@ -74,8 +76,8 @@ def build_parts(app: StationApp, stops: ExitStack) -> StationParts:
                            trusted_unix=load_trusted_unix(app.db_path))
         board_clock = clock
         companion = CompanionBoard(config.bridge, night_lux=config.camera.night_lux,
-                                   on_telemetry=lambda reading: app._board_reading(reading, board_clock),
-                                   on_tamper=app._tamper)
+                                   on_telemetry=lambda reading: board_reports.on_reading(app, reading, board_clock),
+                                   on_tamper=lambda detail: board_reports.on_tamper(app, detail))
     illuminator = factory.build_illuminator(config, board=companion)
     stops.callback(_close_lamp, illuminator, companion)
     camera = PreviewCamera(factory.build_camera(config, illuminator=illuminator, lores_size=vision.input_size,
@@ -116,9 +118,9 @@ def build_uplink(app: StationApp, vision: Vision, commands: CommandWorker) -> Mq
 
 def build_lora(app: StationApp, companion: CompanionBoard | None) -> LoRaLink:
     return LoRaLink(settings=app.config.lora, db_path=app.db_path, stats=app.stats,
-                    modem_factory=lambda on_downlink: factory.build_lora_modem(app.config, on_downlink,
-                                                                               board=companion),
-                    mqtt_up=(lambda: mqtt_up(app)), status_frame=app._lora_status)
+                    modem_factory=lambda on_downlink: build_lora_modem(app.config, on_downlink, board=companion),
+                    mqtt_up=(lambda: mqtt_up(app)),
+                    status_frame=lambda sequence: board_reports.lora_status(app, sequence))
 
 def mqtt_up(app: StationApp) -> bool:
     uplink = app.parts.uplink

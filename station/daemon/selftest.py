@@ -5,10 +5,12 @@ from __future__ import annotations
 import dataclasses
 import shutil
 import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.client import ConnectFlags
+from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from station.config.models import StationConfig
@@ -20,8 +22,9 @@ from station.hardware.scenes import Scene, render
 from station.store.db import open_store_db
 from station.store.paths import station_db_path
 from station.types import Trigger
-from station.wire.ids import utc_now
 from station.vision.station_vision import load_vision, model_label
+from station.web.settings import WebSection
+from station.wire.ids import utc_now
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,7 +91,8 @@ def _link(config: StationConfig) -> str:
     result: dict[str, ReasonCode] = {}
     done = threading.Event()
 
-    def on_connect(client, userdata, flags, reason_code: ReasonCode, properties) -> None:
+    def on_connect(client: mqtt.Client, userdata: object, flags: ConnectFlags, reason_code: ReasonCode,
+                   properties: Properties | None) -> None:
         result["rc"] = reason_code
         done.set()
 
@@ -119,7 +123,7 @@ def _page(config: StationConfig) -> str:
     from station.network.certs import fingerprint
     from station.web.tls import tls_context
 
-    web = config.web
+    web: WebSection = config.web
     if not web.password_hash:
         return "off: no password (set one with `trapd web passwd`)"
     if web.tls_cert_file is None or web.tls_key_file is None:

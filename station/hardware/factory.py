@@ -9,7 +9,6 @@ from station.config.models import StationConfig
 from station.errors import HardwareError
 from station.hardware.board import CompanionBoard
 from station.hardware.ports import Camera, Illuminator, TriggerSource
-from station.lora.ports import LoRaModem
 
 
 def build_camera(config: StationConfig, *, illuminator: Illuminator | None = None,
@@ -89,42 +88,3 @@ def build_illuminator(config: StationConfig, *, board: CompanionBoard | None = N
                         active_high=gpio.lamp_active_high, pin_factory=pin_factory)
     raise HardwareError(f"hardware.illuminator = \"{kind}\" is not a known lamp; "
                         "use \"simulated\", \"none\", \"gpio\" or \"bridge\"")
-
-
-def build_lora_modem(config: StationConfig, on_downlink, *, board: CompanionBoard | None = None) -> LoRaModem:
-    """The LoRa modem named in ``[lora] modem`` (the simulated one answers on a pty like a RAK3172)."""
-    from station.lora.modem import AtModem
-
-    settings = config.lora
-    if settings.modem == "simulated":
-        from station.lora.modem_sim import SimulatedModem
-
-        simulator = SimulatedModem(region=settings.region)
-        return SimulatedRadio(simulator, AtModem.open(simulator.port_name, on_downlink=on_downlink))
-    if settings.modem == "rui3":
-        return AtModem.open(settings.device, baudrate=settings.baudrate, on_downlink=on_downlink)
-    from station.lora.bridge_modem import CallableModem
-
-    assert board is not None  # config validation requires the board for lora.modem = "bridge"
-    return CallableModem(board.lora_send, data_rate=0, on_downlink=on_downlink)
-
-
-class SimulatedRadio:
-    """The AT driver talking to the simulated module over its pty; ``simulator`` scripts the radio side."""
-
-    def __init__(self, simulator, modem) -> None:
-        self.simulator = simulator
-        self._modem = modem
-
-    def join(self, dev_eui: str, app_eui: str, app_key: str, *, timeout: float = 60.0) -> bool:
-        return self._modem.join(dev_eui, app_eui, app_key, timeout=timeout)
-
-    def send(self, port: int, payload: bytes, *, confirmed: bool = False):
-        return self._modem.send(port, payload, confirmed=confirmed)
-
-    def data_rate(self) -> int:
-        return self._modem.data_rate()
-
-    def close(self) -> None:
-        self._modem.close()
-        self.simulator.close()

@@ -20,7 +20,8 @@ from typing import Any, Literal
 
 from station.lora.airtime import join_time_on_air_s, uplink_time_on_air_s
 from station.lora.errors import LoRaConfigError
-from station.lora.regions import HOUR_S, Region, region as region_named
+from station.lora.regions import HOUR_S, Region
+from station.lora.regions import region as region_named
 
 Reason = Literal["ok", "too_large", "dwell", "budget"]
 _EPSILON = 1e-9  # float slack when comparing sums of airtime with the allowance

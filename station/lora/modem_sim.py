@@ -21,7 +21,8 @@ import threading
 import tty
 from collections.abc import Callable
 
-from station.lora.regions import REGIONS, Region, region as region_named
+from station.lora.regions import REGIONS, Region
+from station.lora.regions import region as region_named
 
 log = logging.getLogger(__name__)
 
