@@ -30,8 +30,7 @@ from station.errors import StationError
 from station.vision.card import ModelCard, card_species_from_catalogue, sha256_of
 from station.vision.check import check_card
 from station.vision.classifier import Classifier
-from station.vision.dataset import (DatasetError, LabelledImage, LabelledSet, load_label_map, model_input,
-                                   read_labelled)
+from station.vision.dataset import DatasetError, LabelledImage, LabelledSet, load_label_map, model_input, read_labelled
 from station.vision.evaluate import evaluate_pixels
 from station.vision.plots import write_report
 from station.vision.species import catalogue

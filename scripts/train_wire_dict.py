@@ -26,8 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from station.central.scenario import FleetPlan, Scenario, uuid7_at  # noqa: E402
-from station.wire.ids import iso  # noqa: E402
 from station.wire.encoding import DICT_VERSION, dict_id  # noqa: E402
+from station.wire.ids import iso  # noqa: E402
 from station.wire.messages import CommandResult, encode_json  # noqa: E402
 
 DICT_SIZE = 4096

@@ -12,9 +12,9 @@ from typing import TypeVar
 import click
 import pytest
 
-from station.daemon.app import StationApp
-from station.config.models import StationConfig
 from station.config.load import validate_config
+from station.config.models import StationConfig
+from station.daemon.app import StationApp
 from station.devtools.collector import TopicCollector
 from station.devtools.mosquitto import PrivateBroker
 

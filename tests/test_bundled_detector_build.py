@@ -11,7 +11,6 @@ import hashlib
 import importlib.util
 import re
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest

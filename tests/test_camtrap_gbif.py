@@ -9,14 +9,12 @@ import sqlite3
 from pathlib import Path
 from urllib.parse import urlencode
 
-import pytest
 from click.testing import CliRunner
 
+from station.camtrapdp.station_export import StationExport, export_station
 from station.camtrapdp.validate import validate_package
 from station.cli.main import main
-from station.camtrapdp.station_export import StationExport, export_station
 from station.wire import ids
-from station.wire.ids import iso, utc_now
 from tests.conftest import make_config, running_station
 from tests.web.conftest import PASSWORD, page_station
 

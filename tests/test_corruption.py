@@ -6,8 +6,8 @@ import sqlite3
 import subprocess
 import sys
 
-from tests.crash_tools import store_problems, write_station_config
 from tests.conftest import make_config, running_station
+from tests.crash_tools import store_problems, write_station_config
 
 
 def make_station_data(tmp_path, sequences: int = 12):

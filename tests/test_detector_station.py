@@ -11,10 +11,10 @@ import pytest
 
 from station.daemon.app import StationApp
 from station.errors import ConfigError, ModelError
-from station.wire.ids import utc_now
 from station.types import Trigger
-from station.wire.messages import DetectionMessage
 from station.vision.station_vision import load_vision, model_label
+from station.wire.ids import utc_now
+from station.wire.messages import DetectionMessage
 from tests.conftest import make_config, running_station
 from tests.shared_assets import ROOT, dev_photo_path, photo_folder
 
@@ -133,8 +133,9 @@ def test_the_lora_summary_carries_the_count(tmp_path: Path) -> None:
 
 def test_the_thumbnail_of_a_small_box_is_cropped_to_it(tmp_path: Path) -> None:
     """A bear filling 5 % of the frame (dev062): the thumbnail shows the box with a margin, not the landscape."""
-    from PIL import Image
     import io
+
+    from PIL import Image
 
     app = run_one_sequence(detector_config(tmp_path, ["dev062"]))
     thumb = rows(app.db_path, "SELECT payload FROM outbox WHERE kind = 'media'")[0][0]
@@ -154,8 +155,8 @@ def test_the_thumbnail_of_a_small_box_is_cropped_to_it(tmp_path: Path) -> None:
 def test_camtrap_dp_export_has_a_media_level_observation_per_box(tmp_path: Path) -> None:
     import csv
 
-    from station.camtrapdp.validate import validate_package
     from station.camtrapdp.station_export import StationExport, export_station
+    from station.camtrapdp.validate import validate_package
 
     app = run_one_sequence(detector_config(tmp_path, ["dev003", "dev062"]))
     out = tmp_path / "package"

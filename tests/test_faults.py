@@ -6,8 +6,8 @@ import os
 import sqlite3
 import uuid
 
-from station.wire import ids
 from station.vision.bundled import bundled_card
+from station.wire import ids
 from tests.conftest import make_config, running_station, wait_until
 
 

@@ -152,8 +152,9 @@ def parse_wifi_payload(text: str) -> dict[str, str]:
 
 @pytest.mark.parametrize("ssid,password", AWKWARD)
 def test_the_printed_card_decodes_to_the_network_and_the_page(ssid, password):
-    from PIL import Image
     import io
+
+    from PIL import Image
 
     credentials = WifiCredentials(ssid=ssid, password=password)
     png = qr.card_png([("Wi-Fi", qr_payload(credentials)), ("Page", "https://10.42.0.1:8443/")], ["x"])

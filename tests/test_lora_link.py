@@ -11,7 +11,7 @@ import pytest
 
 from station.devtools.mosquitto import free_port
 from station.lora.link import LoRaLink
-from station.wire.lora_codec import DetectionFrame, StatusFrame, decode_uplink, encode_downlink, RequestStatus
+from station.wire.lora_codec import DetectionFrame, RequestStatus, StatusFrame, decode_uplink, encode_downlink
 from tests.conftest import make_config, running_station, wait_until
 
 LORA = {"enabled": True, "modem": "simulated", "region": "RU864", "mqtt_grace_s": 0.0, "status_interval_s": 3600}

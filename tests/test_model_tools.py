@@ -24,8 +24,8 @@ from station.errors import ModelError
 from station.hardware.scenes import SUBJECTS, Scene, render
 from station.vision.bundled import bundled_card
 from station.vision.card import sha256_of
-from station.vision.quantize import pair_table
 from station.vision.dataset import DatasetError, load_label_map, read_camtrap_dp, read_labelled_folder
+from station.vision.quantize import pair_table
 from tests.conftest import ROOT, make_config, running_station, wait_until
 
 IMAGENET_CARD = ROOT / "models" / "imagenet-mobilenet-v2.toml"

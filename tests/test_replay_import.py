@@ -10,7 +10,7 @@ import csv
 import os
 import sqlite3
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -36,7 +36,7 @@ CARD = {
 }
 GOOD_PHOTOS = sum(len(photos) for photos in CARD.values()) + 1  # + one photo without EXIF
 NO_EXIF = "site-40/cam-C/DCIM/100RECNX/IMG_9000.JPG"
-NO_EXIF_MTIME = datetime(2025, 11, 3, 13, 3, 30, tzinfo=timezone.utc)  # 10 s after the boar photo
+NO_EXIF_MTIME = datetime(2025, 11, 3, 13, 3, 30, tzinfo=UTC)  # 10 s after the boar photo
 
 
 def write_photo(path: Path, subject: str, seed: int, taken: datetime | None) -> None:
@@ -85,7 +85,7 @@ def query(tmp_path: Path, sql: str) -> list[tuple]:
 def test_photos_are_grouped_per_camera_folder_by_the_gap() -> None:
     def dated(camera: str, seconds: float) -> DatedPhoto:
         photo = Photo(Path(f"/card/{camera}/{seconds}.jpg"), f"{camera}/{seconds}.jpg", 1, 1, camera)
-        return DatedPhoto(photo, datetime(2025, 1, 1, tzinfo=timezone.utc) + timedelta(seconds=seconds), "exif")
+        return DatedPhoto(photo, datetime(2025, 1, 1, tzinfo=UTC) + timedelta(seconds=seconds), "exif")
 
     photos = [dated("a", s) for s in (0, 10, 20, 200, 205)] + [dated("b", s) for s in (5, 15)]
     grouped = group_sequences(photos, gap_s=60, max_frames=100)
@@ -217,8 +217,8 @@ def test_replay_command(sd_card: Path, tmp_path: Path) -> None:
 
 
 def test_the_camtrap_dp_export_keeps_card_paths_and_flags_file_dates(sd_card: Path, tmp_path: Path) -> None:
-    from station.camtrapdp.validate import validate_package
     from station.camtrapdp.station_export import StationExport, export_station
+    from station.camtrapdp.validate import validate_package
 
     importer(tmp_path).run(sd_card, settings())
     out = tmp_path / "package"

@@ -6,16 +6,16 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from station.daemon.app import StationApp
-from station.config.load import load_config
 from station.config.file import default_config_text
+from station.config.load import load_config
+from station.daemon.app import StationApp
 from station.fsutil import write_atomic
 
 PREFIX = "camtrap/v1/session-station"
@@ -65,7 +65,7 @@ def test_commands_sent_while_the_station_was_down_are_answered_when_it_returns(c
                                                                                 collector_for):
     results = collector_for(broker, f"{PREFIX}/#")
     run_station(config_path, results).stop()  # the broker now holds the station's session
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     command(broker, "telemetry", {"request_id": "while-down-1"}, expiry_s=3600)
     command(broker, "capture", {"request_id": "stale-mqtt-1"}, expiry_s=1)  # the broker must drop it
     command(broker, "capture", {"request_id": "stale-payload-1", "sent_at": iso(now - timedelta(days=3)),
@@ -114,7 +114,7 @@ def test_an_expired_command_is_answered_expired_and_a_repeat_is_not_run(config_p
     results = collector_for(broker, f"{PREFIX}/#")
     app = run_station(config_path, results)
     try:
-        old = iso(datetime.now(timezone.utc) - timedelta(days=2))
+        old = iso(datetime.now(UTC) - timedelta(days=2))
         command(broker, "capture", {"request_id": "old-sent-0001", "sent_at": old})  # max age 1 day by default
         command(broker, "capture", {"request_id": "bad-expiry-01", "expires_at": "next tuesday"})
         replies = [json.loads(p) for _, p in results.wait_for("/cmd_result/old-sent-0001", 1, timeout=20) +

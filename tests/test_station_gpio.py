@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import sqlite3
 import sys
-import threading
 
 import gpiozero
 import pytest

@@ -13,9 +13,9 @@ import pytest
 from station.config.models import MqttSection
 from station.stats import Stats
 from station.store.repo import OutboxMessage, StationStore
+from station.uplink.mqtt import MqttUplink
 from station.wire.encoding import decode_payload
 from station.wire.messages import DetectionMessage, encode_json
-from station.uplink.mqtt import MqttUplink
 from tests.conftest import ROOT
 
 

@@ -37,7 +37,7 @@ def _import_yolox():
             def _missing(name: str):
                 raise AttributeError(f"torchvision.{name}: the conversion does not install torchvision")
 
-            setattr(placeholder, "__getattr__", _missing)  # a module-level __getattr__ (PEP 562)
+            vars(placeholder)["__getattr__"] = _missing  # a module-level __getattr__ (PEP 562)
             sys.modules["torchvision"] = placeholder
     from yolox.config import YoloxConfig
 

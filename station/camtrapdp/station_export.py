@@ -9,7 +9,6 @@ sequence in which a person was seen are exported with ``filePublic = false`` (th
 from __future__ import annotations
 
 import bisect
-
 import dataclasses
 import shutil
 import sqlite3
@@ -19,8 +18,8 @@ from pathlib import Path
 from station.camtrapdp.errors import ExportError
 from station.camtrapdp.licenses import DEFAULT_LICENSE, package_licenses
 from station.camtrapdp.writer import PackageMetadata, PackageSummary, Row, write_package
-from station.wire.ids import parse_iso
 from station.vision.species import catalogue
+from station.wire.ids import parse_iso
 
 
 @dataclasses.dataclass(frozen=True)

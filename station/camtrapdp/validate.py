@@ -14,8 +14,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from station.camtrapdp.tables import PROFILE_URL, TABLES, VERSION, schema_url, table_schema
 from station.camtrapdp.errors import ValidatorMissingError
+from station.camtrapdp.tables import PROFILE_URL, TABLES, VERSION, schema_url, table_schema
 
 CONTRIBUTOR_ROLES = {"contact", "principalInvestigator", "rightsHolder", "publisher", "contributor"}
 SAMPLING_DESIGNS = {"simpleRandom", "systematicRandom", "clusteredRandom", "experimental", "targeted",

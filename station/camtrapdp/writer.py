@@ -13,7 +13,7 @@ import json
 import os
 import uuid
 from collections.abc import Iterable
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -64,8 +64,8 @@ def cell(value: Any) -> str:
 def utc_seconds(moment: datetime) -> str:
     """Camtrap DP datetimes (%Y-%m-%dT%H:%M:%S%z): whole seconds, UTC, with a Z."""
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def write_table(path: Path, table: str, rows: Iterable[Row]) -> int:
@@ -87,7 +87,7 @@ def write_package(folder: Path, tables: dict[str, list[Row]], metadata: PackageM
     """Write ``deployments.csv``, ``media.csv``, ``observations.csv`` and ``datapackage.json`` into ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
     counts = {table: write_table(folder / f"{table}.csv", table, tables.get(table, [])) for table in TABLES}
-    descriptor = package_descriptor(tables, metadata, created=created or datetime.now(timezone.utc))
+    descriptor = package_descriptor(tables, metadata, created=created or datetime.now(UTC))
     temporary = folder / ".datapackage.json.tmp"
     temporary.write_text(json.dumps(descriptor, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     os.replace(temporary, folder / "datapackage.json")
@@ -174,7 +174,7 @@ def taxonomic_coverage(observations: list[Row]) -> list[dict[str, Any]]:
 def _as_utc(value: datetime | str) -> datetime:
     if isinstance(value, str):
         value = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _slug(text: str) -> str:

@@ -13,9 +13,8 @@ from paho.mqtt.client import ConnectFlags
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from station.config.models import StationConfig
-
 from station.config.load import check_data_dir, load_config
+from station.config.models import StationConfig
 from station.errors import StationError
 from station.hardware import factory
 from station.hardware.scenes import Scene, render

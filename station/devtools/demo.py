@@ -12,12 +12,12 @@ import dataclasses
 import json
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
-from station.daemon.app import StationApp
-from station.config.load import load_config
 from station.config.file import default_config_text
+from station.config.load import load_config
+from station.daemon.app import StationApp
 from station.devtools.collector import TopicCollector
 from station.devtools.mosquitto import PrivateBroker, mosquitto_binary
 from station.fsutil import write_atomic

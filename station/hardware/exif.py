@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from fractions import Fraction
 
 import numpy as np
@@ -20,7 +20,7 @@ from PIL import ExifTags, Image, TiffImagePlugin
 
 #: Before this the wall clock was never set (a Pi without network or RTC boots in the past): capture times
 #: are then left out of the standard tags and marked unknown, never written as if they were real.
-CLOCK_PLAUSIBLE_SINCE = datetime(2024, 1, 1, tzinfo=timezone.utc)
+CLOCK_PLAUSIBLE_SINCE = datetime(2024, 1, 1, tzinfo=UTC)
 
 #: EXIF UserComment starts with an 8-byte character-code prefix.
 _ASCII_PREFIX = b"ASCII\x00\x00\x00"
@@ -73,7 +73,7 @@ def exif_bytes(facts: PhotoFacts) -> bytes:
     exif[ExifTags.Base.ImageDescription] = _description(facts)
     sub = exif.get_ifd(ExifTags.IFD.Exif)
     if facts.clock_set:
-        when = facts.taken_at.astimezone(timezone.utc)
+        when = facts.taken_at.astimezone(UTC)
         exif[ExifTags.Base.DateTime] = when.strftime(_EXIF_TIME)
         sub[ExifTags.Base.DateTimeOriginal] = when.strftime(_EXIF_TIME)
         sub[ExifTags.Base.SubsecTimeOriginal] = f"{when.microsecond // 1000:03d}"

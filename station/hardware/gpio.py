@@ -20,8 +20,8 @@ from typing import Any
 
 from station.errors import HardwareError
 from station.hardware.ports import TriggerCallback
-from station.wire.ids import utc_now
 from station.types import Trigger
+from station.wire.ids import utc_now
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,8 @@ station.toml (``[hardware]``) by ``station.hardware.factory``. There is no silen
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable, Protocol
+from collections.abc import Callable
+from typing import Protocol
 
 import numpy as np
 

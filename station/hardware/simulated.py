@@ -12,8 +12,8 @@ import threading
 
 from station.hardware.ports import Shot, TriggerCallback
 from station.hardware.scenes import SUBJECTS, Scene, render
-from station.wire.ids import utc_now
 from station.types import Trigger
+from station.wire.ids import utc_now
 
 
 class SimulatedCamera:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 from station.hardware.ports import TriggerCallback
-from station.wire.ids import utc_now
 from station.types import Trigger
+from station.wire.ids import utc_now
 
 log = logging.getLogger(__name__)
 

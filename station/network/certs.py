@@ -56,7 +56,7 @@ def make_page_certificate(station_id: str, hostname: str, addresses: tuple[str, 
     """The page's certificate for ``hostname`` (e.g. trapd-llnp-0412.local) and ``addresses``, signed by a CA
     made for this station alone, or by the park's CA when ``park_ca`` (certificate PEM, key PEM) is given:
     then a ranger's phone that trusts the park's CA trusts every station of the park."""
-    now = now or datetime.datetime.now(datetime.timezone.utc)
+    now = now or datetime.datetime.now(datetime.UTC)
     start, end = now - datetime.timedelta(days=1), now + datetime.timedelta(days=VALID_DAYS)
     ips = [ipaddress.ip_address(address) for address in addresses]
     ca_key: CertificateIssuerPrivateKeyTypes
@@ -146,7 +146,7 @@ def still_fits(existing: PageCertificate, hostname: str, addresses: tuple[str, .
                park_ca_pem: bytes | None = None, now: datetime.datetime | None = None) -> bool:
     """Whether an existing certificate can be kept: same names, its key, signed by its CA (the park's, when
     one is given now), more than 30 days left."""
-    now = now or datetime.datetime.now(datetime.timezone.utc)
+    now = now or datetime.datetime.now(datetime.UTC)
     try:
         if park_ca_pem is not None and _load_cert(park_ca_pem) != _load_cert(existing.ca_pem):
             return False

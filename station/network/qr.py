@@ -13,7 +13,6 @@ import io
 import segno
 from PIL import Image, ImageDraw, ImageFont
 
-
 SCALE = 8
 BORDER = 4
 MARGIN = 24

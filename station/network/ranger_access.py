@@ -24,8 +24,18 @@ from station.errors import ConfigError
 from station.fsutil import write_atomic
 from station.network.certs import CertificateError, PageCertificate, make_page_certificate, still_fits
 from station.network.hostname import HostnameError, apply_hostname, station_hostname
-from station.network.wifi import (AP_ADDRESS, CONNECTION_ID, KEYFILE_DIR, WifiCredentials, WifiError,
-                                  connection_uuid, default_ssid, keyfile_text, new_passphrase, qr_payload)
+from station.network.wifi import (
+    AP_ADDRESS,
+    CONNECTION_ID,
+    KEYFILE_DIR,
+    WifiCredentials,
+    WifiError,
+    connection_uuid,
+    default_ssid,
+    keyfile_text,
+    new_passphrase,
+    qr_payload,
+)
 
 CERT_FILES = {"ca": "web-ca.pem", "cert": "web-cert.pem", "key": "web-key.pem"}
 CARD_FILE = "ranger-card.png"

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from station.wire.ids import iso, uuid7
 from station.store.repo import OutboxMessage
 from station.types import Frame, FrameResult
+from station.wire.ids import iso, uuid7
 from station.wire.messages import AlertDetection, AlertMessage, ModelRef, encode_json
 
 ALERT_PRIORITY = 0

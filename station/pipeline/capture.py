@@ -14,19 +14,19 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime
-from typing import Callable
 
 from PIL import Image
 
 from station.config.models import CaptureSection
 from station.errors import HardwareError
 from station.hardware.ports import Camera, Illuminator, Shot
-from station.wire.ids import iso, utc_now, uuid7
-from station.stats import Stats
 from station.pipeline.writer import StoreWriter
+from station.stats import Stats
 from station.store.media import MediaStore
 from station.types import Frame, SequenceClosed, Trigger
+from station.wire.ids import iso, utc_now, uuid7
 
 log = logging.getLogger(__name__)
 

@@ -12,19 +12,19 @@ import logging
 import queue
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 from PIL import Image
 
-from station.wire.ids import uuid7
 from station.pipeline.alerts import ProvisionalAlerts
 from station.pipeline.compose import Composer, SequenceRecord
-from station.stats import Stats
 from station.pipeline.writer import StoreWriter
+from station.stats import Stats
 from station.store.media import MediaStore
 from station.types import Frame, FrameResult, SequenceClosed
 from station.vision.station_vision import Vision, model_label
+from station.wire.ids import uuid7
 
 log = logging.getLogger(__name__)
 

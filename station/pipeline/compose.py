@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 import contextlib
-import io
 import dataclasses
+import io
 import logging
 from collections.abc import Callable
 
 from PIL import Image
 
 from station.pipeline import thumbnail
-from station.wire.ids import iso, uuid7
 from station.store.repo import OutboxMessage, observation_rows
 from station.types import Detection, SequenceClosed
-from station.wire.messages import DetectionMessage, ModelRef, WireDetection, encode_json
 from station.vision.card import ModelCard
 from station.vision.frame_pipeline import crop_image
 from station.vision.species import Species
 from station.vision.station_vision import Vision
+from station.wire.ids import iso, uuid7
+from station.wire.messages import DetectionMessage, ModelRef, WireDetection, encode_json
 
 log = logging.getLogger(__name__)
 

@@ -10,8 +10,8 @@ import logging
 import queue
 import sqlite3
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from station.stats import Stats
 from station.store.repo import StationStore

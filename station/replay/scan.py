@@ -11,7 +11,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import os
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 
 from PIL import ExifTags, Image, UnidentifiedImageError
@@ -104,7 +104,7 @@ def _exif_time(image: Image.Image, camera_zone: tzinfo | None) -> datetime | Non
     offset = sub.get(ExifTags.Base.OffsetTimeOriginal)
     if isinstance(offset, str) and offset.strip():
         try:
-            return naive.replace(tzinfo=parse_utc_offset(offset.strip().rstrip("\x00")) or timezone.utc)
+            return naive.replace(tzinfo=parse_utc_offset(offset.strip().rstrip("\x00")) or UTC)
         except ValueError:
             pass
     return naive.replace(tzinfo=camera_zone) if camera_zone is not None else naive.astimezone()
@@ -125,7 +125,7 @@ def date_photo(photo: Photo, camera_zone: tzinfo | None) -> DatedPhoto | Rejecte
         return Rejected(photo, f"corrupt image header ({exc})")
     if taken is not None:
         return DatedPhoto(photo, taken, "exif")
-    return DatedPhoto(photo, datetime.fromtimestamp(photo.mtime_ns / 1e9, timezone.utc), "mtime")
+    return DatedPhoto(photo, datetime.fromtimestamp(photo.mtime_ns / 1e9, UTC), "mtime")
 
 
 def group_sequences(photos: list[DatedPhoto], *, gap_s: float, max_frames: int) -> list[list[DatedPhoto]]:

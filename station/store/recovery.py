@@ -11,14 +11,14 @@ from __future__ import annotations
 import dataclasses
 import logging
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from PIL import Image, UnidentifiedImageError
 
-from station.wire.ids import iso, parse_iso
 from station.store.media import MediaName, MediaStore
 from station.store.repo import StationStore
 from station.types import Frame, SequenceClosed
+from station.wire.ids import iso, parse_iso
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ class RecoveryReport:
 
 
 def uuid7_time(value: str) -> datetime:
-    return datetime.fromtimestamp((uuid.UUID(value).int >> 80) / 1000, tz=timezone.utc)
+    return datetime.fromtimestamp((uuid.UUID(value).int >> 80) / 1000, tz=UTC)
 
 
 def recover(store: StationStore, media: MediaStore, *, station_id: str) -> RecoveryReport:

@@ -9,8 +9,8 @@ one species, for a foreign model such as an ImageNet classifier; indices not lis
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator

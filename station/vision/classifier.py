@@ -20,6 +20,7 @@ from station.vision.check import tensor_findings
 from station.vision.quantize import InputQuantizer
 from station.vision.runtime import load_verified
 
+
 class Classifier:
     """A loaded model plus its card; ``classify(pixels)`` returns a probability per species key."""
 

@@ -13,13 +13,13 @@ observationType unknown, no scientific name) — never blank. A frame with no co
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 from PIL import Image
 
-from station.vision.classifier import Classifier
 from station.types import Box, BoxVerdict
+from station.vision.classifier import Classifier
 from station.vision.detector import BoxDetector
 from station.vision.settings import DetectionSection
 from station.vision.species import catalogue

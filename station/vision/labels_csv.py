@@ -17,7 +17,7 @@ import dataclasses
 import re
 from pathlib import Path
 
-from station.vision.dataset import DatasetError, IMAGE_SUFFIXES, LabelledSet, species_for
+from station.vision.dataset import IMAGE_SUFFIXES, DatasetError, LabelledSet, species_for
 from station.vision.species import catalogue
 
 KINDS = ("blank", "human", "vehicle")

@@ -21,7 +21,7 @@ import re
 import secrets
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 _SALT_BYTES, _KEY_BYTES = 16, 32

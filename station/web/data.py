@@ -16,8 +16,8 @@ import sqlite_utils
 
 from station.daemon.control import StationSnapshot
 from station.store.db import connect
-from station.wire.ids import iso, utc_now
 from station.store.outbox import pending_count
+from station.wire.ids import iso, utc_now
 
 CPU_THERMAL_ZONE = Path("/sys/class/thermal/thermal_zone0/temp")
 #: A media id sorts before every UUIDv7: the walk-test feed's cursor when nothing was shown yet.

@@ -7,8 +7,8 @@ import http.cookies
 import logging
 import re
 import secrets
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler
-from typing import Callable
 from urllib.parse import parse_qs, urlsplit
 
 from station.web.i18n import pick_language

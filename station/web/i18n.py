@@ -6,7 +6,7 @@ the three tables have the same keys and the same ``{placeholders}``.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from station.vision.species import catalogue
 

@@ -12,10 +12,10 @@ from typing import Any
 from urllib.parse import quote
 
 from station.camtrapdp.tables import FEATURE_TYPES
-from station.wire.ids import parse_iso
 from station.web.assets import CSS, JS
 from station.web.forms import FormError
 from station.web.i18n import LANGUAGES, Translate, species_name
+from station.wire.ids import parse_iso
 
 TABS = (("status", "/status"), ("walk", "/walk"), ("aim", "/aim"), ("deployment", "/deployment"),
         ("detections", "/detections"))

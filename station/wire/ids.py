@@ -10,7 +10,7 @@ import os
 import threading
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 
 class _Uuid7Source:
@@ -61,12 +61,12 @@ def set_clock_offset(seconds: float) -> None:
 
 
 def utc_now() -> datetime:
-    return datetime.fromtimestamp(time.time() + _clock_offset_s, timezone.utc)
+    return datetime.fromtimestamp(time.time() + _clock_offset_s, UTC)
 
 
 def iso(moment: datetime) -> str:
     """RFC 3339 UTC with milliseconds and a Z, the one format used in the store and on the wire."""
-    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def parse_iso(text: str) -> datetime:

@@ -9,13 +9,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from station.wire.lora_codec import (
-    DOWNLINK_PORT, MAX_THRESHOLDS, CaptureMode, DetectionFrame, DownlinkCommand, RequestStatus, ResetCause,
-    UPLINK_PORT, SetCaptureMode, SetThresholds, StatusFrame, Uplink, decode_downlink, decode_uplink,
-    encode_downlink,
-)
 from station.lora.errors import LoRaCodecError
 from station.vision.species import by_code
+from station.wire.lora_codec import (
+    DOWNLINK_PORT,
+    MAX_THRESHOLDS,
+    UPLINK_PORT,
+    CaptureMode,
+    DetectionFrame,
+    DownlinkCommand,
+    RequestStatus,
+    ResetCause,
+    SetCaptureMode,
+    SetThresholds,
+    StatusFrame,
+    Uplink,
+    decode_downlink,
+    decode_uplink,
+    encode_downlink,
+)
 
 _COMMANDS = ("request_status", "set_capture_mode", "set_thresholds")
 

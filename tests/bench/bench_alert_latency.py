@@ -15,12 +15,12 @@ import time
 import uuid
 from pathlib import Path
 
-from station.daemon.app import StationApp
 from station.central.config import DatabaseSection, validate_central_config
 from station.central.db import drop_schema, open_store
 from station.central.ingest import IngestWorker
 from station.central.registry import StationEntry, register_stations
 from station.config.load import validate_config
+from station.daemon.app import StationApp
 from station.devtools.mosquitto import PrivateBroker
 
 PG_URL = "postgresql://postgres@127.0.0.1:5432/test"

@@ -20,7 +20,7 @@ import resource
 import tempfile
 import time
 from collections import Counter, defaultdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from station.central.scenario import FleetPlan, Publication, Scenario
@@ -69,7 +69,7 @@ async def connect_all(stations: list[LeanStation], broker: PrivateBroker, first:
             try:
                 await station.connect(broker.host, broker.port, source=SOURCES[index % len(SOURCES)])
                 await station.subscribe(f"{ROOT}/{station.client_id.removeprefix('trapd-')}/cmd/#")
-            except (MqttLoadError, OSError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, MqttLoadError, OSError) as exc:
                 failures[type(exc).__name__ + ": " + str(exc)[:60]] += 1
 
     began = time.monotonic()
@@ -95,7 +95,7 @@ async def publish_all(by_station: dict[LeanStation, list[Publication]]) -> dict:
 
 
 def traffic(stations: int, hours: float, *, seed: int = 7,
-            start: datetime = datetime(2026, 11, 1, tzinfo=timezone.utc)) -> tuple[list[Publication], list]:
+            start: datetime = datetime(2026, 11, 1, tzinfo=UTC)) -> tuple[list[Publication], list]:
     """The scenario's messages (telemetry, detections, thumbnails) for the first ``stations`` of the fleet."""
     scenario = Scenario(FleetPlan(stations=stations, hours=hours, seed=seed, outage_share=0.0, lora_share=0.0,
                                   duplicate_share=0.0, start=start))
@@ -166,7 +166,7 @@ async def scenario_run(broker: PrivateBroker, conn, stations_n: int, connect_n: 
 async def flood(broker: PrivateBroker, conn, stations: dict[str, LeanStation], fleet: int, rows_before: int) -> dict:
     """A sixth of the fleet drops (their Wills fire), then returns with 6 hours of backlog each."""
     away = fleet // 6
-    backlog, _ = traffic(away, 6.0, seed=11, start=datetime(2026, 11, 2, tzinfo=timezone.utc))  # the next day
+    backlog, _ = traffic(away, 6.0, seed=11, start=datetime(2026, 11, 2, tzinfo=UTC))  # the next day
     returning = {station_id: stations[station_id] for station_id in {p.topic.split("/")[2] for p in backlog}}
     for station in returning.values():
         station.drop()

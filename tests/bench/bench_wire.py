@@ -18,9 +18,10 @@ import statistics
 import time
 import uuid
 import zlib
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import cbor2
 import msgpack

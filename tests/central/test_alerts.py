@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -12,7 +12,7 @@ from station.central.config import AlertsSection, ProtectedZone, Settlement, def
 VILLAGE = Settlement(name="Village", latitude=43.0, longitude=131.0, country="CN")
 ZONE = ProtectedZone(name="core", polygon=[(43.1, 130.0), (43.1, 131.0), (44.0, 131.0), (44.0, 130.0)])
 SETTINGS = AlertsSection(settlements=[VILLAGE], protected_zones=[ZONE])
-AT = datetime(2026, 11, 1, 5, 0, tzinfo=timezone.utc)
+AT = datetime(2026, 11, 1, 5, 0, tzinfo=UTC)
 
 
 def km_north(km: float) -> StationPlace:

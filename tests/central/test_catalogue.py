@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
@@ -16,7 +16,7 @@ from station.central.config import DatabaseSection
 from station.central.db import drop_schema, open_store
 from station.central.demo import DemoResult, run_demo
 from station.central.errors import RegistryError
-from station.central.population import Sighting, animals, distance_to_line_km, dispersal, joint_table
+from station.central.population import Sighting, animals, dispersal, distance_to_line_km, joint_table
 from station.central.report import build_report
 from station.central.report_html import render_html
 from station.central.report_i18n import missing_keys
@@ -158,7 +158,7 @@ def test_camtrap_dp_carries_the_individual_its_life_stage_and_sex(demo, tmp_path
 
 
 def sighting(individual: str, day: int, country: str, stage: str | None = "adult") -> Sighting:
-    return Sighting(individual, datetime(2014, 1, 1, tzinfo=timezone.utc) + timedelta(days=day), country,
+    return Sighting(individual, datetime(2014, 1, 1, tzinfo=UTC) + timedelta(days=day), country,
                     f"st-{country}", 43.0, 131.05 if country == "RU" else 130.95, stage)
 
 

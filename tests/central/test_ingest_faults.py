@@ -15,8 +15,8 @@ from station.devtools.collector import TopicCollector
 from station.wire.lora_codec import DetectionFrame, lora_detection
 from station.wire.messages import encode_json
 from tests.central.conftest import count, ingest_workers, make_central_config
-from tests.conftest import wait_until
 from tests.central.helpers import AT, detection
+from tests.conftest import wait_until
 
 STATION = StationEntry("tlnp-0007", "TLNP", "CN", 43.0, 130.9, dev_eui="70b3d57ed0000007")
 

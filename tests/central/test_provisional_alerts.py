@@ -12,8 +12,7 @@ from station.central.store import IngestWriter
 from station.wire.ids import iso, utc_now, uuid7
 from station.wire.messages import AlertDetection, AlertMessage, DetectionMessage, ModelRef, WireDetection
 from tests.central.conftest import count, ingest_workers, make_central_config
-from tests.conftest import wait_until
-from tests.conftest import make_config, running_station
+from tests.conftest import make_config, running_station, wait_until
 
 ZONE = {"name": "TLNP core zone", "polygon": [[42.9, 130.8], [42.9, 131.0], [43.1, 131.0], [43.1, 130.8]]}
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import csv
 
+from station.camtrapdp.station_export import StationExport, export_station
 from station.camtrapdp.validate import validate_package
 from station.central.export import Selection, export_central
 from station.central.registry import StationEntry, register_stations
-from station.camtrapdp.station_export import StationExport, export_station
 from tests.central.conftest import count, ingest_workers, make_central_config, needs_frictionless
-from tests.conftest import wait_until
-from tests.conftest import make_config, running_station
+from tests.conftest import make_config, running_station, wait_until
 
 SUBJECTS = ["amur_tiger", "human", "sika_deer"]
 

@@ -8,8 +8,8 @@ import json
 from click.testing import CliRunner
 
 from station.cli.central import central
-from station.config.load import load_config
 from station.config.file import default_config_text
+from station.config.load import load_config
 from station.devtools.collector import TopicCollector
 from station.fsutil import write_atomic
 from tests.conftest import running_station

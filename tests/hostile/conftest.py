@@ -10,9 +10,9 @@ import paho.mqtt.client as mqtt
 import paho.mqtt.publish as publish
 import pytest
 
-from station.daemon.app import StationApp
 from station.config.edit import load_with_fallback
 from station.config.file import default_config_text
+from station.daemon.app import StationApp
 from station.fsutil import write_atomic
 
 STATION = "hostile-st"

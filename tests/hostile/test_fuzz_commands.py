@@ -10,11 +10,12 @@ import json
 import sqlite3
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from station.daemon.app import StationApp
-from station.config.load import load_config
 from station.config.file import default_config_text
+from station.config.load import load_config
+from station.daemon.app import StationApp
 from station.wire.messages import CommandRequest
 from tests.conftest import wait_until
 

@@ -10,13 +10,13 @@ import tempfile
 from pathlib import Path
 
 import tomlkit
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from station.config.models import StationConfig
-
-from station.config.load import load_config, parse_toml_text, validate_config
 from station.config.edit import set_key
 from station.config.file import default_config_text
+from station.config.load import load_config, parse_toml_text, validate_config
+from station.config.models import StationConfig
 from station.errors import ConfigError
 
 SECTIONS = [name for name, field in StationConfig.model_fields.items() if not field.exclude]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -20,12 +20,11 @@ from hypothesis import strategies as st
 from firmware_bridge import protocol as p
 from firmware_bridge import wire
 from firmware_bridge.protocol import SetTime, encode_frame
-
-from station.daemon import clock
-from station.wire import ids
 from station.cli.format import print_status
-from station.store.queries import status_summary
+from station.daemon import clock
 from station.daemon.clock import BUILD_UNIX, MAX_AHEAD_S, MAX_RUN_DRIFT_S, ClockGuard, load_trusted_unix
+from station.store.queries import status_summary
+from station.wire import ids
 from tests.conftest import make_config, running_station, wait_until
 
 BOARD = {"hardware": {"trigger": "bridge", "illuminator": "bridge"},
@@ -66,7 +65,7 @@ def test_absurd_rtc_times_are_refused_recorded_and_the_clock_stays(tmp_path):
     refused = rows(app.db_path, "SELECT detail FROM station_log WHERE kind = 'clock_rejected' ORDER BY rowid")
     assert [r[0].split(" (")[0] for r in refused] == ["board RTC reading 4294967295", "board RTC reading 946684800"]
     assert "2106-02-07" in refused[0][0] and "lost its time" in refused[1][0]
-    year = datetime.now(timezone.utc).year
+    year = datetime.now(UTC).year
     assert [r[0][:4] for r in rows(app.db_path, "SELECT start FROM events")] == [str(year)]
     telemetry = rows(app.db_path, "SELECT payload FROM outbox WHERE kind = 'telemetry'")
     assert json.loads(telemetry[-1][0])["counters"]["clock_rtc_rejected"] == 2
@@ -159,5 +158,5 @@ def test_serial_garbage_and_absurd_frames_never_move_the_clock_or_stop_the_stati
         assert wait_until(lambda: app.stats.get("sequences_opened") == 1)
         assert app.wait_idle(30)
         assert app.healthy() and app.stats.get("clock_jumps") == 0
-    year = str(datetime.now(timezone.utc).year)
+    year = str(datetime.now(UTC).year)
     assert [r[0][:4] for r in rows(app.db_path, "SELECT start FROM events")] == [year]

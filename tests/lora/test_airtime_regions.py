@@ -5,7 +5,11 @@ from __future__ import annotations
 import pytest
 
 from station.lora.airtime import (
-    JOIN_REQUEST_BYTES, LORAWAN_OVERHEAD_BYTES, join_time_on_air_s, time_on_air_s, uplink_time_on_air_s,
+    JOIN_REQUEST_BYTES,
+    LORAWAN_OVERHEAD_BYTES,
+    join_time_on_air_s,
+    time_on_air_s,
+    uplink_time_on_air_s,
 )
 from station.lora.errors import LoRaConfigError
 from station.lora.regions import CN470, REGIONS, RU864, check_module_variant, region

@@ -6,12 +6,12 @@ import threading
 
 import pytest
 
-from station.wire.lora_codec import RequestStatus, SetThresholds, decode_downlink, encode_downlink
 from station.lora.errors import LoRaConfigError, ModemCommandError, ModemError, ModemTimeoutError
 from station.lora.modem import AtModem
 from station.lora.modem_sim import SimulatedModem, SimUplink
 from station.lora.ports import Downlink, LoRaModem, SendStatus
 from station.lora.regions import CN470, RU864
+from station.wire.lora_codec import RequestStatus, SetThresholds, decode_downlink, encode_downlink
 
 from .conftest import APP_EUI, APP_KEY, DEV_EUI
 

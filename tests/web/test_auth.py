@@ -6,8 +6,15 @@ import re
 
 import pytest
 
-from station.web.auth import (FIRST_LOCK_S, FREE_FAILURES, GLOBAL_FAILURES_PER_MINUTE, LoginThrottle, Sessions,
-                              hash_password, verify_password)
+from station.web.auth import (
+    FIRST_LOCK_S,
+    FREE_FAILURES,
+    GLOBAL_FAILURES_PER_MINUTE,
+    LoginThrottle,
+    Sessions,
+    hash_password,
+    verify_password,
+)
 from station.web.settings import PASSWORD_HASH_PATTERN, WebSection
 
 

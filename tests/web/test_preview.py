@@ -10,8 +10,8 @@ from PIL import Image
 
 from station.hardware.ports import Shot
 from station.hardware.preview import PREVIEW_SOURCE, PreviewCamera
-from station.wire.ids import utc_now
 from station.types import Trigger
+from station.wire.ids import utc_now
 
 
 class SlowCamera:
