@@ -14,7 +14,6 @@ the alerts the batch raised.
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import queue
 import threading
@@ -28,6 +27,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
+from station.central.alert_publisher import AlertPublisher
 from station.central.alerts import Alert
 from station.central.config import CentralConfig
 from station.central.db import connect, driver, ensure_telemetry_partitions, existing_telemetry_partitions, migrate
@@ -78,13 +78,10 @@ class IngestWorker:
         self._stopping = threading.Event()
         self._subscribed = threading.Event()
         self._unsubscribed = threading.Event()
-        self._published: list[str] = []
-        self._in_flight: dict[int, str] = {}
-        self._early_acks: set[int] = set()
-        self._publish_lock = threading.Lock()
         self._months: set[tuple[int, int]] = set()
         self._conn: psycopg.Connection | None = None
         self._client = self._make_client()
+        self._alerts = AlertPublisher(self._client, config.alerts.topic_root)
         self._thread = threading.Thread(target=self._run, name=f"ingest-{name}", daemon=True)
 
     @property
@@ -104,7 +101,7 @@ class IngestWorker:
         except BaseException:
             conn.close()
             raise
-        self._republish_unpublished()  # before the writer thread: a connection serves one thread at a time
+        self._alerts.republish_unpublished(conn)  # before the writer thread: a connection serves one thread at a time
         self._thread.start()
         return self
 
@@ -185,13 +182,7 @@ class IngestWorker:
                                       datetime.now(UTC)))
 
     def _on_publish(self, client: mqtt.Client, userdata, mid: int, reason_code, properties) -> None:
-        # paho calls this holding its own message lock: take only ours, never call into paho from here
-        with self._publish_lock:
-            alert_id = self._in_flight.pop(mid, None)
-            if alert_id is None:
-                self._early_acks.add(mid)  # PUBACK came before publish() returned its mid to us
-            else:
-                self._published.append(alert_id)
+        self._alerts.on_publish(mid)
 
     # -- the writer thread ------------------------------------------------------------------------------------
     def _run(self) -> None:
@@ -203,7 +194,7 @@ class IngestWorker:
                     self._handle_safely(writer, batch)
                 finally:
                     self._busy.clear()
-            self._mark_published()
+            self._alerts.mark_published(self._conn)
 
     def _handle_safely(self, writer: IngestWriter, batch: list[Delivery]) -> None:
         """Never let the writer thread die, and never leave a batch unacknowledged and unstored."""
@@ -253,10 +244,9 @@ class IngestWorker:
             self.stats.update(outcome.counts)
             self.stats["received"] += len(batch)
             self.stats["batches"] += 1
-        self._publish(outcome.alerts)
-        root = self.config.alerts.topic_root.rstrip("/")
+        self._alerts.publish(outcome.alerts)
         for alert_id, kind, payload in outcome.withdrawn:  # a provisional alert the full record contradicts
-            self._publish_raw(f"{root}/{kind}", json.dumps(payload, ensure_ascii=False).encode("utf-8"), alert_id)
+            self._alerts.publish_payload(kind, payload, alert_id)
 
     def _decode(self, batch: list[Delivery]) -> tuple[list[tuple[Delivery, Record]], list[tuple[Delivery, str]]]:
         decoded, dead = [], []
@@ -352,42 +342,6 @@ class IngestWorker:
             except CentralError as exc:
                 log.warning("ingest %s: %s; retrying in 2 s", self.name, exc)
                 self._stopping.wait(2.0)
-
-    # -- alerts -----------------------------------------------------------------------------------------------
-    def _publish(self, alerts: list[Alert]) -> None:
-        root = self.config.alerts.topic_root.rstrip("/")
-        for alert in alerts:
-            body = json.dumps(alert.payload(), ensure_ascii=False).encode("utf-8")
-            self._publish_raw(f"{root}/{alert.kind}", body, alert.alert_id)
-
-    def _publish_raw(self, topic: str, body: bytes, alert_id: str) -> None:
-        props = Properties(PacketTypes.PUBLISH)
-        props.ContentType = "application/json"
-        info = self._client.publish(topic, body, qos=1, properties=props)  # never under our lock (see above)
-        with self._publish_lock:
-            if info.mid in self._early_acks:
-                self._early_acks.discard(info.mid)
-                self._published.append(alert_id)
-            else:
-                self._in_flight[info.mid] = alert_id
-
-    def _mark_published(self) -> None:
-        with self._publish_lock:
-            done, self._published = self._published, []
-        if done and self._conn is not None and not self._conn.closed:
-            with self._conn.transaction():
-                self._conn.execute("UPDATE alerts SET published_at = now() WHERE alert_id = ANY(%s)", [done])
-
-    def _republish_unpublished(self) -> None:
-        """Alerts a crashed worker stored but may not have published (claimed atomically; at-least-once)."""
-        with self._db.transaction():
-            rows = self._db.execute(
-                "UPDATE alerts SET published_at = now() WHERE published_at IS NULL AND raised_at > now() - "
-                "interval '1 hour' AND raised_at < now() - interval '10 seconds' RETURNING alert_id, kind, payload"
-            ).fetchall()
-        root = self.config.alerts.topic_root.rstrip("/")
-        for alert_id, kind, payload in rows:
-            self._publish_raw(f"{root}/{kind}", json.dumps(payload, ensure_ascii=False).encode("utf-8"), alert_id)
 
 
 @dataclasses.dataclass
