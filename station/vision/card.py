@@ -11,13 +11,15 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from station.config.toml import read_toml
 from station.errors import ModelError
 from station.vision.species import Species, catalogue
+
+C = TypeVar("C", bound=BaseModel)  # a card model: ModelCard or DetectorCard
 
 
 class CardInput(BaseModel):
@@ -107,13 +109,18 @@ def load_card(path: Path) -> tuple[ModelCard, Path]:
     """Read and validate a card; return it with the absolute path of its model file."""
     raw = read_toml(path, error=ModelError, what="model card",
                     missing="model card not found; set [model] card in station.toml")
+    card = validate_card(ModelCard, raw, path)
+    return card, (path.parent / card.model_file).resolve()
+
+
+def validate_card(model: type[C], raw: dict[str, Any], path: Path) -> C:
+    """A card's tables as ``model`` (a classifier or detector card); the first mistake as one ModelError."""
     try:
-        card = ModelCard.model_validate(raw)
+        return model.model_validate(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "(top level)"
         raise ModelError(f"{path}: {where}: {first['msg']}") from None
-    return card, (path.parent / card.model_file).resolve()
 
 
 class _NamesSpecies(Protocol):

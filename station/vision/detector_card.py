@@ -20,11 +20,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from station.config.toml import read_toml
 from station.errors import ModelError
-from station.vision.card import CardInput, CardSpecies
+from station.vision.card import CardInput, CardSpecies, validate_card
 
 
 class DetectorOutput(BaseModel):
@@ -100,12 +100,7 @@ def card_kind(path: Path) -> str:
 def load_detector_card(path: Path) -> tuple[DetectorCard, Path]:
     """Read and validate a detector card; return it with the absolute path of its model file."""
     raw = _read_toml(path)
-    try:
-        card = DetectorCard.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        raise ModelError(f"{path}: {where}: {first['msg']}") from None
+    card = validate_card(DetectorCard, raw, path)
     return card, (path.parent / card.model_file).resolve()
 
 

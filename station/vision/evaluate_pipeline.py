@@ -21,30 +21,18 @@ from typing import Protocol, TypedDict
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from station.types import Box
 from station.vision.labels_csv import LabelledPhoto, LabelledPhotos
 from station.vision.species import catalogue
 
 Progress = Callable[[int, int], None]
 
 
-class _Box(Protocol):
-    @property
-    def x(self) -> float: ...
-    @property
-    def y(self) -> float: ...
-    @property
-    def width(self) -> float: ...
-    @property
-    def height(self) -> float: ...
-    @property
-    def score(self) -> float: ...
-
-
 class BoxCall(Protocol):
     """What the frame pipeline says of one box (``station.vision.frame_pipeline.BoxVerdict``)."""
 
     @property
-    def box(self) -> _Box: ...
+    def box(self) -> Box: ...
     @property
     def species(self) -> str: ...
     @property

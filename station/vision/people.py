@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from typing import Protocol
 
 import numpy as np
 
@@ -26,21 +25,6 @@ from station.vision.detector_card import DetectorCard
 HINT_KINDS = ("vehicle", "human")  # applied in this order, so human overrides vehicle
 
 
-class _Box(Protocol):
-    @property
-    def x(self) -> float: ...
-    @property
-    def y(self) -> float: ...
-    @property
-    def width(self) -> float: ...
-    @property
-    def height(self) -> float: ...
-    @property
-    def score(self) -> float: ...
-    @property
-    def species(self) -> str: ...
-
-
 @dataclasses.dataclass(frozen=True)
 class PeopleSettings:
     thresholds: dict[str, float]  # species key (human, vehicle) -> least score of a hint
@@ -48,7 +32,7 @@ class PeopleSettings:
     keep_uncovered: tuple[str, ...] = ("human", "vehicle")
 
 
-def covered_share(hint: _Box, box: _Box) -> float:
+def covered_share(hint: Box, box: Box) -> float:
     """Share of ``hint``'s area that lies inside ``box`` (normalised boxes, top-left origin)."""
     width = min(hint.x + hint.width, box.x + box.width) - max(hint.x, box.x)
     height = min(hint.y + hint.height, box.y + box.height) - max(hint.y, box.y)
