@@ -127,6 +127,7 @@ class StationApp:
         _start(stops, "classify", parts.classify.start, parts.classify.stop)
         for closed in parts.recovery.sequences_to_finish:
             self.frames.put(closed)
+        _on_stop(stops, "lamp", parts.close_lamp)  # off and its pin released once the camera has stopped
         _start(stops, "camera", parts.camera.start, parts.camera.stop)
         _start(stops, "capture", parts.capture.start, parts.capture.stop)
         self._start_triggers(parts, stops)

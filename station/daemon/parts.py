@@ -42,6 +42,7 @@ class StationParts:
     clock: ClockGuard | None  # checks the board's RTC readings (station/daemon/clock.py)
     companion: CompanionBoard | None
     illuminator: Illuminator
+    close_lamp: LampCloser  # stopped right after the camera (the lamp is claimed when built)
     camera: PreviewCamera  # the adapter, shared with the ranger's aiming preview
     trigger_source: TriggerSource
     writer: StoreWriter
@@ -66,7 +67,7 @@ if TYPE_CHECKING:
 
 
 def build_parts(app: StationApp, stops: ExitStack) -> StationParts:
-    """Every part, none started yet (a GPIO lamp claims its pin here: released at the very end of stop)."""
+    """Every part, none started yet (a GPIO lamp claims its pin here: released after the camera stops)."""
     config = app.config
     vision = load_vision(config)
     recovery = recover_store(app)
@@ -79,7 +80,8 @@ def build_parts(app: StationApp, stops: ExitStack) -> StationParts:
                                    on_telemetry=lambda reading: board_reports.on_reading(app, reading, board_clock),
                                    on_tamper=lambda detail: board_reports.on_tamper(app, detail))
     illuminator = factory.build_illuminator(config, board=companion)
-    stops.callback(_close_lamp, illuminator, companion)
+    close_lamp = LampCloser(illuminator, companion)
+    stops.callback(close_lamp)  # a start that fails before the camera still releases the pin
     camera = PreviewCamera(factory.build_camera(config, illuminator=illuminator, lores_size=vision.input_size,
                                                 light=lambda: app.board.get("lux"),
                                                 temperature=lambda: app.board.get("temperature_c"),
@@ -93,7 +95,8 @@ def build_parts(app: StationApp, stops: ExitStack) -> StationParts:
     switch = HotspotSwitch(hotspot) if hotspot is not None else None
     return StationParts(
         vision=vision, recovery=recovery, clock=clock, companion=companion, illuminator=illuminator,
-        camera=camera, trigger_source=app._with_warmup(factory.build_trigger(config, board=companion)),
+        close_lamp=close_lamp, camera=camera,
+        trigger_source=app._with_warmup(factory.build_trigger(config, board=companion)),
         writer=writer, commands=commands, uplink=build_uplink(app, vision, commands),
         lora=build_lora(app, companion) if lora_settings.enabled else None,
         classify=build_classify_worker(app, vision, writer),
@@ -146,8 +149,14 @@ def build_capture_worker(app: StationApp, vision: Vision, camera: PreviewCamera,
                          deployment_id=app.config.station.deployment_id or None, stats=app.stats)
 
 
-def _close_lamp(illuminator: Illuminator, companion: CompanionBoard | None) -> None:
-    """A GPIO lamp: off, and its pin released (the board's lamp goes with the board)."""
-    close_lamp = getattr(illuminator, "close", None)
-    if close_lamp is not None and illuminator is not companion:
-        close_lamp()
+class LampCloser:
+    """A GPIO lamp: off, and its pin released (the board's lamp goes with the board); once, however often
+    it is called: stop() calls it right after the camera, and the build registers it as a last resort."""
+
+    def __init__(self, illuminator: Illuminator, companion: CompanionBoard | None) -> None:
+        self._close = getattr(illuminator, "close", None) if illuminator is not companion else None
+
+    def __call__(self) -> None:
+        close, self._close = self._close, None
+        if close is not None:
+            close()
