@@ -23,10 +23,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from station.central.errors import BadMessage
-from station.lora.errors import LoRaCodecError
 from station.wire.lora_codec import (
     UPLINK_PORT,
     DetectionFrame,
+    LoRaCodecError,
     LoRaDetection,
     StatusFrame,
     Uplink,

@@ -19,6 +19,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from firmware_bridge.fields import ResetCause
 from station.central.alerts import Alert, Sighting, StationPlace, alerts_for
 from station.central.chirpstack import LoRaUplink
 from station.central.config import AlertsSection
@@ -26,7 +27,7 @@ from station.central.decode import Record, Thumbnail, uuid7_time
 from station.central.errors import BadMessage
 from station.vision.species import by_code
 from station.wire.ids import parse_iso
-from station.wire.lora_codec import DetectionFrame, ResetCause, StatusFrame
+from station.wire.lora_codec import DetectionFrame, StatusFrame
 from station.wire.messages import AlertMessage, DetectionMessage, StatusMessage, TelemetryMessage
 
 if TYPE_CHECKING:

@@ -8,9 +8,10 @@ import shutil
 import time
 from typing import TYPE_CHECKING
 
+from firmware_bridge.fields import ResetCause
 from station.daemon.clock import ClockGuard, save_trusted_unix
 from station.hardware.board import CompanionBoard
-from station.wire.lora_codec import ResetCause, StatusFrame
+from station.wire.lora_codec import StatusFrame
 
 if TYPE_CHECKING:
     from station.daemon.app import StationApp

@@ -13,10 +13,6 @@ class LoRaConfigError(LoRaError, ValueError):
     """A region, data rate, module variant, key or port that cannot be used (fix the config)."""
 
 
-class LoRaCodecError(LoRaError, ValueError):
-    """A payload that cannot be encoded (a field out of range) or decoded (malformed bytes)."""
-
-
 class ModemError(LoRaError, UplinkError):
     """The LoRaWAN modem cannot be used: the port failed, or it answered something unexpected."""
 

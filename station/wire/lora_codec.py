@@ -29,8 +29,7 @@ import struct
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from firmware_bridge.fields import ResetCause  # noqa: F401  (re-exported: the status frame's reset cause)
-from station.lora.errors import LoRaCodecError
+from station.errors import StationError
 from station.vision.species import by_code
 
 VERSION = 1
@@ -47,6 +46,12 @@ MAX_OFFSET_S = (1 << 13) - 1
 MAX_THRESHOLDS = 25
 STORAGE_UNKNOWN = 255
 TEMPERATURE_UNKNOWN = -128
+
+
+
+class LoRaCodecError(StationError, ValueError):
+    """A payload that cannot be encoded (a field out of range) or decoded (malformed bytes)."""
+
 
 _HEADER = struct.Struct(">BHI")
 _STATUS_BODY = struct.Struct(">HBbHB")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from station.lora.errors import LoRaCodecError
+from firmware_bridge.fields import ResetCause
 from station.vision.species import by_code
 from station.wire.lora_codec import (
     DOWNLINK_PORT,
@@ -18,8 +18,8 @@ from station.wire.lora_codec import (
     CaptureMode,
     DetectionFrame,
     DownlinkCommand,
+    LoRaCodecError,
     RequestStatus,
-    ResetCause,
     SetCaptureMode,
     SetThresholds,
     StatusFrame,

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from station.lora.errors import LoRaCodecError
+from firmware_bridge.fields import ResetCause
 from station.lora.regions import CN470, RU864
 from station.vision.species import catalogue
 from station.wire import lora_codec as codec
@@ -20,9 +20,9 @@ from station.wire.lora_codec import (
     STATUS_SIZE,
     CaptureMode,
     DetectionFrame,
+    LoRaCodecError,
     LoRaDetection,
     RequestStatus,
-    ResetCause,
     SetCaptureMode,
     SetThresholds,
     StatusFrame,
