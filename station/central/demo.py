@@ -31,7 +31,7 @@ EXPERTS = Decision("joint LLNP-TLNP identification group", "same stripe/rosette 
 
 
 @dataclasses.dataclass
-class DemoResult:
+class CentralDemoResult:
     report: dict[str, Any]
     truth: dict[str, Any]
     schema: str
@@ -42,7 +42,7 @@ class DemoResult:
 
 
 def run_demo(scenario_name: str, *, database: str, keep: bool = False,
-             progress: Callable[[str], None] = lambda line: None) -> DemoResult:
+             progress: Callable[[str], None] = lambda line: None) -> CentralDemoResult:
     if scenario_name != "transboundary-2014":
         raise StationError(f"unknown scenario {scenario_name!r}: the one there is is transboundary-2014")
     scenario = Transboundary()
@@ -63,7 +63,7 @@ def run_demo(scenario_name: str, *, database: str, keep: bool = False,
         finally:
             if not keep:
                 drop_schema(section)
-    return DemoResult(report, scenario.truth(), schema)
+    return CentralDemoResult(report, scenario.truth(), schema)
 
 
 def _ingest(scenario: Transboundary, config, broker: PrivateBroker, conn, progress: Callable[[str], None]) -> None:

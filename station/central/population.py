@@ -34,7 +34,7 @@ Point = tuple[float, float]  # latitude, longitude
 
 
 @dataclasses.dataclass(frozen=True)
-class Sighting:
+class IndividualSighting:
     individual_id: str
     at: datetime
     country: str
@@ -52,7 +52,7 @@ class Animal:
     species: str
     members: list[str]
     codes: list[str]
-    sightings: list[Sighting]
+    sightings: list[IndividualSighting]
 
     def countries(self) -> list[str]:
         return [s.country for s in self.sightings]
@@ -97,7 +97,7 @@ def canonical_ids(individuals: dict[str, tuple[str, str | None]]) -> dict[str, s
 
 
 def animals(individuals: dict[str, tuple[str, str | None]], codes: Iterable[tuple[str, str, str]],
-            sightings: Iterable[Sighting], links: Iterable[tuple[str, str]] = ()) -> list[Animal]:
+            sightings: Iterable[IndividualSighting], links: Iterable[tuple[str, str]] = ()) -> list[Animal]:
     """Fold records into animals: merges, then shared codes and disputed sightings (``links``)."""
     now = canonical_ids(individuals)
     union = _Links()

@@ -78,7 +78,7 @@ def load_animals(conn: psycopg.Connection, where: str, params: list) -> list[pop
     individuals = {row[0]: (row[1], row[2]) for row in conn.execute(
         "SELECT individual_id, species_key, merged_into FROM individuals")}
     codes = conn.execute("SELECT country, code, individual_id FROM catalogue_codes").fetchall()
-    sightings = [population.Sighting(*row) for row in conn.execute(_SIGHTINGS.format(where=where), params)]
+    sightings = [population.IndividualSighting(*row) for row in conn.execute(_SIGHTINGS.format(where=where), params)]
     links = [(a, b) for a, b in conn.execute(_DISPUTED) if a in individuals and b in individuals]
     return population.animals(individuals, codes, sightings, links)
 

@@ -14,9 +14,9 @@ from click.testing import CliRunner
 from station.central.catalogue import Decision, conflicts, history, merge, split
 from station.central.config import DatabaseSection
 from station.central.db import drop_schema, open_store
-from station.central.demo import DemoResult, run_demo
+from station.central.demo import CentralDemoResult, run_demo
 from station.central.errors import RegistryError
-from station.central.population import Sighting, animals, dispersal, distance_to_line_km, joint_table
+from station.central.population import IndividualSighting, animals, dispersal, distance_to_line_km, joint_table
 from station.central.report import build_report
 from station.central.report_html import render_html
 from station.central.report_i18n import missing_keys
@@ -33,7 +33,7 @@ EXPERT = Decision("test expert", "checked the rosettes")
 
 
 @pytest.fixture(scope="module")
-def demo(postgres_url: str) -> Iterator[tuple[DemoResult, DatabaseSection]]:
+def demo(postgres_url: str) -> Iterator[tuple[CentralDemoResult, DatabaseSection]]:
     result = run_demo("transboundary-2014", database=postgres_url, keep=True)
     section = DatabaseSection(url=postgres_url, schema=result.schema)
     yield result, section
@@ -157,8 +157,8 @@ def test_camtrap_dp_carries_the_individual_its_life_stage_and_sex(demo, tmp_path
 # -- the counting rules alone --------------------------------------------------------------------------
 
 
-def sighting(individual: str, day: int, country: str, stage: str | None = "adult") -> Sighting:
-    return Sighting(individual, datetime(2014, 1, 1, tzinfo=UTC) + timedelta(days=day), country,
+def sighting(individual: str, day: int, country: str, stage: str | None = "adult") -> IndividualSighting:
+    return IndividualSighting(individual, datetime(2014, 1, 1, tzinfo=UTC) + timedelta(days=day), country,
                     f"st-{country}", 43.0, 131.05 if country == "RU" else 130.95, stage)
 
 
