@@ -5,13 +5,14 @@ from __future__ import annotations
 import sqlite3
 import time
 
+from station.store.outbox import pending_count
 from station.wire.messages import DetectionMessage
 from tests.conftest import make_config, running_station, wait_until
 
 
 def unsent(db_path) -> int:
     with sqlite3.connect(db_path) as conn:
-        return conn.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL").fetchone()[0]
+        return pending_count(conn)
 
 
 def test_broker_down_then_up_delivers_every_detection_once_per_id(tmp_path, broker, collector_for):

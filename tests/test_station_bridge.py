@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 
 import pytest
@@ -118,10 +119,15 @@ def test_bridge_simulate_and_monitor_commands(tmp_path):
         assert port.startswith("/")
         monitor = subprocess.Popen([sys.executable, "-m", "station", "bridge", "monitor", "--port", port],
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        lines = []
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and not any("telemetry" in line for line in lines):
-            lines.append(monitor.stdout.readline())
+        lines: list[str] = []
+
+        def read_monitor() -> None:  # readline blocks: a thread reads, the test waits with a deadline
+            for line in monitor.stdout:
+                lines.append(line)
+
+        threading.Thread(target=read_monitor, daemon=True).start()
+        wait_until(lambda: any("telemetry" in line for line in lines), timeout=30,
+                   message=lambda: f"a telemetry line from `trapd bridge monitor` (so far: {lines!r})")
         monitor.send_signal(signal.SIGINT)
         monitor.wait(timeout=10)
     finally:

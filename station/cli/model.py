@@ -1,4 +1,4 @@
-"""`trapd model check|eval|crops|bench`: the CLI side of model tooling (`trapd replay` is in cli_replay).
+"""`trapd model check|eval|crops|bench`: the CLI side of model tooling (`trapd replay` is in ``station.cli.replay``).
 
 Each command parses, calls the library (``station.vision.*``) and formats; exit codes as in
 ``station.cli.main``: 0 ok, 1 a check or the work failed, 2 a usage or configuration mistake.

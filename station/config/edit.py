@@ -47,7 +47,7 @@ def set_key(config_path: Path, key_path: str, value: Any) -> StationConfig:
         raise ConfigError(f"{key_path}: the value must be a string, number or boolean")
     try:
         text = config_path.read_text(encoding="utf-8")
-        document = tomlkit.parse(text)
+        document = tomlkit.parse(text)  # not config.toml.read_toml: an edit keeps the file's comments and layout
         table = document.get(section)
         if table is None:
             document[section] = table = tomlkit.table()

@@ -2,7 +2,7 @@
 
 Hypothesis generates the vectors (valid frames from the Python encoder, and malformed ones: truncated,
 wrong version, unknown type, out-of-range fields, random bytes, invalid downlink requests); one ``node``
-run decodes/encodes the whole batch; every answer must equal the Python mirror in ``codec_json``,
+run decodes/encodes the whole batch; every answer must equal the Python mirror in ``station.wire.lora_json``,
 ``data``, ``warnings`` and ``errors`` alike.
 """
 
