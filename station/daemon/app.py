@@ -21,7 +21,8 @@ from station.config.edit import set_key
 from station.config.models import StationConfig
 from station.daemon import board_reports
 from station.daemon.control import StationSnapshot
-from station.daemon.parts import StationParts, build_parts, composer
+from station.daemon.host import StationParts
+from station.daemon.parts import build_parts, composer
 from station.daemon.runstate import clear_run_state, write_run_state
 from station.daemon.snapshot import take_snapshot
 from station.daemon.telemetry import full_media_message, telemetry_message

@@ -1,20 +1,19 @@
-"""The running station's parts (``StationParts``) and how ``StationApp`` builds them from the config."""
+"""How ``StationApp`` builds the running station's parts (``host.StationParts``) from the config."""
 
 from __future__ import annotations
 
 from contextlib import ExitStack
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from station.daemon import board_reports
 from station.daemon.clock import ClockGuard, load_trusted_unix
 from station.daemon.commands import CommandWorker
+from station.daemon.host import StationParts
 from station.hardware import factory
 from station.hardware.board import CompanionBoard
 from station.hardware.hotspot import HotspotSwitch, build_hotspot
-from station.hardware.ports import Illuminator, TriggerSource
+from station.hardware.ports import Illuminator
 from station.hardware.preview import PreviewCamera
-from station.hardware.timelapse import Ticker, TimelapseTrigger
 from station.lora.link import LoRaLink
 from station.lora.radio import build_lora_modem
 from station.lora.settings import LoRaSection
@@ -26,41 +25,9 @@ from station.pipeline.writer import StoreWriter
 from station.store.recovery import RecoveryReport, recover
 from station.store.repo import StationStore
 from station.uplink.mqtt import MqttUplink
-from station.vision.classifier import Classifier
 from station.vision.station_vision import Vision, load_vision
 from station.web.server import WebServer
 from station.wire.messages import ModelRef
-
-
-@dataclass
-class StationParts:
-    """Every part of the running station, built by ``StationApp.start`` before any of them starts. A part is
-    None only where the config has none (no board, no MQTT, no LoRa, no hotspot, no time-lapse)."""
-
-    vision: Vision  # the models deciding each frame (detector first, when configured); swapped by reload_model
-    recovery: RecoveryReport
-    clock: ClockGuard | None  # checks the board's RTC readings (station/daemon/clock.py)
-    companion: CompanionBoard | None
-    illuminator: Illuminator
-    close_lamp: LampCloser  # stopped right after the camera (the lamp is claimed when built)
-    camera: PreviewCamera  # the adapter, shared with the ranger's aiming preview
-    trigger_source: TriggerSource
-    writer: StoreWriter
-    commands: CommandWorker
-    uplink: MqttUplink | None
-    lora: LoRaLink | None
-    classify: ClassifyWorker
-    capture: CaptureWorker
-    hotspot: HotspotSwitch | None  # the ranger's Wi-Fi, on with the page
-    web: WebServer  # the ranger's page (on only when asked)
-    timelapse: TimelapseTrigger | None = None  # rebuilt when [capture] timelapse_s changes
-    telemetry_ticker: Ticker | None = None  # rebuilt when [mqtt] telemetry_interval_s changes
-    watchdog: Ticker | None = None  # kicks the board's hardware watchdog while healthy
-
-    @property
-    def classifier(self) -> Classifier | None:
-        """The vision's classifier, if it has one."""
-        return self.vision.classifier
 
 if TYPE_CHECKING:
     from station.daemon.app import StationApp

@@ -1,0 +1,54 @@
+"""The running station's parts (``StationParts``), as ``StationApp.start`` builds them (``parts``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from station.daemon.clock import ClockGuard
+from station.daemon.commands import CommandWorker
+from station.hardware.board import CompanionBoard
+from station.hardware.hotspot import HotspotSwitch
+from station.hardware.ports import Illuminator, TriggerSource
+from station.hardware.preview import PreviewCamera
+from station.hardware.timelapse import Ticker, TimelapseTrigger
+from station.lora.link import LoRaLink
+from station.pipeline.capture import CaptureWorker
+from station.pipeline.classify import ClassifyWorker
+from station.pipeline.writer import StoreWriter
+from station.store.recovery import RecoveryReport
+from station.uplink.mqtt import MqttUplink
+from station.vision.classifier import Classifier
+from station.vision.station_vision import Vision
+from station.web.server import WebServer
+
+
+@dataclass
+class StationParts:
+    """Every part of the running station, built by ``StationApp.start`` before any of them starts. A part is
+    None only where the config has none (no board, no MQTT, no LoRa, no hotspot, no time-lapse)."""
+
+    vision: Vision  # the models deciding each frame (detector first, when configured); swapped by reload_model
+    recovery: RecoveryReport
+    clock: ClockGuard | None  # checks the board's RTC readings (station/daemon/clock.py)
+    companion: CompanionBoard | None
+    illuminator: Illuminator
+    close_lamp: Callable[[], None]  # stopped right after the camera (the lamp is claimed when built)
+    camera: PreviewCamera  # the adapter, shared with the ranger's aiming preview
+    trigger_source: TriggerSource
+    writer: StoreWriter
+    commands: CommandWorker
+    uplink: MqttUplink | None
+    lora: LoRaLink | None
+    classify: ClassifyWorker
+    capture: CaptureWorker
+    hotspot: HotspotSwitch | None  # the ranger's Wi-Fi, on with the page
+    web: WebServer  # the ranger's page (on only when asked)
+    timelapse: TimelapseTrigger | None = None  # rebuilt when [capture] timelapse_s changes
+    telemetry_ticker: Ticker | None = None  # rebuilt when [mqtt] telemetry_interval_s changes
+    watchdog: Ticker | None = None  # kicks the board's hardware watchdog while healthy
+
+    @property
+    def classifier(self) -> Classifier | None:
+        """The vision's classifier, if it has one."""
+        return self.vision.classifier
