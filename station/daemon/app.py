@@ -68,7 +68,7 @@ class StationApp:
         self.stats = Stats()
         self.db_path = station_db_path(config.data_dir)
         self.media = MediaStore(media_dir(config.data_dir))
-        self._on_sequence = on_sequence
+        self.on_sequence = on_sequence
         self.triggers: queue.Queue = queue.Queue(maxsize=config.queues.triggers)
         self.frames: queue.Queue = queue.Queue(maxsize=config.queues.frames)
         self.board: dict = {}  # latest readings from the companion board (battery, temperature, lux...)
@@ -222,7 +222,7 @@ class StationApp:
         bursts always have the camera first). Never stored, never classified."""
         return self.parts.camera.preview_jpeg()
 
-    def _camera_idle(self) -> bool:
+    def camera_idle(self) -> bool:
         """No sequence open, no trigger waiting, the capture worker not in a burst."""
         return (self.triggers.empty() and self._parts is not None and self._parts.capture.busy_since is None
                 and self.stats.get("sequences_opened") == self.stats.get("sequences_closed"))
@@ -250,14 +250,14 @@ class StationApp:
         parts.classify.replace_model(parts.vision, composer(self, parts.vision))
         log.info("deployment %s", deployment_id or "ended")
 
-    def _hardware_failed(self, error: HardwareError) -> None:
+    def hardware_failed(self, error: HardwareError) -> None:
         """From the capture thread: a part is gone for good. Report it and wake `trapd run` to stop."""
         self.fatal = error
         self.stats.add("hardware_failures")
         log.critical("%s", error)
         self.fatal_event.set()
 
-    def _with_warmup(self, source: TriggerSource) -> TriggerSource:
+    def with_warmup(self, source: TriggerSource) -> TriggerSource:
         """Real PIRs (gpio, bridge) fire at random while they settle after power-up: ignore and count."""
         config = self.config
         simulated = config.hardware.trigger == "simulated" or (
@@ -283,7 +283,8 @@ class StationApp:
             time.sleep(0.02)
         return False
 
-    def _retention(self, store: StationStore) -> None:
+    def run_retention(self, store: StationStore) -> None:
+        """The card is filling: delete what is delivered, oldest first (the writer calls this between writes)."""
         report = retention.enforce(store, self.media, min_free_bytes=self.config.storage.min_free_mb * 1_000_000)
         if report.files_deleted or report.thumbnails_dropped:
             self.stats.add("retention_files_deleted", report.files_deleted)

@@ -6,20 +6,17 @@ from __future__ import annotations
 import logging
 import shutil
 import time
-from typing import TYPE_CHECKING
 
 from firmware_bridge.fields import ResetCause
 from station.daemon.clock import ClockGuard, save_trusted_unix
+from station.daemon.host import StationHost
 from station.hardware.board import CompanionBoard
 from station.wire.lora_codec import StatusFrame
-
-if TYPE_CHECKING:
-    from station.daemon.app import StationApp
 
 log = logging.getLogger(__name__)
 
 
-def kick_watchdog(app: StationApp, companion: CompanionBoard) -> None:
+def kick_watchdog(app: StationHost, companion: CompanionBoard) -> None:
     """From the watchdog ticker: kick the board's hardware watchdog while the pipeline is healthy."""
     if app.healthy():
         if companion.kick_watchdog():
@@ -29,7 +26,7 @@ def kick_watchdog(app: StationApp, companion: CompanionBoard) -> None:
         app.stats.add("watchdog_withheld")
 
 
-def on_reading(app: StationApp, reading: dict, clock: ClockGuard) -> None:
+def on_reading(app: StationHost, reading: dict, clock: ClockGuard) -> None:
     """From the bridge's reader thread: remember, store, and check the clock against the board's RTC."""
     app.board = reading
     writer = app.parts.writer
@@ -47,7 +44,7 @@ def on_reading(app: StationApp, reading: dict, clock: ClockGuard) -> None:
             writer.submit(lambda store: save_trusted_unix(store, trusted))
 
 
-def on_tamper(app: StationApp, detail: str) -> None:
+def on_tamper(app: StationHost, detail: str) -> None:
     """From the bridge's reader thread: the lid was opened or the board was moved."""
     log.warning("tamper: %s", detail)
     app.stats.add("tamper_events")
@@ -56,7 +53,7 @@ def on_tamper(app: StationApp, detail: str) -> None:
         writer.submit(lambda store: store.log("tamper", detail))
 
 
-def lora_status(app: StationApp, sequence: int) -> StatusFrame:
+def lora_status(app: StationHost, sequence: int) -> StatusFrame:
     """The LoRa link's status frame: the board's latest reading, the disk and the frame queue."""
     usage = shutil.disk_usage(app.config.data_dir)
     return StatusFrame.measured(sequence=sequence, time=int(time.time()),

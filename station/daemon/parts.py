@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from contextlib import ExitStack
-from typing import TYPE_CHECKING
 
 from station.daemon import board_reports
 from station.daemon.clock import ClockGuard, load_trusted_unix
 from station.daemon.commands import CommandWorker
-from station.daemon.host import StationParts
+from station.daemon.host import StationHost, StationParts
 from station.hardware import factory
 from station.hardware.board import CompanionBoard
 from station.hardware.hotspot import HotspotSwitch, build_hotspot
@@ -29,11 +28,8 @@ from station.vision.station_vision import Vision, load_vision
 from station.web.server import WebServer
 from station.wire.messages import ModelRef
 
-if TYPE_CHECKING:
-    from station.daemon.app import StationApp
 
-
-def build_parts(app: StationApp, stops: ExitStack) -> StationParts:
+def build_parts(app: StationHost, stops: ExitStack) -> StationParts:
     """Every part, none started yet (a GPIO lamp claims its pin here: released after the camera stops)."""
     config = app.config
     vision = load_vision(config)
@@ -52,10 +48,10 @@ def build_parts(app: StationApp, stops: ExitStack) -> StationParts:
     camera = PreviewCamera(factory.build_camera(config, illuminator=illuminator, lores_size=vision.input_size,
                                                 light=lambda: app.board.get("lux"),
                                                 temperature=lambda: app.board.get("temperature_c"),
-                                                on_failure=app._hardware_failed),
-                           idle=app._camera_idle)
+                                                on_failure=app.hardware_failed),
+                           idle=app.camera_idle)
     writer = StoreWriter(db_path=app.db_path, stats=app.stats, on_outbox=app.notify_outbox,
-                         maintenance=app._retention)
+                         maintenance=app.run_retention)
     commands = CommandWorker(app)
     hotspot = build_hotspot(config.hotspot)
     lora_settings: LoRaSection = config.lora
@@ -63,21 +59,21 @@ def build_parts(app: StationApp, stops: ExitStack) -> StationParts:
     return StationParts(
         vision=vision, recovery=recovery, clock=clock, companion=companion, illuminator=illuminator,
         close_lamp=close_lamp, camera=camera,
-        trigger_source=app._with_warmup(factory.build_trigger(config, board=companion)),
+        trigger_source=app.with_warmup(factory.build_trigger(config, board=companion)),
         writer=writer, commands=commands, uplink=build_uplink(app, vision, commands),
         lora=build_lora(app, companion) if lora_settings.enabled else None,
         classify=build_classify_worker(app, vision, writer),
         capture=build_capture_worker(app, vision, camera, illuminator, writer),
         hotspot=switch, web=WebServer.for_station(app, hotspot=switch))
 
-def recover_store(app: StationApp) -> RecoveryReport:
+def recover_store(app: StationHost) -> RecoveryReport:
     store = StationStore(app.db_path)
     try:
         return recover(store, app.media, station_id=app.config.station.id)
     finally:
         store.close()
 
-def build_uplink(app: StationApp, vision: Vision, commands: CommandWorker) -> MqttUplink | None:
+def build_uplink(app: StationHost, vision: Vision, commands: CommandWorker) -> MqttUplink | None:
     if not app.config.mqtt.enabled:
         return None
     name, version = vision.model_refs[0]
@@ -86,28 +82,28 @@ def build_uplink(app: StationApp, vision: Vision, commands: CommandWorker) -> Mq
                       resolve=app.config.resolve, on_command=commands.submit,
                       on_link_change=app.notify_outbox)
 
-def build_lora(app: StationApp, companion: CompanionBoard | None) -> LoRaLink:
+def build_lora(app: StationHost, companion: CompanionBoard | None) -> LoRaLink:
     return LoRaLink(settings=app.config.lora, db_path=app.db_path, stats=app.stats,
                     modem_factory=lambda on_downlink: build_lora_modem(app.config, on_downlink, board=companion),
                     mqtt_up=(lambda: mqtt_up(app)),
                     status_frame=lambda sequence: board_reports.lora_status(app, sequence))
 
-def mqtt_up(app: StationApp) -> bool:
+def mqtt_up(app: StationHost) -> bool:
     uplink = app.parts.uplink
     return uplink is not None and uplink.connected
 
-def composer(app: StationApp, vision: Vision) -> Composer:
+def composer(app: StationHost, vision: Vision) -> Composer:
     return Composer(station_id=app.config.station.id, deployment_id=app.config.station.deployment_id,
                     vision=vision, thumbnail_max_bytes=app.config.mqtt.thumbnail_max_bytes,
                     thumbnail_format=app.config.mqtt.thumbnail_format)
 
-def build_classify_worker(app: StationApp, vision: Vision, writer: StoreWriter) -> ClassifyWorker:
+def build_classify_worker(app: StationHost, vision: Vision, writer: StoreWriter) -> ClassifyWorker:
     return ClassifyWorker(vision=vision, frames_in=app.frames, writer=writer,
                           media=app.media, composer=composer(app, vision), stats=app.stats,
-                          on_sequence=app._on_sequence,
+                          on_sequence=app.on_sequence,
                           alerts=ProvisionalAlerts(app.config.alerts, station=app.config.station))
 
-def build_capture_worker(app: StationApp, vision: Vision, camera: PreviewCamera, illuminator: Illuminator,
+def build_capture_worker(app: StationHost, vision: Vision, camera: PreviewCamera, illuminator: Illuminator,
                           writer: StoreWriter) -> CaptureWorker:
     return CaptureWorker(camera=camera, illuminator=illuminator, settings=app.config.capture,
                          triggers=app.triggers, frames_out=app.frames, writer=writer, media=app.media,

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import shutil
 import time
-from typing import TYPE_CHECKING
 
 from station.daemon.control import LoRaState, StationSnapshot
+from station.daemon.host import StationHost
 from station.daemon.parts import mqtt_up
 from station.lora.settings import LoRaSection
 from station.vision.station_vision import model_label
 
-if TYPE_CHECKING:
-    from station.daemon.app import StationApp
 
-
-def take_snapshot(app: StationApp) -> StationSnapshot:
+def take_snapshot(app: StationHost) -> StationSnapshot:
     """The running station at this moment (``station.daemon.control``)."""
     parts, config = app.parts, app.config
     usage = shutil.disk_usage(config.data_dir)
@@ -33,7 +30,7 @@ def take_snapshot(app: StationApp) -> StationSnapshot:
         warmup_left_s=config.capture.warmup_s - uptime_s if warming else 0.0)
 
 
-def lora_state(app: StationApp) -> LoRaState | None:
+def lora_state(app: StationHost) -> LoRaState | None:
     parts = app.parts
     if parts.lora is None:
         return None
