@@ -6,33 +6,21 @@ import json
 import sqlite3
 import tomllib
 
-import paho.mqtt.publish as publish
 import pytest
 
-from station.config.file import default_config_text
-from station.config.load import load_config
-from station.daemon.app import StationApp
-from station.fsutil import write_atomic
+from tests.commanded import commanded_station, send_command
+
+STATION = "cmd-station"
 
 
 @pytest.fixture
 def station(tmp_path, broker, collector_for):
-    config_path = tmp_path / "station.toml"
-    write_atomic(config_path, default_config_text({
-        "station": {"id": "cmd-station", "data_dir": "data"}, "camera": {"width": 320, "height": 240},
-        "capture": {"burst_frames": 2, "burst_interval_s": 0.02, "quiet_period_s": 0.2},
-        "mqtt": {"port": broker.port, "reconnect_max_s": 1.0, "telemetry_interval_s": 0.0}}).encode())
-    app = StationApp(load_config(config_path))
-    results = collector_for(broker, "camtrap/v1/cmd-station/#")
-    app.start()
-    results.wait_for("/status", 1)
-    yield app, broker, results
-    app.stop()
+    with commanded_station(tmp_path, broker, collector_for, STATION) as running:
+        yield running
 
 
 def send(broker, name: str, body) -> None:
-    payload = body if isinstance(body, bytes) else json.dumps(body).encode()
-    publish.single(f"camtrap/v1/cmd-station/cmd/{name}", payload, qos=1, hostname=broker.host, port=broker.port)
+    send_command(broker, STATION, name, body)
 
 
 def reply(results, request_id: str, count: int = 1) -> list[dict]:

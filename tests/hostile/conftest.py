@@ -7,43 +7,26 @@ import uuid
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
-import paho.mqtt.publish as publish
 import pytest
 
-from station.config.edit import load_with_fallback
-from station.config.file import default_config_text
-from station.daemon.app import StationApp
-from station.fsutil import write_atomic
+from tests.commanded import commanded_station, send_command, write_station_toml
 
 STATION = "hostile-st"
 TOPIC = f"camtrap/v1/{STATION}"
 
 
 def write_config(folder: Path, port: int, **sections: dict) -> Path:
-    base: dict = {"station": {"id": STATION, "data_dir": "data"}, "camera": {"width": 320, "height": 240},
-                  "capture": {"burst_frames": 2, "burst_interval_s": 0.02, "quiet_period_s": 0.2},
-                  "mqtt": {"port": port, "reconnect_max_s": 1.0, "telemetry_interval_s": 0.0}}
-    for name, values in sections.items():
-        base.setdefault(name, {}).update(values)
-    path = folder / "station.toml"
-    write_atomic(path, ("# the technician's note: antenna faces north\n" + default_config_text(base)).encode())
-    return path
+    return write_station_toml(folder, port, STATION, **sections)
 
 
 @pytest.fixture
 def station(tmp_path, broker, collector_for):
-    config_path = write_config(tmp_path, broker.port)
-    app = StationApp(load_with_fallback(config_path))
-    results = collector_for(broker, f"{TOPIC}/#")
-    app.start()
-    results.wait_for("/status", 1)
-    yield app, broker, results
-    app.stop()
+    with commanded_station(tmp_path, broker, collector_for, STATION) as running:
+        yield running
 
 
 def send(broker, name: str, body) -> None:
-    payload = body if isinstance(body, bytes) else json.dumps(body).encode()
-    publish.single(f"{TOPIC}/cmd/{name}", payload, qos=1, hostname=broker.host, port=broker.port)
+    send_command(broker, STATION, name, body)
 
 
 def ask(broker, results, name: str, args: dict | None = None, timeout: float = 20) -> dict:
