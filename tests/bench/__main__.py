@@ -16,7 +16,7 @@ from pathlib import Path
 
 BENCHES = ("bench_pipeline", "bench_detector", "bench_outbox", "bench_bridge", "bench_trigger", "bench_lora",
            "bench_central", "bench_alert_latency", "bench_fleet_connections", "bench_wire", "bench_thumbnail",
-           "bench_wire_day")
+           "bench_wire_day", "bench_parser")
 
 
 def _rows(prefix: str, value) -> list[tuple[str, object]]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import time
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -103,7 +102,7 @@ def test_fuzz_100k_bad_frames_never_raise_and_the_next_good_frame_decodes() -> N
     rng = random.Random(20_240_611)  # fixed: a failure can be replayed
     parser, pool = FrameParser(), _valid_frames(rng, 512)
     sentinel_message = p.Pir(3, 0xDEADBEEF)
-    mangled_count, started = 0, time.monotonic()
+    mangled_count = 0
     while mangled_count < 100_000:
         batch = b"".join(_mangle(rng, rng.choice(pool)) for _ in range(20))
         mangled_count += 20
@@ -115,6 +114,4 @@ def test_fuzz_100k_bad_frames_never_raise_and_the_next_good_frame_decodes() -> N
         assert items[-1] == p.SerialFrame(sentinel_seq, sentinel_message), "a good frame after garbage was lost"
     errors = parser.errors
     assert {ErrorKind.COBS, ErrorKind.CRC, ErrorKind.TOO_LONG, ErrorKind.SHORT} <= set(errors)
-    # A deadline a real bug misses by orders of magnitude (this takes seconds; a parser that rescans its buffer
-    # per byte takes hours), not a benchmark (tests/bench/bench_bridge.py measures the host path it sits on).
-    assert time.monotonic() - started < 60, "the parser became far slower than it should be"
+    # How fast garbage is parsed beside clean frames is measured by tests/bench/bench_parser.py, not here.
