@@ -303,3 +303,24 @@ def test_trapd_run_reports_ready_status_watchdog_and_stopping(fake_systemd, tmp_
             process.kill()
             process.wait()
         log.close()
+
+
+def test_a_sigterm_while_trapd_run_starts_up_stops_it_cleanly_before_anything_starts(tmp_path):
+    """systemd stops the unit while trapd is still loading its libraries and reading its config: the exit is
+    clean (0), not death by the signal, and nothing was started (no store made)."""
+    config = write_station_config(tmp_path)
+    script = (
+        "import os, signal, sys\n"
+        "import station.config.edit as edit\n"
+        "real = edit.load_with_fallback\n"
+        "def stopped_while_loading(path):\n"
+        "    os.kill(os.getpid(), signal.SIGTERM)  # the stop arrives during start-up\n"
+        "    return real(path)\n"
+        "edit.load_with_fallback = stopped_while_loading\n"
+        "from station.cli.main import main\n"
+        f"sys.argv = ['trapd', 'run', '-c', {str(config)!r}]\n"
+        "main()\n")
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, (result.returncode, result.stderr[-2000:])
+    assert "stopped before the station started" in result.stderr
+    assert not (tmp_path / "data" / "station.db").exists()

@@ -57,6 +57,9 @@ def run(config_path: Path) -> None:
 
     A broken config file with a last-known-good copy beside it (station.toml.good) starts on the copy,
     loudly. Exit 75 after a remote change that applies at restart (systemd starts it again)."""
+    early_stop = threading.Event()  # a SIGTERM while the libraries load and the config is read: stop cleanly
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: early_stop.set())
     from station.config.edit import load_with_fallback
     from station.config.remote import RESTART_EXIT_CODE
     from station.daemon.app import StationApp
@@ -70,6 +73,9 @@ def run(config_path: Path) -> None:
     stop = app.fatal_event  # set by a signal, or by a hardware fault the station cannot heal itself
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
+    if early_stop.is_set():
+        click.echo("stopped before the station started", err=True)
+        return
     notifier.set_status("starting: loading the model, recovering open sequences")
     app.start()
     notifier.ready()
