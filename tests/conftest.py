@@ -4,6 +4,7 @@ test waits for something (``wait_until``), and the command tree of ``trapd``."""
 from __future__ import annotations
 
 import contextlib
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,6 +20,7 @@ from station.devtools.collector import TopicCollector
 from station.devtools.mosquitto import PrivateBroker
 
 ROOT = Path(__file__).resolve().parents[1]
+PI_TEMPLATE = ROOT / "deploy" / "image" / "station.pi.toml"  # the Pi image's station.toml
 SHARED_MODELS = ROOT.parent / "shared" / "models"
 
 T = TypeVar("T")
@@ -94,3 +96,12 @@ def collector_for():
     yield make
     for collector in made:
         collector.close()
+
+
+@pytest.fixture
+def station_etc(tmp_path: Path) -> Path:
+    """The Pi image's station.toml installed as /etc/trapd/station.toml under ``tmp_path``."""
+    path = tmp_path / "etc" / "trapd" / "station.toml"
+    path.parent.mkdir(parents=True)
+    shutil.copy(PI_TEMPLATE, path)
+    return path

@@ -29,7 +29,6 @@ from tests.conftest import ROOT
 
 NMCLI = os.environ.get("TRAPD_NMCLI") or shutil.which("nmcli")
 zxingcpp = pytest.importorskip("zxingcpp", reason="zxing-cpp is not installed (pip install zxing-cpp)")
-PI_TEMPLATE = ROOT / "deploy" / "image" / "station.pi.toml"
 
 #: (SSID, password): what a technician might type, and what an attacker might try.
 AWKWARD = [
@@ -59,14 +58,6 @@ def nm_built(credentials: WifiCredentials, station_id: str) -> str:
               "ipv4.addresses", "10.42.0.1/24", "ipv6.method", "disabled", "wifi-sec.key-mgmt", "wpa-psk",
               "wifi-sec.psk", credentials.password, "wifi-sec.proto", "rsn", "wifi-sec.pairwise", "ccmp",
               "wifi-sec.group", "ccmp", "wifi-sec.pmf", "disable")
-
-
-@pytest.fixture
-def station_etc(tmp_path: Path) -> Path:
-    path = tmp_path / "etc" / "trapd" / "station.toml"
-    path.parent.mkdir(parents=True)
-    shutil.copy(PI_TEMPLATE, path)
-    return path
 
 
 def keyfile_of(root: Path) -> Path:

@@ -18,21 +18,9 @@ import pytest
 from station.errors import ConfigError
 from station.network.certs import CertificateError, check_pair, fingerprint, names_of
 from station.provision.apply import provision
-from tests.conftest import ROOT
-
-PI_TEMPLATE = ROOT / "deploy" / "image" / "station.pi.toml"
-
 
 # Root-written secrets: 0600, or as root (a Pi) root's and readable by the daemon's group only (trapd.tmpfiles).
 SECRET_MODE = 0o640 if os.geteuid() == 0 else 0o600
-
-
-@pytest.fixture
-def station_etc(tmp_path: Path) -> Path:
-    path = tmp_path / "etc" / "trapd" / "station.toml"
-    path.parent.mkdir(parents=True)
-    shutil.copy(PI_TEMPLATE, path)
-    return path
 
 
 def test_the_page_certificate_chains_to_the_station_ca_for_its_names_only(station_etc, tmp_path):

@@ -20,10 +20,9 @@ from station.config.load import load_config
 from station.errors import ConfigError
 from station.provision.apply import SYSTEM_CA_BUNDLE, provision, provision_from_file
 from station.provision.request import ProvisionRequest, parse_broker_url
-from tests.conftest import ROOT
+from tests.conftest import PI_TEMPLATE, ROOT
 
 EXAMPLE = ROOT / "deploy" / "image" / "trapd-provision.example.toml"
-PI_TEMPLATE = ROOT / "deploy" / "image" / "station.pi.toml"
 CA_PEM = "-----BEGIN CERTIFICATE-----\nMIIBtestCA\n-----END CERTIFICATE-----\n"
 KEY_PEM = "-----BEGIN PRIVATE KEY-----\nMIIEtestKEY\n-----END PRIVATE KEY-----\n"
 LORA = {"lora_dev_eui": "70b3d57ed0000001", "lora_app_eui": "0000000000000000",
