@@ -22,10 +22,10 @@ class InputQuantizer:
         self.input_size = (card_input.width, card_input.height)
         self._frame_shape = (card_input.height, card_input.width)
         self._bgr = card_input.colour_order == "BGR"
-        self.lut = input_lut(card_input, quantization)
-        #: A uint8 model whose input scale is 1 and zero point 0 over 0..255 takes pixels as they are.
-        self.identity = self.lut.dtype == np.uint8 and np.array_equal(self.lut, np.arange(256))
-        self._lut_pairs = None if self.identity else pair_table(self.lut)
+        self._lut = input_lut(card_input, quantization)
+        # a uint8 model whose input scale is 1 and zero point 0 over 0..255 takes pixels as they are: no lookup
+        identity = self._lut.dtype == np.uint8 and np.array_equal(self._lut, np.arange(256))
+        self._lut_pairs = None if identity else pair_table(self._lut)
 
     def prepare(self, pixels: np.ndarray) -> np.ndarray:
         """The frame stretched to the input size (what a Pi camera's low-resolution stream delivers)."""
@@ -43,9 +43,9 @@ class InputQuantizer:
         if self._lut_pairs is None:
             return small[None, ...]
         if small.size % 2:
-            return np.take(self.lut, small)[None, ...]
+            return np.take(self._lut, small)[None, ...]
         pairs = np.take(self._lut_pairs, small.reshape(-1).view(np.uint16))  # two pixels per lookup
-        return pairs.view(self.lut.dtype).reshape((1, *small.shape))
+        return pairs.view(self._lut.dtype).reshape((1, *small.shape))
 
 
 def input_lut(card_input: CardInput, quantization: tuple[float, int]) -> np.ndarray:
